@@ -1,0 +1,25 @@
+"""lstm-lessons: helpers for lessons that reproduce, measure and fix LSTM training failures.
+
+Notebooks import the package in one line, ``import lstm_lessons as ll``, and reach each
+module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.training``, ``ll.curves``,
+``ll.plots``, ``ll.claims``). Modules load on first use, so the command line does not pay
+for importing TensorFlow when it does not need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_MODULES = ("data", "params", "models", "training", "curves", "plots", "claims", "runner", "cli")
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_MODULES))

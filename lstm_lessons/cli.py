@@ -1,0 +1,85 @@
+"""The ``lstm-lessons`` command (also ``python -m lstm_lessons``).
+
+``lstm-lessons run [LESSON ...] [-p NAME VALUE ...] [--out DIR] [--timeout SECONDS]``
+executes lessons headlessly and writes ``DIR/<lesson>.ipynb``, ``DIR/summary.json`` and
+``DIR/summary.md``. Exit status: 0 when every lesson ran, 1 when a lesson failed with an
+error, 2 for a usage error (unknown lesson, unknown parameter, value out of range).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+from lstm_lessons.params import ParameterError
+from lstm_lessons.runner import (
+    NOTEBOOKS_DIR,
+    LessonNotFoundError,
+    available_lessons,
+    run_lessons,
+)
+
+
+def parse_value(text: str):
+    """A ``-p`` value as a Python literal when it is one (``-1``, ``1e-3``, ``True``), else text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lstm-lessons",
+        description="Run the lstm-lessons notebooks headlessly.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "run", help="execute lessons through papermill and summarise their claims",
+        description="Execute lessons through papermill. Writes DIR/<lesson>.ipynb, "
+                    "DIR/summary.json and DIR/summary.md.",
+    )
+    run.add_argument("lessons", nargs="*", metavar="LESSON",
+                     help="lesson names or numbers, e.g. 01 (default: every lesson)")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"),
+                     help="set a value of the lessons' parameters cell (repeatable)")
+    run.add_argument("--out", default="build", metavar="DIR",
+                     help="output folder (default: build)")
+    run.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                     help="the longest any one cell may run, in seconds (default: no limit)")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, metavar="DIR",
+                     help="folder holding the lessons (default: the project's notebooks/)")
+    listing = commands.add_parser("list", help="list the lessons")
+    listing.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, metavar="DIR",
+                         help="folder holding the lessons")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        for name in available_lessons(args.notebooks):
+            print(name)
+        return 0
+    parameters = {name: parse_value(value) for name, value in args.parameter}
+    if args.timeout is not None and args.timeout <= 0:
+        print(f"lstm-lessons: error: --timeout must be > 0 seconds. Received: {args.timeout}",
+              file=sys.stderr)
+        return 2
+    try:
+        results = run_lessons(args.lessons, parameters, args.out, args.timeout,
+                              progress=not args.no_progress, notebooks_dir=args.notebooks)
+    except (LessonNotFoundError, ParameterError) as exc:
+        print(f"lstm-lessons: error: {exc}", file=sys.stderr)
+        return 2
+    for r in results:
+        claims = ", ".join(f"{k}={str(v).lower()}" for k, v in r.claims.items()) or "no claims"
+        print(f"{r.lesson}: {r.status} in {r.seconds:.1f} s ({claims})")
+        if r.error:
+            print(f"  failed in cell {r.error['cell']}: {r.error['ename']}: {r.error['evalue']}")
+    print(f"Summary: {args.out}/summary.json, {args.out}/summary.md")
+    return 1 if any(r.status == "error" for r in results) else 0

@@ -1,0 +1,101 @@
+"""Numbers that describe the shape of a training curve (one value per epoch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+OSCILLATION_MIN_SWING = 0.05
+"""Smallest reversal counted by :func:`oscillation_index`, in natural-log units of the loss
+(0.05 is a rise and fall of about 5 %)."""
+
+OSCILLATION_THRESHOLD = 0.2
+"""A curve whose :func:`oscillation_index` is at or above this value oscillates."""
+
+
+def _finite_log(values) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"A curve must be one value per epoch, shape (n_epochs,). "
+                         f"Received shape {array.shape}.")
+    array = array[np.isfinite(array)]
+    if np.any(array <= 0):
+        raise ValueError("oscillation_index works on positive losses (it compares them on a "
+                         f"log scale). Received a value <= 0: {array[array <= 0][0]!r}")
+    return np.log(array)
+
+
+def reversal_amplitudes(values) -> np.ndarray:
+    """Size of each reversal (turn from rising to falling or back) of a loss curve.
+
+    The curve is taken on a natural-log scale, so sizes are relative changes whatever the
+    loss's units. Runs of equal values are merged. At each turning point the two legs that
+    meet there are measured (the move into the turn and the move out of it, each running to
+    the neighbouring turning point or end of the curve) and the smaller leg is the reversal's
+    size: a curve that keeps falling with small bumps has small reversals however steep the
+    fall, while a curve that jumps up and back down has large ones.
+
+    Args:
+        values: ``(n_epochs,)`` positive losses; NaN and infinite values are dropped.
+
+    Returns:
+        ``(n_turning_points,)`` amplitudes in log units, in epoch order.
+
+    Raises:
+        ValueError: ``values`` is not one-dimensional or holds a value <= 0.
+    """
+    log = _finite_log(values)
+    if log.size < 3:
+        return np.zeros(0)
+    steps = np.diff(log)
+    steps = steps[steps != 0]
+    if steps.size < 2:
+        return np.zeros(0)
+    # Consecutive steps of the same sign form one leg; legs alternate in sign.
+    signs = np.sign(steps)
+    leg_ids = np.concatenate([[0], np.cumsum(signs[1:] != signs[:-1])])
+    legs = np.abs(np.bincount(leg_ids, weights=steps))
+    return np.minimum(legs[:-1], legs[1:])
+
+
+def oscillation_index(values, min_swing: float = OSCILLATION_MIN_SWING) -> float:
+    """Fraction of epochs that turn a large reversal of the loss: 0 = smooth, 1 = zig-zag.
+
+    Definition: the number of reversals (see :func:`reversal_amplitudes`) of at least
+    ``min_swing`` log units, divided by the number of epoch-to-epoch steps, ``n_epochs - 1``.
+    A curve that rises and falls by more than 5 % every other epoch scores close to 1; a
+    falling curve with small noise scores 0; one isolated spike scores ``2 / (n_epochs - 1)``.
+
+    Threshold and source: :data:`OSCILLATION_THRESHOLD` = 0.2, with
+    :data:`OSCILLATION_MIN_SWING` = 0.05. This follows the "oscillating loss" symptom of
+    AUTOTRAINER (Zhang et al., ICSE 2021, function ``ol_judge``), which counts peak-to-trough
+    swings of the accuracy larger than ``zeta`` and flags the run when they number at least
+    ``eta`` = 0.2 times the epochs. We keep their rate, but measure swings of the log-loss
+    instead of the accuracy (regression losses have no fixed scale, logs make swings relative)
+    and take the smaller leg of each reversal, so a steep but bumpy descent is not counted.
+    AUTOTRAINER's ``zeta`` is 0.03 of accuracy; our 0.05 of log-loss (5 %) was set from the
+    lessons' own runs: the validation loss of healthy runs moves by 1-2 % between epochs once
+    it settles, while too-high learning rates make it jump by 5-50 %.
+
+    Args:
+        values: ``(n_epochs,)`` positive losses, e.g. ``history.history["val_loss"]``.
+        min_swing: smallest reversal counted, in natural-log units (> 0).
+
+    Returns:
+        A float in [0, 1]; 0 for curves of fewer than 3 finite values.
+
+    Raises:
+        ValueError: ``values`` is not one-dimensional or holds a value <= 0, or
+            ``min_swing`` <= 0.
+    """
+    if not min_swing > 0:
+        raise ValueError(f"min_swing must be > 0. Received: min_swing={min_swing!r}")
+    n_steps = np.isfinite(np.asarray(values, dtype=float)).sum() - 1
+    if n_steps < 2:
+        return 0.0
+    amplitudes = reversal_amplitudes(values)
+    return float(np.sum(amplitudes >= min_swing) / n_steps)
+
+
+def is_oscillating(values, threshold: float = OSCILLATION_THRESHOLD) -> bool:
+    """True when :func:`oscillation_index` of ``values`` is at least ``threshold``."""
+    return oscillation_index(values) >= threshold

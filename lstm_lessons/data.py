@@ -1,0 +1,350 @@
+"""Real data sets, sliding windows, chronological splits and leakage-free scaling.
+
+Every loader reads a file from the project's ``data/`` folder after checking its SHA-256
+against the value recorded in ``data/README.md`` (copied from the course's provenance
+file), so a lesson never trains on a silently edited or truncated copy.
+
+Shapes used throughout the lessons:
+
+- a series: ``(n_steps,)`` or ``(n_steps, n_features)``;
+- windows: inputs ``(n_windows, lookback, n_features)``, targets ``(n_windows, horizon)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+DATA_DIR = Path(os.environ.get("LSTM_LESSONS_DATA", Path(__file__).resolve().parent.parent / "data"))
+"""Folder holding the data files; override with the ``LSTM_LESSONS_DATA`` environment variable."""
+
+SHA256 = {
+    "sunspots_monthly.csv": "1976328cc787aaba4662fa57ff594d879869f02839e1fd08d8e82267601dd03a",
+    "co2_mauna_loa_weekly.csv": "3261d5c39ffc32dff175d15500db439dc412ceb241e3701e3c69ae164d9763c9",
+    "msft_daily.csv": "23328c69a65ef4910284297f4fe94ac23fec04820c767560be34ad3787d47a6d",
+    "airline_passengers.csv": "28af0eb869db6d9fbd31d5af03993a0cbf36c0857c3eb046a068c094b60da851",
+    "basicmotions.csv.gz": "3007b34c8145d447a19a0d18194a12cc5bbabbbc9c0619abadffea9c28109c50",
+    "japanesevowels.csv.gz": "473e3bc7b10cc00c58e24726a99a6f53d67cdfc80df27b8c10cceb418b96e7e2",
+    "italypowerdemand.csv.gz": "a6fb1bef3fe5664942f465638a220f2ae46b9862ede1f904d21fed468b9bb8ea",
+}
+"""Expected SHA-256 of each data file (source: ``../shared/datasets/PROVENANCE.md``)."""
+
+
+class DataFileError(OSError):
+    """A data file is missing or its contents differ from the published checksum."""
+
+
+def data_path(filename: str) -> Path:
+    """Return the verified path of one of the shipped data files.
+
+    Args:
+        filename: a key of :data:`SHA256`, e.g. ``"sunspots_monthly.csv"``.
+
+    Raises:
+        KeyError: ``filename`` is not one of the shipped files.
+        DataFileError: the file is missing, or its SHA-256 differs from :data:`SHA256`;
+            the message names the file and how to restore it.
+    """
+    if filename not in SHA256:
+        raise KeyError(f"Unknown data file: filename={filename!r}. Expected one of {sorted(SHA256)}.")
+    path = DATA_DIR / filename
+    restore = (
+        f"Restore it with `git checkout -- data/{filename}` or copy it again from "
+        f"`../shared/datasets/{filename}`."
+    )
+    if not path.is_file():
+        raise DataFileError(f"Data file {filename} is missing (looked for {path}). {restore}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SHA256[filename]:
+        raise DataFileError(
+            f"Data file {filename} has been altered: its SHA-256 is {digest}, expected "
+            f"{SHA256[filename]}. {restore}"
+        )
+    return path
+
+
+def load_sunspots() -> pd.Series:
+    """Monthly mean relative sunspot number, January 1749 to December 1983.
+
+    Returns:
+        ``pd.Series`` of 2820 floats named ``sunspot_number`` (a dimensionless index),
+        indexed by a monthly ``DatetimeIndex`` (first day of each month).
+    """
+    frame = pd.read_csv(data_path("sunspots_monthly.csv"))
+    index = pd.DatetimeIndex(pd.to_datetime(frame["month"], format="%Y-%m"), name="month")
+    return pd.Series(frame["sunspot_number"].to_numpy(float), index=index, name="sunspot_number")
+
+
+def load_co2() -> pd.Series:
+    """Weekly mean atmospheric CO2 at Mauna Loa, 1958-03-29 to 2001-12-29.
+
+    Returns:
+        ``pd.Series`` of 2284 floats named ``co2_ppmv`` (parts per million by volume),
+        indexed by a weekly ``DatetimeIndex``. 59 weeks are missing and hold ``NaN``.
+    """
+    frame = pd.read_csv(data_path("co2_mauna_loa_weekly.csv"), parse_dates=["date"])
+    return pd.Series(frame["co2_ppmv"].to_numpy(float), index=pd.DatetimeIndex(frame["date"]),
+                     name="co2_ppmv")
+
+
+def load_msft() -> pd.DataFrame:
+    """Microsoft daily prices, 1986-03-13 to 2017-11-10 (7983 trading days).
+
+    Returns:
+        ``pd.DataFrame`` indexed by ``Date`` with columns ``Open``, ``High``, ``Low``,
+        ``Close`` (USD, split-adjusted) and ``Volume`` (shares traded).
+    """
+    return pd.read_csv(data_path("msft_daily.csv"), parse_dates=["Date"], index_col="Date")
+
+
+def load_airline_passengers() -> pd.Series:
+    """International airline passengers a month, January 1949 to December 1960.
+
+    Returns:
+        ``pd.Series`` of 144 integers named ``Passengers`` (thousands), monthly index.
+    """
+    frame = pd.read_csv(data_path("airline_passengers.csv"))
+    index = pd.DatetimeIndex(pd.to_datetime(frame["Date"], format="%Y-%m"), name="month")
+    return pd.Series(frame["Passengers"].to_numpy(), index=index, name="Passengers")
+
+
+@dataclass(frozen=True)
+class SeriesCollection:
+    """A labelled collection of multichannel series from a classification archive.
+
+    Attributes:
+        x: ``(n_series, n_steps, n_channels)`` float array; series shorter than ``n_steps``
+            are padded with ``NaN`` after their last step.
+        labels: ``(n_series,)`` array of class labels as published (strings or integers).
+        split: ``(n_series,)`` array of ``"train"`` / ``"test"``, the archive's own split.
+        lengths: ``(n_series,)`` integer array, the true number of steps of each series.
+        channels: names of the channels, in the order of the last axis of ``x``.
+    """
+
+    x: np.ndarray
+    labels: np.ndarray
+    split: np.ndarray
+    lengths: np.ndarray
+    channels: tuple[str, ...]
+
+    def subset(self, split: str) -> SeriesCollection:
+        """Return only the series of one archive split (``"train"`` or ``"test"``).
+
+        Raises:
+            ValueError: ``split`` is neither ``"train"`` nor ``"test"``.
+        """
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test'. Received: split={split!r}")
+        keep = self.split == split
+        return SeriesCollection(self.x[keep], self.labels[keep], self.split[keep],
+                                self.lengths[keep], self.channels)
+
+
+def _load_archive(filename: str) -> SeriesCollection:
+    frame = pd.read_csv(data_path(filename)).sort_values(["series_id", "t"])
+    channels = tuple(c for c in frame.columns if c.startswith("dim_"))
+    meta = frame.groupby("series_id", sort=True).agg(label=("label", "first"),
+                                                     split=("split", "first"),
+                                                     length=("t", "size"))
+    x = np.full((len(meta), int(meta["length"].max()), len(channels)), np.nan)
+    rows = meta.index.get_indexer(frame["series_id"])
+    x[rows, frame["t"].to_numpy()] = frame[list(channels)].to_numpy(float)
+    return SeriesCollection(x, meta["label"].to_numpy(), meta["split"].to_numpy(),
+                            meta["length"].to_numpy(), channels)
+
+
+def load_basicmotions() -> SeriesCollection:
+    """UEA BasicMotions: 80 smartwatch recordings of 100 steps at 10 Hz, 6 channels.
+
+    Channels ``dim_0..2`` are the 3-D accelerometer, ``dim_3..5`` the 3-D gyroscope; labels
+    are ``Standing``, ``Running``, ``Walking`` and ``Badminton``; 40 train and 40 test series.
+    """
+    return _load_archive("basicmotions.csv.gz")
+
+
+def load_japanese_vowels() -> SeriesCollection:
+    """UCI Japanese Vowels: 640 utterances of 7 to 29 frames, 12 LPC cepstrum coefficients.
+
+    Labels are the speaker, 1 to 9; 270 train and 370 test utterances. ``x`` is padded with
+    ``NaN`` to 29 frames; ``lengths`` gives each utterance's real number of frames.
+    """
+    return _load_archive("japanesevowels.csv.gz")
+
+
+def load_italy_power_demand() -> SeriesCollection:
+    """UCR ItalyPowerDemand: 1096 days of 24 hourly, z-normalised power-demand values.
+
+    Labels: 1 = October to March, 2 = April to September; 67 train and 1029 test days.
+    """
+    return _load_archive("italypowerdemand.csv.gz")
+
+
+def _as_2d(values) -> tuple[np.ndarray, bool]:
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1:
+        return array[:, None], True
+    if array.ndim == 2:
+        return array, False
+    raise ValueError(
+        f"A series must have shape (n_steps,) or (n_steps, n_features). Received shape {array.shape}."
+    )
+
+
+def _check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1. Received: {name}={value!r}")
+    return int(value)
+
+
+def make_windows(values, lookback: int, horizon: int = 1, stride: int = 1,
+                 target_index: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a series into overlapping (input window, future target) pairs.
+
+    Window ``i`` starts at step ``s = i * stride``: its inputs are steps ``s .. s+lookback-1``
+    (all features) and its targets are the next ``horizon`` steps of feature ``target_index``.
+
+    Args:
+        values: series of shape ``(n_steps,)`` or ``(n_steps, n_features)``.
+        lookback: number of past steps the model sees (>= 1).
+        horizon: number of future steps to predict (>= 1).
+        stride: steps between the starts of consecutive windows (>= 1).
+        target_index: which feature is the target (0 for a univariate series).
+
+    Returns:
+        ``(x, y)``: ``x`` of shape ``(n_windows, lookback, n_features)`` and ``y`` of shape
+        ``(n_windows, horizon)``, with ``n_windows = (n_steps - lookback - horizon) // stride + 1``.
+
+    Raises:
+        ValueError: a size argument is not an integer >= 1, ``target_index`` is out of range,
+            or the series is shorter than ``lookback + horizon`` steps.
+    """
+    lookback = _check_positive_int("lookback", lookback)
+    horizon = _check_positive_int("horizon", horizon)
+    stride = _check_positive_int("stride", stride)
+    array, _ = _as_2d(values)
+    n_steps, n_features = array.shape
+    if not 0 <= target_index < n_features:
+        raise ValueError(f"target_index must be in [0, {n_features - 1}]. "
+                         f"Received: target_index={target_index!r}")
+    if n_steps < lookback + horizon:
+        raise ValueError(
+            f"The series has {n_steps} steps, too short for lookback={lookback} plus "
+            f"horizon={horizon}: it needs at least {lookback + horizon} steps."
+        )
+    # sliding_window_view gives (n_steps - size + 1, n_features, size): one view per start.
+    views = np.lib.stride_tricks.sliding_window_view(array, lookback + horizon, axis=0)[::stride]
+    x = np.ascontiguousarray(views[:, :, :lookback].transpose(0, 2, 1))
+    y = np.ascontiguousarray(views[:, target_index, lookback:])
+    return x, y
+
+
+def chronological_split(values, train: float = 0.7, validation: float = 0.15):
+    """Split a series into consecutive train, validation and test parts, in time order.
+
+    No shuffling: the validation part follows the training part and the test part follows the
+    validation part, so no future value can inform a model about the past.
+
+    Args:
+        values: a ``(n_steps, ...)`` array, ``pd.Series`` or ``pd.DataFrame``.
+        train: fraction of steps in the training part, in (0, 1).
+        validation: fraction of steps in the validation part, in [0, 1); the test part gets
+            the remaining ``1 - train - validation`` (may be 0).
+
+    Returns:
+        ``(train_part, validation_part, test_part)``, of the same type as ``values``.
+
+    Raises:
+        ValueError: a fraction is out of range, their sum exceeds 1, or a non-empty part would
+            receive no step.
+    """
+    if not 0 < train < 1:
+        raise ValueError(f"train must be a fraction in (0, 1). Received: train={train!r}")
+    if not 0 <= validation < 1 or train + validation > 1:
+        raise ValueError(f"validation must be in [0, 1) with train + validation <= 1. "
+                         f"Received: train={train!r}, validation={validation!r}")
+    n = len(values)
+    n_train = int(round(n * train))
+    n_val = int(round(n * validation))
+    if n_train == 0 or (validation > 0 and n_val == 0):
+        raise ValueError(f"{n} steps are too few for train={train}, validation={validation}.")
+    take = values.iloc if isinstance(values, (pd.Series, pd.DataFrame)) else values
+    return take[:n_train], take[n_train:n_train + n_val], take[n_train + n_val:]
+
+
+def scale_splits(train, *others, scaler=None):
+    """Fit a scaler on the training part only and apply it to every part.
+
+    Fitting on the training part alone keeps validation and test statistics (their mean,
+    their range) out of the model's inputs: fitting on the whole series is a leak.
+
+    Args:
+        train: training part, ``(n_steps,)`` or ``(n_steps, n_features)``.
+        *others: further parts (validation, test) with the same number of features.
+        scaler: an unfitted scikit-learn transformer; default ``StandardScaler()``.
+
+    Returns:
+        ``(scaled_train, *scaled_others, fitted_scaler)`` as float arrays of the input shapes.
+    """
+    scaler = StandardScaler() if scaler is None else scaler
+    train_2d, flat = _as_2d(train)
+    scaler.fit(train_2d)
+
+    def transform(part):
+        part_2d, _ = _as_2d(part)
+        out = scaler.transform(part_2d)
+        return out[:, 0] if flat else out
+
+    return (transform(train), *(transform(p) for p in others), scaler)
+
+
+@dataclass(frozen=True)
+class ForecastingData:
+    """Windows of a series, split in time order and scaled on the training part.
+
+    Attributes:
+        x_train, x_val, x_test: inputs, ``(n_windows, lookback, n_features)``, scaled.
+        y_train, y_val, y_test: targets, ``(n_windows, horizon)``, scaled.
+        scaler: the scaler fitted on the training part (undo with ``inverse_transform``).
+        n_train_steps: number of steps in the training part of the series.
+        lookback, horizon: the window sizes used.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    scaler: object
+    n_train_steps: int
+    lookback: int
+    horizon: int
+
+
+def make_forecasting_data(series, lookback: int, horizon: int = 1, train: float = 0.7,
+                          validation: float = 0.15) -> ForecastingData:
+    """Split a series chronologically, scale it on the training part, then window each part.
+
+    Each part is windowed on its own, so no window straddles two parts.
+
+    Args:
+        series: ``(n_steps,)`` or ``(n_steps, n_features)``; the target is feature 0.
+        lookback, horizon: window sizes in steps (see :func:`make_windows`).
+        train, validation: fractions of steps (see :func:`chronological_split`).
+
+    Raises:
+        ValueError: from :func:`chronological_split` or :func:`make_windows`, e.g. when a part
+            is shorter than ``lookback + horizon``.
+    """
+    parts = chronological_split(np.asarray(series, dtype=float), train, validation)
+    *scaled, scaler = scale_splits(*parts)
+    windows = [make_windows(p, lookback, horizon) for p in scaled]
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = windows
+    return ForecastingData(x_tr, y_tr, x_va, y_va, x_te, y_te, scaler, len(parts[0]),
+                           lookback, horizon)

@@ -1,0 +1,97 @@
+"""Validating a lesson's parameters before anything trains.
+
+Each lesson's first code cell (tagged ``parameters`` for papermill) assigns plain values; the
+next cell passes them to :func:`validate_parameters`. A bad value stops the run at once with
+one message that names every offending parameter, the value received and what is allowed,
+instead of a TensorFlow traceback minutes later. ``lstm-lessons run`` applies the same
+rules to ``-p`` values before it starts a kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+
+class ParameterError(ValueError):
+    """One or more lesson parameters are outside their allowed range."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The allowed values of one parameter: a type (``int`` or ``float``) and bounds."""
+
+    kind: type
+    low: float
+    high: float
+    low_inclusive: bool = True
+    meaning: str = ""
+
+    def describe(self) -> str:
+        kind = "an integer" if self.kind is int else "a number"
+        left = "<=" if self.low_inclusive else "<"
+        return f"{kind} with {self.low:g} {left} value <= {self.high:g}"
+
+    def check(self, name: str, value) -> str | None:
+        """Return a message if ``value`` breaks the rule, else ``None``."""
+        if isinstance(value, bool):
+            ok_type = False
+        elif self.kind is int:
+            ok_type = isinstance(value, Integral)
+        else:
+            ok_type = isinstance(value, Real) and math.isfinite(float(value))
+        if ok_type:
+            above = value >= self.low if self.low_inclusive else value > self.low
+            if above and value <= self.high:
+                return None
+        return f"{name}={value!r} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
+
+
+RULES: dict[str, Rule] = {
+    "learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False,
+                          meaning="the optimizer's step size"),
+    "epochs": Rule(int, 1, 1000, meaning="passes over the training windows"),
+    "seed": Rule(int, 0, 2**32 - 1, meaning="the random seed"),
+    "lookback": Rule(int, 1, 10_000, meaning="steps in each input window"),
+    "horizon": Rule(int, 1, 1000, meaning="future steps predicted"),
+    "units": Rule(int, 1, 1024, meaning="size of the LSTM's hidden state"),
+    "batch_size": Rule(int, 1, 65_536, meaning="windows per mini-batch"),
+}
+"""The rules for every parameter name the lessons use."""
+
+
+def check_values(values: dict) -> list[str]:
+    """Messages for every value of ``values`` that breaks its rule (names without a rule pass)."""
+    return [msg for name, value in values.items()
+            if name in RULES and (msg := RULES[name].check(name, value)) is not None]
+
+
+def validate_parameters(*, n_train_steps: int | None = None, **values) -> dict:
+    """Check a lesson's parameters; return them unchanged if every one is allowed.
+
+    Args:
+        n_train_steps: length of the training part of the series, if known; then
+            ``lookback + horizon`` (``horizon`` defaults to 1) must fit inside it.
+        **values: the parameters, e.g. ``learning_rate=0.05, epochs=30``. Names listed in
+            :data:`RULES` are range-checked; other names are passed through.
+
+    Returns:
+        ``dict`` of the parameters.
+
+    Raises:
+        ParameterError: one message listing each bad parameter with the value received and
+            the allowed range.
+    """
+    problems = check_values(values)
+    lookback, horizon = values.get("lookback"), values.get("horizon", 1)
+    if (n_train_steps is not None and not any(p.startswith(("lookback=", "horizon=")) for p in problems)
+            and lookback is not None and lookback + horizon > n_train_steps):
+        problems.append(
+            f"lookback={lookback!r} is not allowed: with horizon={horizon} the training series of "
+            f"{n_train_steps} steps holds no complete window; lookback must be an integer with "
+            f"1 <= value <= {n_train_steps - horizon}."
+        )
+    if problems:
+        raise ParameterError("Invalid lesson parameter(s):\n  " + "\n  ".join(problems))
+    return dict(values)

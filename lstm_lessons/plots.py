@@ -1,0 +1,117 @@
+"""Every figure the lessons draw, in one visual language.
+
+These helpers exist because plotting code is too long to repeat in each notebook. The same
+run keeps the same colour in every figure of a session (see :func:`run_color`); training
+curves are solid, validation curves dashed; the x axis is "epoch" and losses use a log
+scale, so a 20 % rise looks the same size at every level of the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+
+PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
+"""Colours given to runs in order of first appearance (failing runs usually come first: red)."""
+
+_assigned: dict[str, str] = {}
+
+
+def run_color(label: str) -> str:
+    """The colour of the run called ``label``: the same for the whole session."""
+    if label not in _assigned:
+        _assigned[label] = PALETTE[len(_assigned) % len(PALETTE)]
+    return _assigned[label]
+
+
+def _history_dict(history) -> Mapping[str, Sequence[float]]:
+    return history.history if hasattr(history, "history") else history
+
+
+def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, log: bool = True,
+                   title: str | None = None):
+    """Training (solid) and validation (dashed) curves of one metric for several runs.
+
+    Args:
+        runs: ``{label: history}``, each a Keras ``History`` or a dict of per-epoch lists.
+        metric: the key to draw (``"loss"``, ``"mae"``...); ``"val_" + metric`` is drawn
+            dashed when present.
+        ax: the matplotlib axes to draw on; a new figure if ``None``.
+        log: draw the y axis on a log scale.
+        title: the axes' title.
+
+    Returns:
+        The matplotlib axes.
+
+    Raises:
+        KeyError: a run has no ``metric`` key; the message lists the keys it has.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    for label, history in runs.items():
+        logs = _history_dict(history)
+        if metric not in logs:
+            raise KeyError(f"Run {label!r} has no {metric!r} curve. Keys: {sorted(logs)}")
+        epochs = range(1, len(logs[metric]) + 1)
+        color = run_color(label)
+        ax.plot(epochs, logs[metric], color=color, lw=1.8, label=f"{label} (training)")
+        if f"val_{metric}" in logs:
+            ax.plot(epochs, logs[f"val_{metric}"], color=color, lw=1.8, ls="--",
+                    label=f"{label} (validation)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric + (" (log scale)" if log else ""))
+    if log:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_lr_range_test(result, ax=None):
+    """Loss against learning rate from :func:`lstm_lessons.training.lr_range_test`.
+
+    Draws each batch's loss (faint), the smoothed loss, and a vertical line at the suggested
+    learning rate. The x axis is the learning rate on a log scale.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    ax.plot(result.learning_rates, result.losses, color="#7f7f7f", alpha=0.4, lw=1,
+            label="batch loss")
+    ax.plot(result.learning_rates, result.smoothed, color="black", lw=1.8, label="smoothed loss")
+    ax.axvline(result.suggestion, color="#2ca02c", ls=":", lw=2,
+               label=f"suggested learning rate ({result.suggestion:.1e})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss (log scale)")
+    ax.set_title("Learning-rate range test")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_series(series, splits: Sequence[int] = (), ax=None, title: str | None = None,
+                ylabel: str | None = None):
+    """A time series, with the boundaries between its train, validation and test parts.
+
+    Args:
+        series: a ``pd.Series`` with a time index.
+        splits: positions (in steps) where a new part starts, e.g. ``(n_train, n_train+n_val)``.
+        ax, title: as in :func:`plot_histories`.
+        ylabel: label of the y axis; default the series' name.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3))
+    ax.plot(series.index, series.to_numpy(), color="#444444", lw=0.8)
+    for position, name in zip(splits, ("validation starts", "test starts"), strict=False):
+        ax.axvline(series.index[position], color="black", ls="--", lw=1)
+        ax.annotate(name, (series.index[position], ax.get_ylim()[1]), fontsize="small",
+                    ha="left", va="top", xytext=(3, -3), textcoords="offset points")
+    ax.set_ylabel(ylabel or str(series.name))
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return ax

@@ -1,0 +1,214 @@
+"""Executing lessons headlessly through papermill and summarising what each one showed.
+
+For every lesson the runner writes the executed notebook ``OUT/<lesson>.ipynb``; after all
+of them it writes ``OUT/summary.json`` and ``OUT/summary.md``: one row a lesson with its
+status, wall time in seconds, parameters, and the claims it recorded with
+:func:`lstm_lessons.claims.claim` (read from the executed notebook's outputs, not from
+printed text). A lesson that fails is reported with the failing cell and its error, and
+the remaining lessons still run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from lstm_lessons.claims import read_claims
+from lstm_lessons.params import ParameterError, check_values
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+"""Folder holding the lessons, ``NN_topic.ipynb``."""
+
+KERNEL_NAME = "python3"
+
+
+class LessonNotFoundError(LookupError):
+    """A lesson name matches no notebook in :data:`NOTEBOOKS_DIR`."""
+
+
+@dataclass
+class LessonResult:
+    """What running one lesson produced.
+
+    Attributes:
+        lesson: the lesson's notebook name without ``.ipynb``.
+        status: ``"passed"`` (ran, every claim holds), ``"claims_failed"`` (ran, some claim
+            does not hold) or ``"error"`` (a cell raised, timed out or the kernel died).
+        seconds: wall-clock time of the execution, in seconds.
+        claims: ``{claim name: holds}`` recorded by the notebook.
+        parameters: the parameters injected with ``-p``.
+        output: path of the executed notebook.
+        error: for ``"error"``: ``{"cell": index in the executed notebook (0-based, counting
+            papermill's injected-parameters cell), "execution_count", "first_line" of the
+            cell, "ename": exception name, "evalue": its message}``.
+    """
+
+    lesson: str
+    status: str
+    seconds: float
+    claims: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+    output: str = ""
+    error: dict | None = None
+
+
+def available_lessons(notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, Path]:
+    """``{lesson name: path}`` of every ``NN_topic.ipynb`` in ``notebooks_dir``, sorted."""
+    return {p.stem: p for p in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))}
+
+
+def resolve_lessons(names, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """Map lesson names (``"01"`` or ``"01_learning_rate_oscillation"``) to notebook paths.
+
+    No names means every lesson.
+
+    Raises:
+        LessonNotFoundError: a name matches no lesson, or more than one; the message lists
+            the lessons there are.
+    """
+    lessons = available_lessons(notebooks_dir)
+    if not names:
+        return list(lessons.values())
+    paths = []
+    for name in names:
+        stem = Path(name).stem
+        matches = [p for s, p in lessons.items() if s == stem or s.split("_", 1)[0] == stem]
+        if len(matches) != 1:
+            raise LessonNotFoundError(
+                f"Unknown lesson {name!r}. Available: {', '.join(lessons) or 'none'} "
+                f"(give the full name or its number, e.g. '01')."
+            )
+        paths.append(matches[0])
+    return paths
+
+
+def check_parameters(paths, parameters: dict) -> None:
+    """Refuse parameters a lesson does not declare, and values outside their rules.
+
+    Runs before any kernel starts, so a typo costs no training time.
+
+    Raises:
+        ParameterError: a parameter is not in some lesson's ``parameters`` cell, or its value
+            breaks :data:`lstm_lessons.params.RULES`.
+    """
+    import papermill
+
+    for path in paths:
+        declared = papermill.inspect_notebook(str(path))
+        unknown = sorted(set(parameters) - set(declared))
+        if unknown:
+            raise ParameterError(
+                f"Unknown parameter(s) for lesson {path.stem}: {', '.join(unknown)}. "
+                f"It accepts: {', '.join(declared) or 'none'}."
+            )
+    problems = check_values(parameters)
+    if problems:
+        raise ParameterError("Invalid lesson parameter(s):\n  " + "\n  ".join(problems))
+
+
+def _error_of(exc: Exception) -> dict:
+    source = str(getattr(exc, "source", "") or "").strip().splitlines()
+    return {
+        "cell": getattr(exc, "cell_index", None),
+        "execution_count": getattr(exc, "exec_count", None),
+        "first_line": source[0] if source else "",
+        "ename": getattr(exc, "ename", type(exc).__name__),
+        "evalue": str(getattr(exc, "evalue", exc)).strip(),
+    }
+
+
+def run_lesson(path: Path, out_dir: Path, parameters: dict | None = None,
+               timeout: float | None = None, progress: bool = True) -> LessonResult:
+    """Execute one lesson with papermill; never raises for a failure inside the notebook.
+
+    Args:
+        path: the lesson notebook.
+        out_dir: folder for the executed notebook, ``out_dir/<lesson>.ipynb``.
+        parameters: values for the ``parameters`` cell.
+        timeout: the longest any one cell may run, in seconds (papermill's
+            ``execution_timeout``); ``None`` for no limit.
+        progress: show papermill's progress bar (one tick a cell).
+    """
+    import papermill
+
+    parameters = dict(parameters or {})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / path.name
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by the kernel
+    error = None
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
+            cwd=str(path.parent), execution_timeout=timeout, log_output=False,
+            progress_bar={"desc": path.stem, "leave": True} if progress else False,
+            # The kernel's own start-up warnings would otherwise reach our stderr.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure becomes this lesson's status
+        error = _error_of(exc)
+    seconds = round(time.perf_counter() - start, 1)
+    claims = read_claims(nbformat.read(output, as_version=4)) if output.exists() else {}
+    if error is not None:
+        status = "error"
+    else:
+        status = "passed" if claims and all(claims.values()) else "claims_failed"
+    return LessonResult(path.stem, status, seconds, claims, parameters, str(output), error)
+
+
+def run_lessons(names=(), parameters: dict | None = None, out_dir="build",
+                timeout: float | None = None, progress: bool = True,
+                notebooks_dir: Path = NOTEBOOKS_DIR) -> list[LessonResult]:
+    """Run lessons one after another and write ``summary.json`` and ``summary.md``.
+
+    Args:
+        names: lesson names or numbers; empty means every lesson.
+        parameters: ``{name: value}`` given to every lesson.
+        out_dir: output folder, created if missing.
+        timeout: per-cell limit in seconds, see :func:`run_lesson`.
+        progress: show progress bars.
+        notebooks_dir: folder holding the lessons.
+
+    Raises:
+        LessonNotFoundError, ParameterError: before anything runs.
+    """
+    parameters = dict(parameters or {})
+    paths = resolve_lessons(names, notebooks_dir)
+    check_parameters(paths, parameters)
+    out_dir = Path(out_dir)
+    results = [run_lesson(p, out_dir, parameters, timeout, progress) for p in paths]
+    write_summary(results, out_dir)
+    return results
+
+
+def write_summary(results: list[LessonResult], out_dir: Path) -> None:
+    """Write ``summary.json`` (machine-readable) and ``summary.md`` (a table) to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "lessons": [asdict(r) for r in results],
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out_dir / "summary.md").write_text(summary_markdown(results))
+
+
+def summary_markdown(results: list[LessonResult]) -> str:
+    """A Markdown table: lesson, status, seconds, claims (true/false), error."""
+    lines = ["| lesson | status | seconds | claims | error |", "|---|---|---|---|---|"]
+    for r in results:
+        claims = "<br>".join(f"{k}: {str(v).lower()}" for k, v in r.claims.items()) or "none"
+        error = ""
+        if r.error:
+            error = f"cell {r.error['cell']}: {r.error['ename']}: {r.error['evalue']}"
+            error = error.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {r.lesson} | {r.status} | {r.seconds:.1f} | {claims} | {error} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,147 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_lessons import data
+
+
+def test_sunspots_loader_shape_index_and_values():
+    s = data.load_sunspots()
+    assert isinstance(s, pd.Series) and s.name == "sunspot_number"
+    assert len(s) == 2820
+    assert s.index[0] == pd.Timestamp("1749-01-01") and s.index[-1] == pd.Timestamp("1983-12-01")
+    assert s.index.is_monotonic_increasing and not s.isna().any()
+    assert s.iloc[0] == pytest.approx(58.0) and s.min() >= 0
+
+
+def test_co2_loader_keeps_the_59_missing_weeks_as_nan():
+    s = data.load_co2()
+    assert len(s) == 2284 and s.name == "co2_ppmv"
+    assert int(s.isna().sum()) == 59
+    assert 300 < s.min() < s.max() < 400
+
+
+def test_msft_and_airline_loaders():
+    msft = data.load_msft()
+    assert list(msft.columns) == ["Open", "High", "Low", "Close", "Volume"]
+    assert len(msft) == 7983 and msft.index.name == "Date"
+    air = data.load_airline_passengers()
+    assert len(air) == 144 and air.iloc[0] == 112 and air.index[-1] == pd.Timestamp("1960-12-01")
+
+
+@pytest.mark.parametrize(
+    ("loader", "shape", "n_train", "labels"),
+    [
+        (data.load_basicmotions, (80, 100, 6), 40, {"Standing", "Running", "Walking", "Badminton"}),
+        (data.load_japanese_vowels, (640, 29, 12), 270, set(range(1, 10))),
+        (data.load_italy_power_demand, (1096, 24, 1), 67, {1, 2}),
+    ],
+)
+def test_archive_loaders(loader, shape, n_train, labels):
+    c = loader()
+    assert c.x.shape == shape
+    assert set(c.labels.tolist()) == labels
+    assert c.subset("train").x.shape[0] == n_train
+    assert c.subset("test").x.shape[0] == shape[0] - n_train
+    assert c.lengths.max() == shape[1]
+    # Padding is NaN only after a series' last real step.
+    for i in range(shape[0]):
+        assert not np.isnan(c.x[i, : c.lengths[i]]).any()
+        assert np.isnan(c.x[i, c.lengths[i]:]).all()
+
+
+def test_japanese_vowels_have_variable_lengths():
+    c = data.load_japanese_vowels()
+    assert c.lengths.min() == 7 and c.lengths.max() == 29
+
+
+def test_subset_rejects_unknown_split():
+    with pytest.raises(ValueError, match="split='validation'"):
+        data.load_basicmotions().subset("validation")
+
+
+def test_missing_file_names_file_and_restore(data_dir):
+    (data_dir / "sunspots_monthly.csv").unlink()
+    with pytest.raises(data.DataFileError, match=r"sunspots_monthly\.csv is missing.*git checkout"):
+        data.load_sunspots()
+
+
+def test_altered_file_is_refused(data_dir):
+    path = data_dir / "sunspots_monthly.csv"
+    path.write_text(path.read_text().replace("58.0", "59.0", 1))
+    with pytest.raises(data.DataFileError, match=r"sunspots_monthly\.csv has been altered"):
+        data.load_sunspots()
+
+
+def test_unknown_file_name():
+    with pytest.raises(KeyError, match="nope.csv"):
+        data.data_path("nope.csv")
+
+
+def test_make_windows_contents_and_shapes():
+    series = np.arange(10.0)
+    x, y = data.make_windows(series, lookback=3, horizon=2)
+    assert x.shape == (6, 3, 1) and y.shape == (6, 2)
+    np.testing.assert_array_equal(x[0, :, 0], [0, 1, 2])
+    np.testing.assert_array_equal(y[0], [3, 4])
+    np.testing.assert_array_equal(x[-1, :, 0], [5, 6, 7])
+    np.testing.assert_array_equal(y[-1], [8, 9])
+
+
+def test_make_windows_stride_and_multivariate_target():
+    values = np.stack([np.arange(12.0), 100 + np.arange(12.0)], axis=1)
+    x, y = data.make_windows(values, lookback=4, horizon=1, stride=3, target_index=1)
+    assert x.shape == (3, 4, 2) and y.shape == (3, 1)
+    np.testing.assert_array_equal(x[1, :, 0], [3, 4, 5, 6])
+    np.testing.assert_array_equal(y[:, 0], [104, 107, 110])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lookback": 0}, "lookback=0"),
+        ({"lookback": 2.5}, "lookback=2.5"),
+        ({"lookback": 3, "horizon": 0}, "horizon=0"),
+        ({"lookback": 3, "stride": -1}, "stride=-1"),
+        ({"lookback": 9, "horizon": 2}, "too short for lookback=9"),
+        ({"lookback": 3, "target_index": 1}, "target_index=1"),
+    ],
+)
+def test_make_windows_rejects_bad_sizes(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.make_windows(np.arange(10.0), **kwargs)
+
+
+def test_chronological_split_keeps_order_and_sizes():
+    s = pd.Series(np.arange(100.0))
+    train, val, test = data.chronological_split(s, train=0.7, validation=0.2)
+    assert (len(train), len(val), len(test)) == (70, 20, 10)
+    assert train.iloc[-1] < val.iloc[0] and val.iloc[-1] < test.iloc[0]
+    assert isinstance(train, pd.Series)
+
+
+@pytest.mark.parametrize(("train", "validation"), [(0, 0.1), (1.0, 0.0), (0.8, 0.3), (0.5, -0.1)])
+def test_chronological_split_rejects_bad_fractions(train, validation):
+    with pytest.raises(ValueError, match="Received"):
+        data.chronological_split(np.arange(10.0), train, validation)
+
+
+def test_scale_splits_fits_on_training_part_only():
+    train, val = np.array([0.0, 2.0, 4.0]), np.array([100.0, 102.0])
+    train_s, val_s, scaler = data.scale_splits(train, val)
+    assert train_s.shape == (3,) and val_s.shape == (2,)
+    assert train_s.mean() == pytest.approx(0) and train_s.std() == pytest.approx(1)
+    # Validation values are far above the training mean: a leak-free scaler shows it.
+    assert val_s.min() > 10
+    np.testing.assert_allclose(scaler.inverse_transform(val_s[:, None])[:, 0], val)
+
+
+def test_make_forecasting_data_on_sunspots():
+    d = data.make_forecasting_data(data.load_sunspots(), lookback=24, horizon=1)
+    assert d.n_train_steps == 1974
+    assert d.x_train.shape == (1974 - 24, 24, 1) and d.y_train.shape == (1950, 1)
+    assert d.x_val.shape[1:] == (24, 1) and d.x_test.shape[1:] == (24, 1)
+    # Scaled on the training part: its windows' targets are near zero mean and unit spread.
+    assert abs(d.y_train.mean()) < 0.1 and 0.9 < d.y_train.std() < 1.1
+    # The last input step of window i is the target of window i-1.
+    np.testing.assert_allclose(d.x_train[1:, -1, 0], d.y_train[:-1, 0])

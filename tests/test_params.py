@@ -1,0 +1,54 @@
+import pytest
+
+from lstm_lessons.params import ParameterError, check_values, validate_parameters
+
+GOOD = dict(learning_rate=0.05, epochs=30, seed=0, lookback=24, units=32, batch_size=64)
+
+
+def test_good_parameters_pass_through_unchanged():
+    assert validate_parameters(n_train_steps=1974, **GOOD) == GOOD
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("learning_rate", -1, "0 < value <= 1"),
+        ("learning_rate", 0, "0 < value <= 1"),
+        ("learning_rate", float("nan"), "0 < value <= 1"),
+        ("learning_rate", "0.01", "0 < value <= 1"),
+        ("epochs", 0, "1 <= value <= 1000"),
+        ("epochs", 2.5, "an integer"),
+        ("seed", 1.5, "an integer"),
+        ("seed", True, "an integer"),
+        ("seed", -3, "0 <= value"),
+        ("batch_size", 0, "1 <= value"),
+        ("units", 5000, "value <= 1024"),
+    ],
+)
+def test_bad_value_names_parameter_value_and_range(name, value, allowed):
+    with pytest.raises(ParameterError) as info:
+        validate_parameters(**{**GOOD, name: value})
+    message = str(info.value)
+    assert f"{name}={value!r}" in message and allowed in message
+    assert message.count("is not allowed") == 1
+
+
+def test_lookback_longer_than_training_series():
+    with pytest.raises(ParameterError, match=r"lookback=3000 .*1974 steps.*value <= 1973"):
+        validate_parameters(n_train_steps=1974, **{**GOOD, "lookback": 3000})
+
+
+def test_lookback_plus_horizon_must_fit():
+    with pytest.raises(ParameterError, match="value <= 8"):
+        validate_parameters(n_train_steps=10, lookback=9, horizon=2)
+    assert validate_parameters(n_train_steps=10, lookback=8, horizon=2)["lookback"] == 8
+
+
+def test_every_problem_is_reported_in_one_message():
+    with pytest.raises(ParameterError) as info:
+        validate_parameters(learning_rate=-1, epochs=0, seed=0)
+    assert "learning_rate=-1" in str(info.value) and "epochs=0" in str(info.value)
+
+
+def test_unknown_names_are_not_checked_here():
+    assert check_values({"smoothing_months": "anything"}) == []
