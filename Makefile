@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= build
 
-.PHONY: run test test-fast lint clean
+.PHONY: install run test test-fast lint clean notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
 	touch $(STAMP)
+
+## install: only create .venv and install the project (for jupyter lab)
+install: $(STAMP)
 
 ## run: execute every lesson headlessly; executed notebooks and a summary go to build/
 run: $(STAMP)
@@ -35,3 +38,8 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(OUT) .pytest_cache
+
+## notebooks: re-execute every lesson and store the executed copies in notebooks/ (for commits)
+notebooks: $(STAMP)
+	$(BIN)/lstm-lessons run --out $(OUT)/executed
+	cp $(OUT)/executed/[0-9][0-9]_*.ipynb notebooks/

@@ -21,7 +21,7 @@ def verdict_line(name: str, holds: bool, statement: str) -> str:
     return f"[{'holds' if holds else 'FAILS'}] {name}: {statement}"
 
 
-def claim(name: str, holds, statement: str) -> bool:
+def claim(name: str, holds, statement: str) -> None:
     """Show a verdict line and record the claim in the executed notebook.
 
     Args:
@@ -30,8 +30,7 @@ def claim(name: str, holds, statement: str) -> bool:
         statement: what is claimed, with no raw measurements, so the line reads the same on
             every CPU (the verdict cells are compared by nbval).
 
-    Returns:
-        ``bool(holds)``.
+    Returns ``None``, so a notebook cell that ends with this call shows only the verdict line.
 
     Raises:
         ValueError: ``name`` is not snake_case.
@@ -49,7 +48,6 @@ def claim(name: str, holds, statement: str) -> bool:
         display({"text/plain": line, CLAIM_MIME: {"name": name, "holds": holds}}, raw=True)
     else:
         print(line)
-    return holds
 
 
 def read_claims(notebook) -> dict[str, bool]:

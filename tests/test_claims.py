@@ -6,9 +6,9 @@ from lstm_lessons.claims import CLAIM_MIME, claim, read_claims, verdict_line
 
 
 def test_claim_prints_a_verdict_outside_a_notebook(capsys):
-    assert claim("fix_verified", 1, "the loss is smooth") is True
+    assert claim("fix_verified", 1, "the loss is smooth") is None
     assert capsys.readouterr().out == "[holds] fix_verified: the loss is smooth\n"
-    assert claim("symptom_reproduced", False, "it oscillates") is False
+    claim("symptom_reproduced", False, "it oscillates")
     assert "[FAILS] symptom_reproduced" in capsys.readouterr().out
 
 

@@ -40,7 +40,8 @@ def test_unknown_lesson_is_an_error_listing_the_lessons(lessons):
 
 
 def test_unknown_parameter_is_an_error_before_running(lessons, tmp_path):
-    with pytest.raises(ParameterError, match=r"Unknown parameter.*learnig_rate.*accepts: learning_rate, epochs"):
+    expected = r"Unknown parameter.*learnig_rate.*accepts: learning_rate, epochs"
+    with pytest.raises(ParameterError, match=expected):
         runner.run_lessons(["01"], {"learnig_rate": 0.1}, tmp_path / "out", notebooks_dir=lessons)
     assert not (tmp_path / "out").exists()
 

@@ -1,0 +1,84 @@
+"""The install files agree with each other, and the notebooks follow the course conventions."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import tomllib
+import yaml
+
+from lstm_lessons.claims import CLAIM_MIME
+from lstm_lessons.runner import available_lessons
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENT = re.compile(r"^([A-Za-z0-9_.\-]+)\s*(>=\s*[0-9][0-9.]*)?")
+
+
+def _parse(requirements):
+    parsed = {}
+    for text in requirements:
+        match = REQUIREMENT.match(text.strip())
+        parsed[match.group(1).lower()] = (match.group(2) or "").replace(" ", "")
+    return parsed
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _parse(project["dependencies"] + project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = _parse(d for d in conda if not d.startswith(("python", "pip")))
+    assert listed == wanted
+    assert "conda-forge" in env["channels"]
+    assert "python=3.11" in conda
+    assert any("--editable" in p and ".[dev]" in p for p in pip)
+
+
+def test_runtime_dependencies_have_lower_bounds():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement, bound in _parse(project["dependencies"]).items():
+        assert bound.startswith(">="), f"{requirement} has no lower bound"
+    assert _parse(project["dependencies"])["tensorflow"] == ">=2.16"
+
+
+LESSONS = list(available_lessons().values())
+
+
+def test_there_is_at_least_one_lesson():
+    assert LESSONS
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be tagged"
+    assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    # Committed executed, with figures, no errors, and verdict cells recording claims.
+    assert all(c.execution_count is not None for c in code)
+    assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
+    assert not any(o.output_type == "error" for c in code for o in c.outputs)
+    checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
+    assert checked and all(any(CLAIM_MIME in o.get("data", {}) for o in c.outputs) for c in checked)
+    # The validation helper runs before any training.
+    first_fit = next(i for i, c in enumerate(code) if ".fit(" in c.source)
+    first_check = next(i for i, c in enumerate(code) if "validate_parameters" in c.source)
+    assert first_check < first_fit
+    # No TensorFlow start-up noise reached the readers.
+    noise = ("cuda", "oneDNN", "absl::", "cpu_feature_guard", "TF_ENABLE_ONEDNN_OPTS")
+    stderr = "".join(o.get("text", "") for c in code for o in c.outputs if o.get("name") == "stderr")
+    assert not any(word in stderr for word in noise), stderr
+
+
+def test_data_folder_has_every_file_and_a_readme():
+    from lstm_lessons.data import SHA256
+
+    readme = (ROOT / "data" / "README.md").read_text()
+    for name, digest in SHA256.items():
+        assert (ROOT / "data" / name).is_file()
+        assert name in readme and digest in readme

@@ -1,0 +1,45 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from lstm_lessons import plots  # noqa: E402
+from lstm_lessons.training import RangeTestResult  # noqa: E402
+
+
+def test_run_color_is_stable_per_label():
+    first = plots.run_color("lesson-run-a")
+    assert plots.run_color("lesson-run-b") != first
+    assert plots.run_color("lesson-run-a") == first
+
+
+def test_plot_histories_draws_training_solid_and_validation_dashed():
+    runs = {"fast": {"loss": [1.0, 0.5, 0.2], "val_loss": [1.1, 0.6, 0.4]},
+            "slow": {"loss": [1.0, 0.9, 0.8]}}
+    ax = plots.plot_histories(runs)
+    styles = {line.get_label(): (line.get_linestyle(), line.get_color()) for line in ax.get_lines()}
+    assert styles["fast (training)"][0] == "-" and styles["fast (validation)"][0] == "--"
+    assert styles["fast (training)"][1] == styles["fast (validation)"][1] == plots.run_color("fast")
+    assert "slow (validation)" not in styles
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"
+
+
+def test_plot_histories_names_the_missing_metric():
+    with pytest.raises(KeyError, match=r"'mae'.*Keys: \['loss'\]"):
+        plots.plot_histories({"run": {"loss": [1.0]}}, metric="mae")
+
+
+def test_plot_lr_range_test_marks_the_suggestion():
+    rates = np.geomspace(1e-4, 1, 20)
+    result = RangeTestResult(rates, np.linspace(1, 0.1, 20), np.linspace(1, 0.1, 20), 0.01)
+    ax = plots.plot_lr_range_test(result)
+    assert ax.get_xscale() == "log"
+    assert any(line.get_xdata()[0] == 0.01 for line in ax.get_lines())
+
+
+def test_plot_series_marks_split_boundaries():
+    s = pd.Series(np.arange(10.0), index=pd.date_range("2000-01-01", periods=10, freq="MS"), name="x")
+    ax = plots.plot_series(s, splits=(6, 8))
+    assert len(ax.get_lines()) == 3 and ax.get_ylabel() == "x"

@@ -1,0 +1,77 @@
+"""Seeding, model building and the learning-rate range test (TensorFlow; small and quick)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm_lessons import models, training
+
+
+def _tiny_data(n=64, lookback=5):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, lookback, 1)).astype("float32")
+    return x, x[:, -1, :] * 0.5
+
+
+def test_seed_everything_makes_runs_identical():
+    x, y = _tiny_data()
+    losses = []
+    for _ in range(2):
+        training.seed_everything(7)
+        model = models.build_lstm_regressor(5, units=4)
+        losses.append(model.fit(x, y, epochs=2, batch_size=16, verbose=0).history["loss"])
+    assert losses[0] == losses[1]
+    training.seed_everything(8)
+    other = models.build_lstm_regressor(5, units=4).fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert other.history["loss"] != losses[0]
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, 2**32, "0"])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        training.seed_everything(seed)
+
+
+def test_build_lstm_regressor_shapes_and_compilation():
+    model = models.build_lstm_regressor(12, n_features=3, units=8, horizon=2, learning_rate=0.01)
+    assert model.input_shape == (None, 12, 3) and model.output_shape == (None, 2)
+    assert model.loss == "mse"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_lr_range_test_sweeps_geometrically_and_suggests_a_tenth_of_the_best():
+    x, y = _tiny_data(256)
+    training.seed_everything(0)
+    result = training.lr_range_test(lambda lr: models.build_lstm_regressor(5, units=4, learning_rate=lr),
+                                    x, y, min_lr=1e-4, max_lr=10.0, steps=60, batch_size=32)
+    n = len(result.learning_rates)
+    assert 10 <= n <= 60 and len(result.losses) == len(result.smoothed) == n
+    ratios = result.learning_rates[1:] / result.learning_rates[:-1]
+    np.testing.assert_allclose(ratios, (10.0 / 1e-4) ** (1 / 59), rtol=1e-6)
+    best = result.learning_rates[np.argmin(result.smoothed)]
+    assert result.suggestion == pytest.approx(best / 10)
+    # It either ran to max_lr or stopped because the loss diverged.
+    stopped_early = n < 60
+    assert not stopped_early or result.smoothed[-1] > 4 * result.smoothed.min()
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"min_lr": 1.0, "max_lr": 0.1}, "min_lr=1.0"),
+    ({"steps": 5}, "steps=5"),
+    ({"smoothing": 1.0}, "smoothing=1.0"),
+    ({"divergence": 1.0}, "divergence=1.0"),
+])
+def test_lr_range_test_rejects_bad_arguments(kwargs, message):
+    x, y = _tiny_data()
+    with pytest.raises(ValueError, match=message):
+        training.lr_range_test(lambda lr: None, x, y, **kwargs)
+
+
+def test_importing_the_package_prints_no_tensorflow_log_lines():
+    result = subprocess.run([sys.executable, "-c", "import lstm_lessons.training"],
+                            capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and result.stdout == ""
