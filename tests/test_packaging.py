@@ -1,11 +1,11 @@
 """The install files agree with each other, and the notebooks follow the course conventions."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 import yaml
 
 from lstm_lessons.claims import CLAIM_MIME
