@@ -85,8 +85,8 @@ def validate_parameters(*, n_train_steps: int | None = None, **values) -> dict:
     """
     problems = check_values(values)
     lookback, horizon = values.get("lookback"), values.get("horizon", 1)
-    if (n_train_steps is not None and not any(p.startswith(("lookback=", "horizon=")) for p in problems)
-            and lookback is not None and lookback + horizon > n_train_steps):
+    sizes_valid = lookback is not None and not check_values({"lookback": lookback, "horizon": horizon})
+    if n_train_steps is not None and sizes_valid and lookback + horizon > n_train_steps:
         problems.append(
             f"lookback={lookback!r} is not allowed: with horizon={horizon} the training series of "
             f"{n_train_steps} steps holds no complete window; lookback must be an integer with "

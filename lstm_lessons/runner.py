@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from lstm_lessons.claims import read_claims
-from lstm_lessons.params import ParameterError, check_values
+from lstm_lessons.params import ParameterError, validate_parameters
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 """Folder holding the lessons, ``NN_topic.ipynb``."""
@@ -107,9 +107,7 @@ def check_parameters(paths, parameters: dict) -> None:
                 f"Unknown parameter(s) for lesson {path.stem}: {', '.join(unknown)}. "
                 f"It accepts: {', '.join(declared) or 'none'}."
             )
-    problems = check_values(parameters)
-    if problems:
-        raise ParameterError("Invalid lesson parameter(s):\n  " + "\n  ".join(problems))
+    validate_parameters(**parameters)
 
 
 def _error_of(exc: Exception) -> dict:
