@@ -12,7 +12,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = ("data", "params", "models", "training", "curves", "plots", "claims", "runner", "cli")
+_MODULES = ("data", "params", "models", "training", "curves", "plots", "claims", "runner", "cli",
+            "gradients", "subsets", "checkpoint")
 
 
 def __getattr__(name: str):

@@ -348,3 +348,29 @@ def make_forecasting_data(series, lookback: int, horizon: int = 1, train: float 
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = windows
     return ForecastingData(x_tr, y_tr, x_va, y_va, x_te, y_te, scaler, len(parts[0]),
                            lookback, horizon)
+
+
+def fill_missing(series: pd.Series, method: str = "ffill") -> pd.Series:
+    """Fill missing values of a series using only the past, so no future value leaks in.
+
+    ``"ffill"`` carries the last observed value forward; ``"time"`` interpolates linearly
+    in time between the last and the next observation, which looks *ahead* by as many steps
+    as the gap is long; use it only on a training part, never across a split boundary.
+    Leading missing values (before the first observation) have no past and are dropped.
+
+    Args:
+        series: ``pd.Series`` with a ``DatetimeIndex``, e.g. :func:`load_co2`.
+        method: ``"ffill"`` (default, causal) or ``"time"``.
+
+    Returns:
+        A new ``pd.Series`` without ``NaN``.
+
+    Raises:
+        ValueError: ``method`` is not one of the two above, or the series has no observed value.
+    """
+    if method not in ("ffill", "time"):
+        raise ValueError(f"method must be 'ffill' or 'time'. Received: method={method!r}")
+    if series.notna().sum() == 0:
+        raise ValueError(f"Series {series.name!r} has no observed value to fill from.")
+    filled = series.ffill() if method == "ffill" else series.interpolate(method="time", limit_area="inside")
+    return filled.loc[series.first_valid_index():]

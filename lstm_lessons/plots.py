@@ -115,3 +115,70 @@ def plot_series(series, splits: Sequence[int] = (), ax=None, title: str | None =
         ax.set_title(title)
     ax.grid(alpha=0.3)
     return ax
+
+
+_LAYER_STYLES = ("-", "--", ":", "-.")
+
+
+def plot_gradient_norms(runs: Mapping[str, object], ax=None, title: str | None = None,
+                        prefix: str = "grad_norm/"):
+    """Gradient norm of each layer per epoch, for several runs, on a log scale.
+
+    Args:
+        runs: ``{label: history}``; each history holds ``prefix + layer`` keys, as logged by
+            :class:`lstm_lessons.gradients.GradientNormLogger`.
+        ax, title: as in :func:`plot_histories`.
+        prefix: prefix of the gradient-norm keys.
+
+    Raises:
+        KeyError: a run has no gradient-norm key; the message lists the keys it has.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    for label, history in runs.items():
+        logs = _history_dict(history)
+        layers = [key for key in logs if key.startswith(prefix)]
+        if not layers:
+            raise KeyError(f"Run {label!r} has no {prefix!r} keys (add GradientNormLogger). Keys: {sorted(logs)}")
+        for style, key in zip(_LAYER_STYLES * 4, layers, strict=False):
+            values = logs[key]
+            ax.plot(range(1, len(values) + 1), values, color=run_color(label), ls=style, lw=1.8,
+                    label=f"{label}: {key.removeprefix(prefix)}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("gradient norm (log scale)")
+    ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_subsets(reports: Mapping[str, object], metric: str | None = None, ax=None,
+                 title: str | None = None):
+    """Error per group for one or more models, as grouped bars with the overall error dashed.
+
+    Args:
+        reports: ``{label: SubsetReport}`` from :func:`lstm_lessons.subsets.evaluate_subsets`.
+        metric: the column to draw; default each report's own metric.
+        ax, title: as in :func:`plot_histories`.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    width = 0.8 / max(1, len(reports))
+    for k, (label, report) in enumerate(reports.items()):
+        column = metric or report.metric
+        values = report.table[column]
+        positions = [i + (k - (len(reports) - 1) / 2) * width for i in range(len(values))]
+        color = run_color(label)
+        ax.bar(positions, values.to_numpy(), width=width, color=color,
+               label=f"{label} (worst/best = {report.disparity(column):.1f}x)")
+        ax.axhline(report.overall[column], color=color, ls="--", lw=1.2)
+        ax.set_xticks(range(len(values)), [str(g) for g in values.index])
+    ax.set_xlabel(str(next(iter(reports.values())).table.index.name or "group"))
+    ax.set_ylabel(metric or next(iter(reports.values())).metric)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
+    return ax

@@ -1,0 +1,135 @@
+"""Gradient norms per layer and the size of each weight update, measured during training.
+
+Keras callbacks never see gradients: ``fit`` computes and applies them inside its compiled
+train step. :func:`layer_gradient_norms` therefore recomputes them with a ``GradientTape``
+on a fixed sample of training windows, and :class:`GradientNormLogger` does so at the end
+of every epoch, adding one ``grad_norm/<layer>`` entry per layer to the epoch's logs (so
+they appear in ``History.history`` and in a ``CSVLogger`` file). :class:`UpdateNormLogger`
+measures what the optimizer actually did: the L2 norm of the change of all trainable
+weights made by each batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_lessons._tf import keras, tf
+
+GRAD_PREFIX = "grad_norm/"
+"""Prefix of the per-layer gradient-norm keys that :class:`GradientNormLogger` logs."""
+
+
+def layer_gradient_norms(model: keras.Model, x, y) -> dict[str, float]:
+    """L2 norm of the loss gradient with respect to each layer's trainable weights.
+
+    One forward and backward pass over all of ``x`` in training mode (dropout active), with
+    the model's compiled loss (plus any regularisation losses). The norm of a layer is the
+    norm of all its weight gradients taken together: ``sqrt(sum_w ||dL/dw||^2)``.
+
+    Args:
+        model: a compiled model.
+        x: inputs, e.g. ``(n_windows, lookback, n_features)``.
+        y: the matching targets.
+
+    Returns:
+        ``{layer_name: norm}`` for every layer with trainable weights, in layer order.
+
+    Raises:
+        ValueError: the model is not compiled (no loss to differentiate).
+    """
+    if getattr(model, "_compile_loss", None) is None:
+        raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(loss=...) first.")
+    x = tf.convert_to_tensor(np.asarray(x, dtype="float32"))
+    y = tf.convert_to_tensor(np.asarray(y))
+    layers = [layer for layer in model.layers if layer.trainable_weights]
+    variables = [w for layer in layers for w in layer.trainable_weights]
+    with tf.GradientTape() as tape:
+        y_pred = model(x, training=True)
+        loss = model.compute_loss(x=x, y=y, y_pred=y_pred)
+    grads = tape.gradient(loss, variables)
+    norms, start = {}, 0
+    for layer in layers:
+        count = len(layer.trainable_weights)
+        squares = [float(tf.reduce_sum(tf.square(g))) for g in grads[start:start + count] if g is not None]
+        norms[layer.name] = float(np.sqrt(sum(squares)))
+        start += count
+    return norms
+
+
+class GradientNormLogger(keras.callbacks.Callback):
+    """Log the gradient norm of each layer at the end of every epoch.
+
+    The gradients are computed on the same fixed sample of training windows each epoch
+    (the first ``sample_size``, or a seeded random choice if ``shuffle``), so changes from
+    epoch to epoch come from the weights, not from the sample. Cost: one extra forward and
+    backward pass over ``sample_size`` windows per epoch.
+
+    Each epoch adds ``grad_norm/<layer name>`` to the logs (kept by ``History`` and
+    ``CSVLogger``, which run after user callbacks) and to :attr:`history`.
+
+    Args:
+        x: training inputs ``(n_windows, lookback, n_features)``.
+        y: training targets.
+        sample_size: windows used for the measurement (>= 1).
+        shuffle: pick the sample at random (seeded by ``seed``) instead of the first windows.
+        seed: seed of that choice.
+
+    Raises:
+        ValueError: ``sample_size`` is not a positive integer, or ``x`` and ``y`` differ in length.
+    """
+
+    def __init__(self, x, y, sample_size: int = 256, shuffle: bool = True, seed: int = 0):
+        super().__init__()
+        if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+            raise ValueError(f"sample_size must be a positive integer. Received: sample_size={sample_size!r}")
+        x, y = np.asarray(x), np.asarray(y)
+        if len(x) != len(y):
+            raise ValueError(f"x and y must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}")
+        order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
+        keep = np.sort(order[:sample_size])
+        self.x, self.y = x[keep], y[keep]
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for layer, norm in layer_gradient_norms(self.model, self.x, self.y).items():
+            self.history.setdefault(layer, []).append(norm)
+            if logs is not None:
+                logs[GRAD_PREFIX + layer] = norm
+
+
+class UpdateNormLogger(keras.callbacks.Callback):
+    """Record the L2 norm of the weight change that each training batch makes.
+
+    Before each batch the trainable weights are copied; after it, the norm of
+    ``w_after - w_before`` over all of them is stored in :attr:`batch_norms`. Each epoch
+    adds ``update_norm_mean`` and ``update_norm_max`` to the logs. With plain SGD the
+    update is ``learning_rate * gradient``; with ``global_clipnorm=c`` it is at most
+    ``learning_rate * c``. Adam divides by the gradient's running root-mean-square, so its
+    steps are about ``learning_rate`` per weight whatever the gradient's size.
+
+    Cost: two copies of the weights per batch; meant for lessons, not for long runs.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.batch_norms: list[float] = []
+        self._before: list[np.ndarray] | None = None
+        self._epoch_start = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = len(self.batch_norms)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._before = [np.array(w) for w in self.model.trainable_weights]
+
+    def on_train_batch_end(self, batch, logs=None):
+        after = [np.array(w) for w in self.model.trainable_weights]
+        squares = sum(float(np.sum((a - b) ** 2)) for a, b in zip(after, self._before, strict=True))
+        self.batch_norms.append(float(np.sqrt(squares)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        epoch_norms = np.array(self.batch_norms[self._epoch_start:])
+        if logs is not None and epoch_norms.size:
+            with np.errstate(invalid="ignore"):
+                logs["update_norm_mean"] = float(np.mean(epoch_norms))
+                logs["update_norm_max"] = float(np.max(epoch_norms))
