@@ -374,3 +374,38 @@ def fill_missing(series: pd.Series, method: str = "ffill") -> pd.Series:
         raise ValueError(f"Series {series.name!r} has no observed value to fill from.")
     filled = series.ffill() if method == "ffill" else series.interpolate(method="time", limit_area="inside")
     return filled.loc[series.first_valid_index():]
+
+
+def relative_windows(x, y, feature: int = 0, percent: bool = True):
+    """Per-window normalisation: express each window relative to its own last value.
+
+    Every input and target is divided by the window's last input value of ``feature`` and
+    1 is subtracted, so a window reads "how far each step is from where the window ends".
+    The result has no price level left in it: a window in 1990 and one in 2016 look alike
+    if the moves were alike. Multiply back with ``(values / 100 + 1) * reference`` (or
+    ``(values + 1) * reference`` without ``percent``).
+
+    Args:
+        x: inputs ``(n_windows, lookback, n_features)``; all features should be in the units
+            of ``feature`` (e.g. prices), which must be non-zero at the last step.
+        y: targets ``(n_windows, horizon)`` in the same units.
+        feature: the feature whose last value is the reference.
+        percent: return changes in percent (scaled by 100) rather than fractions.
+
+    Returns:
+        ``(x_relative, y_relative, reference)``; ``reference`` is ``(n_windows, 1)``.
+
+    Raises:
+        ValueError: ``x`` is not 3-D, lengths differ, or a reference value is zero.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 3 or len(x) != len(y):
+        raise ValueError(f"Need x of shape (n_windows, lookback, n_features) and y with as many rows. "
+                         f"Received shapes {x.shape} and {y.shape}.")
+    reference = x[:, -1, feature][:, None]
+    if np.any(reference == 0):
+        first = int(np.flatnonzero(reference[:, 0] == 0)[0])
+        raise ValueError(f"Window {first} ends with feature {feature} = 0: relative changes are "
+                         f"undefined there. Drop such windows or use differences instead.")
+    factor = 100.0 if percent else 1.0
+    return (x / reference[:, :, None] - 1) * factor, (y / reference - 1) * factor, reference

@@ -57,6 +57,10 @@ RULES: dict[str, Rule] = {
     "horizon": Rule(int, 1, 1000, meaning="future steps predicted"),
     "units": Rule(int, 1, 1024, meaning="size of the LSTM's hidden state"),
     "batch_size": Rule(int, 1, 65_536, meaning="windows per mini-batch"),
+    "small_learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False,
+                                meaning="the deliberately too-small step size of lesson 02"),
+    "minority_examples": Rule(int, 1, 30, meaning="training utterances kept of the minority "
+                                                   "speaker (Japanese Vowels has 30 a speaker)"),
 }
 """The rules for every parameter name the lessons use."""
 
