@@ -165,7 +165,8 @@ def save_atomically(model: keras.Model, filepath, preprocessing=None) -> Path:
     """
     path = Path(filepath)
     if path.suffix != ".keras":
-        raise ValueError(f"A full-model checkpoint must end in '.keras'. Received: filepath={str(filepath)!r}")
+        raise ValueError(f"A full-model checkpoint must end in '.keras'. "
+                         f"Received: filepath={str(filepath)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.keras", dir=path.parent)
     os.close(handle)
@@ -199,7 +200,8 @@ def load_checkpoint(filepath, custom_objects=None):
     model = keras.saving.load_model(path, custom_objects=custom_objects)
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
-        preprocessing = pickle.loads(archive.read(PREPROCESSING_ENTRY)) if PREPROCESSING_ENTRY in names else None
+        stored = archive.read(PREPROCESSING_ENTRY) if PREPROCESSING_ENTRY in names else None
+    preprocessing = pickle.loads(stored) if stored is not None else None
     return model, preprocessing
 
 

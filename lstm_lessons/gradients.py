@@ -120,10 +120,10 @@ class UpdateNormLogger(keras.callbacks.Callback):
         self._epoch_start = len(self.batch_norms)
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._before = [np.array(w) for w in self.model.trainable_weights]
+        self._before = [np.array(w.numpy()) for w in self.model.trainable_weights]
 
     def on_train_batch_end(self, batch, logs=None):
-        after = [np.array(w) for w in self.model.trainable_weights]
+        after = [np.array(w.numpy()) for w in self.model.trainable_weights]
         squares = sum(float(np.sum((a - b) ** 2)) for a, b in zip(after, self._before, strict=True))
         self.batch_norms.append(float(np.sqrt(squares)))
 

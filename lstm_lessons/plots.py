@@ -139,7 +139,8 @@ def plot_gradient_norms(runs: Mapping[str, object], ax=None, title: str | None =
         logs = _history_dict(history)
         layers = [key for key in logs if key.startswith(prefix)]
         if not layers:
-            raise KeyError(f"Run {label!r} has no {prefix!r} keys (add GradientNormLogger). Keys: {sorted(logs)}")
+            raise KeyError(f"Run {label!r} has no {prefix!r} keys (add GradientNormLogger). "
+                           f"Keys: {sorted(logs)}")
         for style, key in zip(_LAYER_STYLES * 4, layers, strict=False):
             values = logs[key]
             ax.plot(range(1, len(values) + 1), values, color=run_color(label), ls=style, lw=1.8,

@@ -49,7 +49,8 @@ class SubsetReport:
         """
         metric = metric or self.metric
         if metric not in self.table or metric == "count":
-            raise KeyError(f"metric={metric!r} is not an error column. Columns: {list(self.table.columns[1:])}")
+            raise KeyError(f"metric={metric!r} is not an error column. "
+                           f"Columns: {list(self.table.columns[1:])}")
         values = self.table[metric]
         best = values.min()
         return float("inf") if best == 0 else float(values.max() / best)

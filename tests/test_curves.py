@@ -57,3 +57,20 @@ def test_bad_curves_are_refused(values, message):
 def test_min_swing_must_be_positive():
     with pytest.raises(ValueError, match="min_swing=0"):
         curves.oscillation_index([0.1, 0.2, 0.1], min_swing=0)
+
+
+def test_relative_improvement_and_stagnation():
+    assert curves.relative_improvement([4.0, 2.0, 1.0, 3.0]) == 0.75
+    assert curves.relative_improvement([1.0, 1.2, 1.1]) == 0.0
+    assert curves.relative_improvement([float("nan"), 1.0]) == 0.0
+    assert curves.relative_improvement([2.0, float("nan"), 1.0]) == 0.5
+    assert curves.is_stagnant([100.0, 99.0, 98.0, 97.0]) and not curves.is_stagnant([1.0, 0.5, 0.1])
+    assert curves.is_stagnant([1.0, 1 - curves.STAGNATION_THRESHOLD + 1e-9])
+    assert not curves.is_stagnant([1.0, 1 - curves.STAGNATION_THRESHOLD - 1e-9])
+
+
+@pytest.mark.parametrize(("values", "message"), [([], "n_epochs >= 1"), ([[1.0, 2.0]], "shape"),
+                                                  ([1.0, -2.0], "<= 0")])
+def test_relative_improvement_rejects_bad_curves(values, message):
+    with pytest.raises(ValueError, match=message):
+        curves.relative_improvement(values)

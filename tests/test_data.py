@@ -145,3 +145,47 @@ def test_make_forecasting_data_on_sunspots():
     assert abs(d.y_train.mean()) < 0.1 and 0.9 < d.y_train.std() < 1.1
     # The last input step of window i is the target of window i-1.
     np.testing.assert_allclose(d.x_train[1:, -1, 0], d.y_train[:-1, 0])
+
+
+def test_fill_missing_uses_only_the_past():
+    index = pd.date_range("2000-01-01", periods=6, freq="W")
+    series = pd.Series([np.nan, 1.0, np.nan, np.nan, 4.0, np.nan], index=index, name="v")
+    filled = data.fill_missing(series)
+    assert list(filled) == [1.0, 1.0, 1.0, 4.0, 4.0]          # leading NaN dropped, no look-ahead
+    assert filled.index[0] == index[1]
+    interpolated = data.fill_missing(series, method="time")
+    assert interpolated.iloc[1] == pytest.approx(2.0) and np.isnan(interpolated.iloc[-1])
+
+
+def test_fill_missing_on_co2_changes_nothing_observed():
+    co2 = data.load_co2()
+    filled = data.fill_missing(co2)
+    assert filled.isna().sum() == 0 and len(filled) == len(co2)
+    observed = co2.notna()
+    assert (filled[observed] == co2[observed]).all()
+
+
+def test_fill_missing_rejects_bad_input():
+    with pytest.raises(ValueError, match="method='linear'"):
+        data.fill_missing(pd.Series([1.0, np.nan]), method="linear")
+    with pytest.raises(ValueError, match="no observed value"):
+        data.fill_missing(pd.Series([np.nan, np.nan], name="empty"))
+
+
+def test_relative_windows_are_scale_free_and_invertible():
+    x = np.array([[[10.0], [20.0]], [[100.0], [200.0]]])
+    y = np.array([[30.0], [300.0]])
+    x_rel, y_rel, reference = data.relative_windows(x, y)
+    np.testing.assert_allclose(x_rel[0], x_rel[1])                 # same moves, different levels
+    np.testing.assert_allclose(x_rel[0, :, 0], [-50.0, 0.0])
+    np.testing.assert_allclose(y_rel[:, 0], [50.0, 50.0])
+    np.testing.assert_allclose((y_rel / 100 + 1) * reference, y)
+    _, fractions, _ = data.relative_windows(x, y, percent=False)
+    np.testing.assert_allclose(fractions[:, 0], [0.5, 0.5])
+
+
+def test_relative_windows_rejects_zero_reference_and_bad_shapes():
+    with pytest.raises(ValueError, match="Window 1 ends with feature 0 = 0"):
+        data.relative_windows(np.array([[[1.0], [2.0]], [[1.0], [0.0]]]), np.ones((2, 1)))
+    with pytest.raises(ValueError, match="shapes"):
+        data.relative_windows(np.ones((3, 2)), np.ones((3, 1)))

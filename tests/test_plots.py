@@ -43,3 +43,23 @@ def test_plot_series_marks_split_boundaries():
     s = pd.Series(np.arange(10.0), index=pd.date_range("2000-01-01", periods=10, freq="MS"), name="x")
     ax = plots.plot_series(s, splits=(6, 8))
     assert len(ax.get_lines()) == 3 and ax.get_ylabel() == "x"
+
+
+def test_gradient_norm_plot_draws_each_layer_of_each_run():
+    runs = {"a": {"loss": [1, 2], "grad_norm/lstm": [1e-4, 1e-5], "grad_norm/forecast": [10, 20]},
+            "b": {"grad_norm/lstm": [1.0, 0.5], "grad_norm/forecast": [1.0, 0.4]}}
+    ax = plots.plot_gradient_norms(runs)
+    assert len(ax.lines) == 4 and ax.get_yscale() == "log"
+    with pytest.raises(KeyError, match="GradientNormLogger"):
+        plots.plot_gradient_norms({"c": {"loss": [1.0]}})
+
+
+def test_subset_plot_draws_one_bar_per_group_and_run():
+    from lstm_lessons.subsets import SubsetReport
+
+    table = pd.DataFrame({"count": [5, 5, 5], "loss": [1.0, 2.0, 4.0]},
+                         index=pd.Index([2014, 2015, 2016], name="year"))
+    report = SubsetReport(table, pd.Series({"count": 15, "loss": 7 / 3}), "loss")
+    ax = plots.plot_subsets({"one": report, "two": report})
+    assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_xticklabels()] == ["2014", "2015", "2016"]
+    assert "4.0x" in ax.get_legend().get_texts()[0].get_text()

@@ -1,0 +1,84 @@
+"""Gradient norms per layer and update norms: checked against hand computations."""
+
+import numpy as np
+import pytest
+
+from lstm_lessons import gradients, models
+from lstm_lessons._tf import keras, tf
+
+
+def _data(n=48, lookback=6, scale=1.0):
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=(n, lookback, 1)) * scale).astype("float32")
+    return x, x[:, -1, :] * 0.5
+
+
+def test_layer_gradient_norms_match_a_manual_tape():
+    x, y = _data()
+    model = models.build_lstm_regressor(6, units=4)
+    norms = gradients.layer_gradient_norms(model, x, y)
+    assert list(norms) == ["lstm", "forecast"]
+    with tf.GradientTape() as tape:
+        loss = keras.losses.MeanSquaredError()(y, model(x, training=True))
+    grads = tape.gradient(loss, model.get_layer("forecast").trainable_weights)
+    expected = np.sqrt(sum(float(tf.reduce_sum(g ** 2)) for g in grads))
+    assert norms["forecast"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_uncompiled_model_is_refused():
+    inputs = keras.Input(shape=(3, 1))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.LSTM(2)(inputs)))
+    with pytest.raises(ValueError, match="not compiled"):
+        gradients.layer_gradient_norms(model, np.zeros((2, 3, 1)), np.zeros((2, 1)))
+
+
+def test_gradient_norm_logger_adds_one_key_per_layer_to_history():
+    x, y = _data()
+    model = models.build_lstm_regressor(6, units=4)
+    logger = gradients.GradientNormLogger(x, y, sample_size=16)
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[logger])
+    assert len(history.history["grad_norm/lstm"]) == 3
+    assert history.history["grad_norm/forecast"] == logger.history["forecast"]
+    assert all(v > 0 for v in logger.history["lstm"])
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_gradient_norm_logger_rejects_bad_sample_size(bad):
+    x, y = _data()
+    with pytest.raises(ValueError, match="sample_size"):
+        gradients.GradientNormLogger(x, y, sample_size=bad)
+
+
+def test_gradient_norm_logger_rejects_mismatched_lengths():
+    x, y = _data()
+    with pytest.raises(ValueError, match="same length"):
+        gradients.GradientNormLogger(x, y[:-1])
+
+
+def _sgd(rate, **clipping):
+    model = models.build_lstm_regressor(6, units=4)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=rate, **clipping), loss="mse")
+    return model
+
+
+def test_update_norm_equals_learning_rate_times_gradient_norm_for_sgd():
+    x, y = _data(n=16)
+    model = _sgd(0.01)
+    norms = gradients.layer_gradient_norms(model, x, y)
+    expected = 0.01 * np.sqrt(sum(v ** 2 for v in norms.values()))
+    logger = gradients.UpdateNormLogger()
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0, callbacks=[logger])
+    assert len(logger.batch_norms) == 1
+    assert logger.batch_norms[0] == pytest.approx(expected, rel=1e-3)
+
+
+def test_global_clipnorm_caps_every_update_and_logs_epoch_summaries():
+    x, y = _data(scale=300.0)   # unscaled inputs: huge gradients
+    logger = gradients.UpdateNormLogger()
+    history = _sgd(0.01, global_clipnorm=0.5).fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[logger])
+    assert len(logger.batch_norms) == 12
+    assert max(logger.batch_norms) <= 0.01 * 0.5 * 1.001
+    assert history.history["update_norm_max"][0] == pytest.approx(max(logger.batch_norms[:6]))
+    unclipped = gradients.UpdateNormLogger()
+    _sgd(0.01).fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[unclipped])
+    assert max(unclipped.batch_norms) > 0.01 * 0.5
