@@ -2,7 +2,7 @@
 
 Notebooks import the package in one line, ``import lstm_lessons as ll``, and reach each
 module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.training``, ``ll.curves``,
-``ll.plots``, ``ll.claims``). Modules load on first use, so the command line does not pay
+``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.plots``, ``ll.claims``). Modules load on first use, so the command line does not pay
 for importing TensorFlow when it does not need it.
 """
 
