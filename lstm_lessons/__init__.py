@@ -2,8 +2,9 @@
 
 Notebooks import the package in one line, ``import lstm_lessons as ll``, and reach each
 module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.training``, ``ll.curves``,
-``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.plots``, ``ll.claims``). Modules load on first use, so the command line does not pay
-for importing TensorFlow when it does not need it.
+``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``, ``ll.plots``, ``ll.claims``).
+Modules load on first use, so the command line does not pay for importing TensorFlow when it
+does not need it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import importlib
 __version__ = "0.1.0"
 
 _MODULES = ("data", "params", "models", "training", "curves", "plots", "claims", "runner", "cli",
-            "gradients", "subsets", "checkpoint")
+            "gradients", "subsets", "checkpoint", "doctor")
 
 
 def __getattr__(name: str):

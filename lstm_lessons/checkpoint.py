@@ -21,7 +21,6 @@ predicts exactly what the original did.
 from __future__ import annotations
 
 import difflib
-import inspect
 import os
 import pickle
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm_lessons._fit import fit_has_validation
 from lstm_lessons._tf import keras
 
 PREPROCESSING_ENTRY = "lstm_lessons/preprocessing.pkl"
@@ -122,24 +122,6 @@ def check_monitor(model: keras.Model, monitor: str, validation: bool) -> None:
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise MissingMonitorKeyError(
         f"monitor={monitor!r} will never be logged; fit() will log {sorted(keys)}.{hint}")
-
-
-def _fit_has_validation(model: keras.Model) -> bool | None:
-    """Whether the ``model.fit`` call that is running received validation data.
-
-    Callbacks are not told (Keras passes only ``epochs``, ``steps`` and ``verbose`` to
-    ``set_params``), so this looks at the running ``fit`` frame's ``validation_data``,
-    which Keras 3 has already filled in from ``validation_split``. ``None`` if not found.
-    """
-    frame = inspect.currentframe()
-    try:
-        while frame is not None:
-            if frame.f_code.co_name == "fit" and frame.f_locals.get("self") is model:
-                return frame.f_locals.get("validation_data") is not None
-            frame = frame.f_back
-        return None
-    finally:
-        del frame
 
 
 def save_atomically(model: keras.Model, filepath, preprocessing=None) -> Path:
@@ -246,7 +228,7 @@ class SafeModelCheckpoint(keras.callbacks.Callback):
         self.saved_epochs: list[int] = []
 
     def on_train_begin(self, logs=None):
-        validation = _fit_has_validation(self.model)
+        validation = fit_has_validation(self.model)
         if validation is not None:
             check_monitor(self.model, self.monitor, validation)
         if self.mode == "auto":

@@ -1,0 +1,381 @@
+"""The doctor's rules: one function a symptom, each with its definition, thresholds and sources.
+
+Every rule reads a history (``{key: float array (n_epochs,)}``, see
+:func:`~lstm_lessons.doctor.history.load_history`) and returns the evidence of its symptom,
+or ``None``. Rules judge the shape of whole curves rather than single epochs, so that one
+uptick or one noisy epoch is not a diagnosis.
+
+Sources of the thresholds (and where ours differ):
+
+- AUTOTRAINER: X. Zhang et al., "AUTOTRAINER: An Automatic DNN Training Problem Detection
+  and Repair System", ICSE 2021; thresholds from its ``monitor.py`` (oscillation amplitude
+  0.03 at a rate 0.2, vanishing when the first/last layer gradient ratio < 1e-3 and the first
+  layer's norm < 1e-4, NaN loss).
+- SageMaker Debugger built-in rules (AWS documentation): ``LossNotDecreasing``,
+  ``VanishingGradient`` (mean absolute gradient below 1e-7), ``ExplodingTensor`` (NaN or
+  infinite values), ``Overfit`` (validation loss pulling away from training loss).
+- UMLAUT: E. Schoop et al., "UMLAUT: Debugging Deep Learning Programs using Program Structure,
+  Model Behavior, and Electronic Textbooks", CHI 2021 (heuristic checks of model behaviour,
+  e.g. validation accuracy suspiciously higher than training accuracy).
+- The Google deep learning tuning playbook (Godbole et al., 2023): read the training and
+  validation curves together; overfitting is validation loss rising while training loss falls.
+- L. Prechelt, "Early Stopping - But When?", Neural Networks: Tricks of the Trade, 1998: the
+  generalisation loss GL(t) = 100 x (E_val(t) / min_{t' <= t} E_val(t') - 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_lessons import curves
+
+GRAD_PREFIX = "grad_norm/"
+UPDATE_PREFIX = "update_ratio/"
+
+STAGNATION_MIN_EPOCHS = 3
+"""Fewer epochs than this are too short to call a run stagnant."""
+
+OSCILLATION_MIN_EPOCHS = 6
+"""The oscillation index needs a few reversals to mean anything."""
+
+OVERFIT_GENERALISATION_LOSS = 0.10
+"""Prechelt's generalisation loss (as a fraction) that must hold at the end of the run."""
+
+OVERFIT_PATIENCE = 3
+"""...for this many final epochs in a row, so a single uptick is not overfitting."""
+
+OVERFIT_TRAIN_TOLERANCE = 0.02
+"""The training loss may sit this much above its value at the best epoch (it has converged)."""
+
+EXPLODING_SPIKE = 100.0
+"""A layer's gradient norm this many times its median over the earlier epochs is a spike."""
+
+EXPLODING_UPDATE_RATIO = 1.0
+"""An epoch whose weight change is as large as the weights themselves. Healthy training moves
+weights by about 1e-3 of their size a step (CS231n notes, "ratio of weights:updates")."""
+
+VANISHING_RATIO = 1e-3
+"""Smallest / largest layer gradient norm (AUTOTRAINER's beta_1)..."""
+
+VANISHING_NORM = 1e-4
+"""...together with the smallest layer's norm below this (AUTOTRAINER's beta_2)."""
+
+VANISHING_ABSOLUTE = 1e-7
+"""A layer norm below this vanishes outright (SageMaker ``VanishingGradient`` default)."""
+
+CONSTANT_SPREAD = 0.01
+"""Prediction spread (std of predictions / std of targets) below this is constant."""
+
+CONSTANT_SHARE = 0.999
+"""Share of a sample predicted as one class at or above this is constant."""
+
+LEAKAGE_RATIO = 0.2
+"""Validation loss below this fraction of the training loss is suspicious."""
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return values[np.isfinite(values)]
+
+
+def _nice(value: float) -> float | str:
+    return float(f"{value:.4g}") if np.isfinite(value) else str(value)
+
+
+def non_finite_loss(history, options) -> dict | None:
+    """A loss (training or validation) is NaN or infinite.
+
+    Definition: the first epoch at which any key ending in ``loss`` is not finite. One such
+    epoch suffices: after a non-finite update every weight is NaN. AUTOTRAINER and
+    SageMaker's ``ExplodingTensor`` use the same test.
+    """
+    first = None
+    for key in sorted(k for k in history if k.endswith("loss")):
+        bad = np.flatnonzero(~np.isfinite(history[key]))
+        if bad.size and (first is None or bad[0] < first[1]):
+            first = (key, int(bad[0]))
+    if first is None:
+        return None
+    key, epoch = first
+    return {"epoch": epoch + 1, "evidence": {"key": key, "value": str(history[key][epoch])},
+            "explanation": f"{key} became {history[key][epoch]} at epoch {epoch + 1}; after that every "
+                           f"weight is NaN. Look for NaN in the inputs or a step that blew up."}
+
+
+def stagnant_loss(history, options) -> dict | None:
+    """The training loss barely moved from its first epoch.
+
+    Definition: at least :data:`STAGNATION_MIN_EPOCHS` finite epochs, a finite first epoch,
+    and :func:`lstm_lessons.curves.relative_improvement` of the training loss below
+    :data:`lstm_lessons.curves.STAGNATION_THRESHOLD` (10 %). SageMaker's ``LossNotDecreasing``
+    compares the loss between windows of steps with a minimum percentage decrease; judging the
+    whole run against its first epoch instead flags runs that never got going and leaves alone
+    runs that learned and then converged.
+    """
+    loss = history["loss"]
+    if not np.isfinite(loss[0]) or _finite(loss).size < STAGNATION_MIN_EPOCHS or np.any(_finite(loss) <= 0):
+        return None
+    improvement = curves.relative_improvement(loss)
+    if improvement >= curves.STAGNATION_THRESHOLD:
+        return None
+    return {"epoch": 1, "evidence": {"first_loss": _nice(loss[0]), "best_loss": _nice(_finite(loss).min()),
+                                     "improvement": _nice(improvement),
+                                     "threshold": curves.STAGNATION_THRESHOLD},
+            "explanation": f"the training loss improved by only {improvement:.1%} of its first value in "
+                           f"{loss.size} epochs: unscaled data, a learning rate far too small, or "
+                           f"saturated units."}
+
+
+def _running_median(values: np.ndarray, width: int = 5) -> np.ndarray:
+    half = width // 2
+    return np.array([np.median(values[max(0, i - half):i + half + 1]) for i in range(values.size)])
+
+
+def oscillating_loss(history, options) -> dict | None:
+    """The loss keeps reversing direction by large steps instead of settling.
+
+    Definition: the validation loss (the training loss if there is none) has at least
+    :data:`OSCILLATION_MIN_EPOCHS` finite positive epochs and an
+    :func:`lstm_lessons.curves.oscillation_index` of at least
+    :data:`lstm_lessons.curves.OSCILLATION_THRESHOLD` (reversals of 5 % or more in at least a
+    fifth of the epochs; AUTOTRAINER's rule uses amplitude 0.03 on accuracy at rate 0.2); and
+    the swings dominate the trend: from the third to the last quarter of the run the mean
+    log-loss falls by less than the median reversal. The second condition is ours: it keeps
+    a curve that is noisy but still falling steadily from being called oscillating.
+    """
+    has_val = "val_loss" in history and _finite(history["val_loss"]).size >= OSCILLATION_MIN_EPOCHS
+    key = "val_loss" if has_val else "loss"
+    values = _finite(history[key])
+    if values.size < OSCILLATION_MIN_EPOCHS or np.any(values <= 0):
+        return None
+    index = curves.oscillation_index(values)
+    if index < curves.OSCILLATION_THRESHOLD:
+        return None
+    amplitudes = curves.reversal_amplitudes(values)
+    swing = float(np.median(amplitudes[amplitudes >= curves.OSCILLATION_MIN_SWING]))
+    quarter = max(2, values.size // 4)
+    logs = np.log(values)
+    progress = float(np.mean(logs[-2 * quarter:-quarter]) - np.mean(logs[-quarter:]))
+    if progress >= swing:
+        return None
+    return {"epoch": 2, "evidence": {"key": key, "oscillation_index": _nice(index),
+                                     "threshold": curves.OSCILLATION_THRESHOLD,
+                                     "median_swing": _nice(swing), "last_quarter_progress": _nice(progress)},
+            "explanation": f"{key} reverses direction by {np.expm1(swing):.0%} or more in "
+                           f"{index:.0%} of the epochs and stops improving: the learning rate is too high."}
+
+
+def overfitting(history, options) -> dict | None:
+    """Validation loss rising for good while the training loss keeps falling.
+
+    Definition (Prechelt's generalisation loss, the playbook's reading of the two curves), on
+    running medians over 5 epochs of both curves: with ``best`` the epoch of the lowest
+    smoothed validation loss, GL(t) = val(t) / val(best) - 1 is at least
+    :data:`OVERFIT_GENERALISATION_LOSS` in each of the last :data:`OVERFIT_PATIENCE` epochs,
+    and the smoothed training loss at the end is not above its value at ``best`` (by more than
+    :data:`OVERFIT_TRAIN_TOLERANCE`). The running median makes one uptick, or a curve jumping
+    between two levels (oscillation), leave the smoothed curve where it was; a run whose
+    training loss rises too is unstable, not overfitting. A curve that oscillates (see
+    :func:`oscillating_loss`) is not judged: its best epoch is a lucky trough. SageMaker's ``Overfit`` rule instead compares
+    validation with training loss, which flags a validation set that is merely harder.
+    """
+    if "val_loss" not in history or oscillating_loss(history, options) is not None:
+        return None
+    val, train = history["val_loss"], history["loss"]
+    if val.size < OVERFIT_PATIENCE + 3 or not (np.isfinite(val).all() and np.isfinite(train).all()):
+        return None
+    smooth_val, smooth_train = _running_median(val), _running_median(train)
+    best = int(np.argmin(smooth_val))
+    gl = smooth_val / smooth_val[best] - 1
+    if best >= val.size - OVERFIT_PATIENCE or np.any(gl[-OVERFIT_PATIENCE:] < OVERFIT_GENERALISATION_LOSS):
+        return None
+    if smooth_train[-1] > smooth_train[best] * (1 + OVERFIT_TRAIN_TOLERANCE):
+        return None
+    start = val.size - OVERFIT_PATIENCE
+    while start - 1 > best and gl[start - 1] >= OVERFIT_GENERALISATION_LOSS:
+        start -= 1
+    return {"epoch": start + 1,
+            "evidence": {"best_epoch": best + 1, "best_val_loss": _nice(smooth_val[best]),
+                         "final_val_loss": _nice(smooth_val[-1]), "generalisation_loss": _nice(gl[-1]),
+                         "threshold": OVERFIT_GENERALISATION_LOSS},
+            "explanation": f"validation loss is {gl[-1]:.0%} above its best (epoch {best + 1}) while the "
+                           f"training loss does not rise: the model is memorising the training set."}
+
+
+def _layer_series(history, prefix) -> dict[str, np.ndarray]:
+    return {key.removeprefix(prefix): history[key] for key in history if key.startswith(prefix)}
+
+
+def exploding_gradients(history, options) -> dict | None:
+    """A layer's gradient norm spikes or turns non-finite, or an epoch moves weights by their size.
+
+    Definition: for a layer's ``grad_norm/<layer>`` series, a non-finite value, or a value at
+    least :data:`EXPLODING_SPIKE` times the median of its earlier epochs (two at least); or an
+    ``update_ratio/<layer>`` (weight change over an epoch / weight norm) of at least
+    :data:`EXPLODING_UPDATE_RATIO`. Spikes are judged against the layer's own history because
+    a "large" norm depends on the loss's scale; AUTOTRAINER compares first and last layers
+    (ratio > 70), which confuses a large read-out gradient with an explosion.
+    """
+    found = []
+    for layer, norms in _layer_series(history, GRAD_PREFIX).items():
+        for t, value in enumerate(norms):
+            if not np.isfinite(value):
+                found.append((t, layer, "gradient norm", str(value)))
+                break
+            if t >= 2 and value >= EXPLODING_SPIKE * np.median(norms[:t]) > 0:
+                spike = _nice(value / np.median(norms[:t]))
+                found.append((t, layer, "gradient norm / earlier median", spike))
+                break
+    for layer, ratios in _layer_series(history, UPDATE_PREFIX).items():
+        big = np.flatnonzero(~(ratios < EXPLODING_UPDATE_RATIO) & ~np.isnan(ratios))
+        if big.size:
+            found.append((int(big[0]), layer, "update ratio", _nice(ratios[big[0]])))
+    if not found:
+        return None
+    t, layer, what, value = min(found, key=lambda item: item[0])
+    return {"epoch": t + 1, "evidence": {"layer": layer, "measure": what, "value": value},
+            "explanation": f"the {what} of layer {layer!r} reached {value} at epoch {t + 1}: clip the "
+                           f"gradients (clipnorm / global_clipnorm) or lower the learning rate."}
+
+
+def vanishing_gradients(history, options) -> dict | None:
+    """One layer's gradient is a vanishing fraction of another's, in most epochs.
+
+    Definition: in at least half of the epochs (and two at least), either the smallest layer
+    gradient norm is below :data:`VANISHING_RATIO` of the largest *and* below
+    :data:`VANISHING_NORM` (AUTOTRAINER's two conditions), or below :data:`VANISHING_ABSOLUTE`
+    outright (SageMaker's default, there on the mean absolute gradient). Requiring most epochs
+    keeps one quiet epoch from counting.
+    """
+    layers = _layer_series(history, GRAD_PREFIX)
+    if len(layers) < 1:
+        return None
+    norms = np.vstack(list(layers.values()))             # (n_layers, n_epochs)
+    names = list(layers)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smallest, largest = np.nanmin(norms, axis=0), np.nanmax(norms, axis=0)
+        ratio = smallest / largest
+    vanishing = ((ratio < VANISHING_RATIO) & (smallest < VANISHING_NORM)) | (smallest < VANISHING_ABSOLUTE)
+    if vanishing.sum() < max(2, np.ceil(norms.shape[1] / 2)):
+        return None
+    t = int(np.flatnonzero(vanishing)[0])
+    layer = names[int(np.nanargmin(norms[:, t]))]
+    return {"epoch": t + 1, "evidence": {"layer": layer, "gradient_norm": _nice(smallest[t]),
+                                         "ratio_to_largest": _nice(ratio[t]),
+                                         "epochs_vanishing": int(vanishing.sum())},
+            "explanation": f"layer {layer!r} receives almost no gradient ({smallest[t]:.1e}) in "
+                           f"{int(vanishing.sum())} of {norms.shape[1]} epochs: scale the inputs, "
+                           f"shorten the sequences or check the activations."}
+
+
+def constant_predictions(history, options) -> dict | None:
+    """The model gives (almost) the same output whatever the input.
+
+    Definition: in each of the last three epochs (all, if fewer), the recorded
+    ``prediction_spread`` (std of predictions / std of targets on a fixed sample, logged by
+    :class:`~lstm_lessons.doctor.TrainingDoctor`) is below :data:`CONSTANT_SPREAD`, or the
+    ``majority_prediction_share`` (share of the sample given the most frequent class) is at
+    least :data:`CONSTANT_SHARE`. Without those keys: an accuracy-like metric that is exactly
+    constant over the second half of a run of at least 6 epochs, below 0.999. A model that
+    predicts the prior sits at the majority-class rate this way (lesson 02); UMLAUT checks
+    for the same plateau.
+    """
+    n = history["loss"].size
+    tail = slice(max(0, n - 3), n)
+    if "prediction_spread" in history and np.all(history["prediction_spread"][tail] < CONSTANT_SPREAD):
+        spread = _nice(history["prediction_spread"][-1])
+        return {"epoch": tail.start + 1,
+                "evidence": {"prediction_spread": spread, "threshold": CONSTANT_SPREAD},
+                "explanation": "the predictions hardly vary across inputs: the model outputs the mean."}
+    share = history.get("majority_prediction_share")
+    if share is not None and np.all(share[tail] >= CONSTANT_SHARE):
+        return {"epoch": tail.start + 1,
+                "evidence": {"majority_prediction_share": _nice(share[-1])},
+                "explanation": "every input gets the same class: the model predicts the prior; weight the "
+                               "classes and compare accuracy with the majority rate."}
+    if n >= 6:
+        for key in sorted(k for k in history if k.endswith("acc") or k.endswith("accuracy")):
+            second_half = history[key][n // 2:]
+            if np.all(np.isfinite(second_half)) and np.ptp(second_half) == 0 and second_half[0] < 0.999:
+                return {"epoch": n // 2 + 1, "evidence": {"key": key, "value": _nice(second_half[0]),
+                                                          "epochs_unchanged": int(second_half.size)},
+                        "explanation": f"{key} is exactly {second_half[0]:.4g} for the last "
+                                       f"{second_half.size} epochs: the predicted classes do not change, "
+                                       f"typically the majority class."}
+    return None
+
+
+def suspected_leakage(history, options) -> dict | None:
+    """Validation far better than training: the validation data may be leaking into training.
+
+    Definition: the median over epochs 2 onward of ``val_loss / loss`` is below
+    :data:`LEAKAGE_RATIO` (validation five times better). A validation period that is merely
+    calmer can be 2 to 3 times better (lesson 03's validation years are), hence the low line;
+    UMLAUT flags validation accuracy above training accuracy for the same reason.
+    """
+    if "val_loss" not in history or history["loss"].size < 3:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = history["val_loss"][1:] / history["loss"][1:]
+    ratio = ratio[np.isfinite(ratio)]
+    if ratio.size < 2 or np.median(ratio) >= LEAKAGE_RATIO:
+        return None
+    return {"epoch": 2, "evidence": {"median_val_to_train_loss": _nice(np.median(ratio)),
+                                     "threshold": LEAKAGE_RATIO},
+            "explanation": f"the validation loss is {1 / np.median(ratio):.0f} times lower than the training "
+                           f"loss: check for windows or scaling shared between training and validation."}
+
+
+def missing_monitor_key(history, options) -> dict | None:
+    """A key that a callback monitors was never logged.
+
+    Definition: a name in ``monitors`` (an option of :func:`~lstm_lessons.doctor.diagnose`, or
+    collected from ModelCheckpoint, EarlyStopping and ReduceLROnPlateau by the
+    ``TrainingDoctor``) is not a key of the history. Keras >= 3.10's ModelCheckpoint then
+    saves every epoch and EarlyStopping never stops (lesson 04).
+    """
+    missing = [m for m in options.get("monitors", ()) if m not in history]
+    return missing_monitor_finding(missing, sorted(history)) if missing else None
+
+
+def missing_monitor_finding(missing, logged) -> dict:
+    """The finding of :func:`missing_monitor_key` for keys known to be ``missing`` from ``logged``."""
+    return {"epoch": 1, "evidence": {"missing": list(missing), "logged": list(logged)},
+            "explanation": f"{', '.join(repr(m) for m in missing)} never appears in the logs, so the "
+                           f"callbacks watching it cannot work; pass validation data or fix the name."}
+
+
+def subset_disparity(history, options) -> dict | None:
+    """One validation group is much worse than another.
+
+    Definition: the ``subsets`` option (a :class:`~lstm_lessons.subsets.SubsetReport`) has a
+    worst/best error ratio of at least
+    :data:`lstm_lessons.subsets.DISPARITY_THRESHOLD` (see there for why 2).
+    """
+    report = options.get("subsets")
+    if report is None:
+        return None
+    from lstm_lessons.subsets import DISPARITY_THRESHOLD
+
+    disparity = report.disparity()
+    if disparity < DISPARITY_THRESHOLD:
+        return None
+    return {"epoch": None, "evidence": {"metric": report.metric, "disparity": _nice(disparity),
+                                        "worst": str(report.worst), "best": str(report.best),
+                                        "threshold": DISPARITY_THRESHOLD},
+            "explanation": f"the {report.metric} of group {report.worst} is {disparity:.1f} times that of "
+                           f"group {report.best}: the average hides it."}
+
+
+RULES = {
+    "non_finite_loss": non_finite_loss,
+    "stagnant_loss": stagnant_loss,
+    "oscillating_loss": oscillating_loss,
+    "overfitting": overfitting,
+    "exploding_gradients": exploding_gradients,
+    "vanishing_gradients": vanishing_gradients,
+    "constant_predictions": constant_predictions,
+    "suspected_leakage": suspected_leakage,
+    "missing_monitor_key": missing_monitor_key,
+    "subset_disparity": subset_disparity,
+}
+"""Every symptom the doctor knows, in the order they are checked and reported."""
