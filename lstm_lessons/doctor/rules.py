@@ -175,8 +175,9 @@ def overfitting(history, options) -> dict | None:
     :data:`OVERFIT_TRAIN_TOLERANCE`). The running median makes one uptick, or a curve jumping
     between two levels (oscillation), leave the smoothed curve where it was; a run whose
     training loss rises too is unstable, not overfitting. A curve that oscillates (see
-    :func:`oscillating_loss`) is not judged: its best epoch is a lucky trough. SageMaker's ``Overfit`` rule instead compares
-    validation with training loss, which flags a validation set that is merely harder.
+    :func:`oscillating_loss`) is not judged: its best epoch is a lucky trough. SageMaker's
+    ``Overfit`` rule instead compares validation with training loss, which flags a validation
+    set that is merely harder.
     """
     if "val_loss" not in history or oscillating_loss(history, options) is not None:
         return None

@@ -73,7 +73,8 @@ def _cases(rng) -> list[tuple[str, dict, set]]:
     run["val_loss"] = run["val_loss"] * np.exp(0.01 * np.where(np.arange(40) % 2 == 0, 1.0, -1.0))
     cases.append(("zig-zag of 2 % (too small to matter)", run, set()))
     # Plateaus.
-    flat = {"loss": 1.0 * np.exp(rng.normal(0, 0.005, 30)), "val_loss": 1.1 * np.exp(rng.normal(0, 0.005, 30))}
+    flat = {"loss": 1.0 * np.exp(rng.normal(0, 0.005, 30)),
+            "val_loss": 1.1 * np.exp(rng.normal(0, 0.005, 30))}
     cases.append(("plateau from the first epoch", flat, {"stagnant_loss"}))
     slow = {"loss": np.linspace(1.0, 0.95, 50), "val_loss": np.linspace(1.1, 1.05, 50)}
     cases.append(("5 % decrease in 50 epochs", slow, {"stagnant_loss"}))
@@ -115,7 +116,8 @@ def _cases(rng) -> list[tuple[str, dict, set]]:
     # A classifier stuck on the majority class.
     n = 20
     stuck = {"loss": _decay(n, 0.7, 0.3, 0.5, rng, 0.005), "accuracy": np.r_[0.6, np.full(n - 1, 0.9)],
-             "val_loss": _decay(n, 0.7, 0.31, 0.5, rng, 0.005), "val_accuracy": np.r_[0.7, np.full(n - 1, 0.916)]}
+             "val_loss": _decay(n, 0.7, 0.31, 0.5, rng, 0.005),
+             "val_accuracy": np.r_[0.7, np.full(n - 1, 0.916)]}
     cases.append(("classifier at the majority rate", stuck, {"constant_predictions"}))
     learning = {"loss": _decay(n, 0.7, 0.05, 0.3, rng, 0.01),
                 "accuracy": np.clip(np.linspace(0.6, 0.99, n) + rng.normal(0, 0.005, n), 0, 1),
