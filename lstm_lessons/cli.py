@@ -4,6 +4,10 @@
 executes lessons headlessly and writes ``DIR/<lesson>.ipynb``, ``DIR/summary.json`` and
 ``DIR/summary.md``. Exit status: 0 when every lesson ran, 1 when a lesson failed with an
 error, 2 for a usage error (unknown lesson, unknown parameter, value out of range).
+
+``lstm-lessons doctor FILE [--json]`` diagnoses a saved training history (a Keras CSVLogger
+file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms found, 2 the file
+cannot be read (the message says why).
 """
 
 from __future__ import annotations
@@ -53,14 +57,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, metavar="DIR",
                      help="folder holding the lessons (default: the project's notebooks/)")
+    doctor = commands.add_parser(
+        "doctor", help="diagnose a saved training history",
+        description="Diagnose a training history: a Keras CSVLogger .csv file or a .json dict of "
+                    "per-epoch lists. Exit status 0 healthy, 1 symptoms found, 2 unreadable input.",
+    )
+    doctor.add_argument("file", type=Path, metavar="FILE", help="the history file")
+    doctor.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     listing = commands.add_parser("list", help="list the lessons")
     listing.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, metavar="DIR",
                          help="folder holding the lessons")
     return parser
 
 
+def _doctor(args) -> int:
+    from lstm_lessons.doctor import HistoryError, diagnose  # no TensorFlow import
+
+    try:
+        diagnosis = diagnose(args.file)
+    except HistoryError as exc:
+        print(f"lstm-lessons doctor: error: {exc}", file=sys.stderr)
+        return 2
+    print(diagnosis.to_json() if args.json else diagnosis)
+    return 0 if diagnosis.healthy else 1
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":
+        return _doctor(args)
     if args.command == "list":
         for name in available_lessons(args.notebooks):
             print(name)

@@ -22,8 +22,10 @@ GRAD_PREFIX = "grad_norm/"
 def layer_gradient_norms(model: keras.Model, x, y) -> dict[str, float]:
     """L2 norm of the loss gradient with respect to each layer's trainable weights.
 
-    One forward and backward pass over all of ``x`` in training mode (dropout active), with
-    the model's compiled loss (plus any regularisation losses). The norm of a layer is the
+    One forward and backward pass over all of ``x`` with the model's compiled loss (plus any
+    regularisation losses), in inference mode: dropout is off and no layer updates its
+    statistics (BatchNormalization would in training mode), so measuring never changes the
+    model being trained. The norm of a layer is the
     norm of all its weight gradients taken together: ``sqrt(sum_w ||dL/dw||^2)``.
 
     Args:
@@ -44,7 +46,7 @@ def layer_gradient_norms(model: keras.Model, x, y) -> dict[str, float]:
     layers = [layer for layer in model.layers if layer.trainable_weights]
     variables = [w for layer in layers for w in layer.trainable_weights]
     with tf.GradientTape() as tape:
-        y_pred = model(x, training=True)
+        y_pred = model(x, training=False)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred)
     grads = tape.gradient(loss, variables)
     norms, start = {}, 0

@@ -28,7 +28,9 @@ class TrainingDoctor(keras.callbacks.Callback):
     (``prediction_spread``: std of predictions / std of targets, or for a classifier
     ``majority_prediction_share``: the share of the sample given the most frequent class).
     Always: each layer's weight-update ratio over the epoch (``update_ratio/<layer>``: norm
-    of the change / norm of the weights at the start of the epoch).
+    of the change / norm of the weights at the start of the epoch). These measurements are
+    also added to the epoch's logs, so ``History`` and ``CSVLogger`` (placed after the doctor
+    in ``callbacks``) keep them and ``lstm-lessons doctor`` can read them from the file.
 
     At the start of training it collects the keys that ModelCheckpoint, EarlyStopping,
     ReduceLROnPlateau (any callback with a ``monitor``) watch and warns at once if one will
@@ -88,8 +90,10 @@ class TrainingDoctor(keras.callbacks.Callback):
         return {layer.name: [np.array(w.numpy()) for w in layer.trainable_weights]
                 for layer in self.model.layers if layer.trainable_weights}
 
-    def _record(self, key: str, value: float) -> None:
+    def _record(self, key: str, value: float, logs: dict | None = None) -> None:
         self.history.setdefault(key, []).append(float(value))
+        if logs is not None:
+            logs[key] = float(value)
 
     def _prediction_stats(self) -> dict[str, float]:
         predictions = np.asarray(self.model.predict(self.x, verbose=0), dtype=float)
@@ -123,21 +127,22 @@ class TrainingDoctor(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        for key, value in logs.items():
+        logs = logs if logs is not None else {}
+        for key, value in list(logs.items()):
             self._record(key, value)
+        # Measurements go into the epoch's logs too, so History and CSVLogger keep them.
         if "learning_rate" not in logs:
-            self._record("learning_rate", np.asarray(self.model.optimizer.learning_rate))
+            self._record("learning_rate", np.asarray(self.model.optimizer.learning_rate), logs)
         for name, before in self._start_weights.items():
             after = [np.array(w.numpy()) for w in self.model.get_layer(name).trainable_weights]
             change = np.sqrt(sum(float(np.sum((a - b) ** 2)) for a, b in zip(after, before, strict=True)))
             size = np.sqrt(sum(float(np.sum(b ** 2)) for b in before))
-            self._record(UPDATE_PREFIX + name, change / size if size > 0 else np.inf)
+            self._record(UPDATE_PREFIX + name, change / size if size > 0 else np.inf, logs)
         if self.x is not None:
             for layer, norm in layer_gradient_norms(self.model, self.x, self.y).items():
-                self._record(GRAD_PREFIX + layer, norm)
+                self._record(GRAD_PREFIX + layer, norm, logs)
             for key, value in self._prediction_stats().items():
-                self._record(key, value)
+                self._record(key, value, logs)
         diagnosis = diagnose(self.history, monitors=self.monitors)
         self._warn(diagnosis.symptoms, epoch + 1)
         if self.stop_on_non_finite and "non_finite_loss" in diagnosis:

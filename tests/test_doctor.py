@@ -1,0 +1,146 @@
+"""The training doctor: rules on labelled histories, input handling, rendering, CLI, callback."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm_lessons.doctor import SYMPTOMS, HistoryError, diagnose, load_history
+from lstm_lessons.doctor.rules import RULES
+from lstm_lessons.doctor.synthetic import labelled_histories
+
+
+def test_vocabulary_is_the_fixed_list():
+    assert set(SYMPTOMS) == set(RULES) == {
+        "stagnant_loss", "oscillating_loss", "overfitting", "non_finite_loss", "exploding_gradients",
+        "vanishing_gradients", "constant_predictions", "suspected_leakage", "missing_monitor_key",
+        "subset_disparity"}
+
+
+@pytest.mark.parametrize("case", labelled_histories(), ids=lambda c: c.name)
+def test_every_labelled_history_gets_exactly_its_symptoms(case):
+    assert set(diagnose(case.history).names) == case.expected
+
+
+def test_symptoms_carry_epoch_evidence_explanation_and_lesson():
+    history = {"loss": [1.0, 0.5, float("nan"), float("nan")], "val_loss": [1.1, 0.6, 0.6, float("nan")]}
+    (symptom,) = diagnose(history).symptoms
+    assert symptom.name == "non_finite_loss" and symptom.epoch == 3
+    assert symptom.evidence == {"key": "loss", "value": "nan"}
+    assert "nan" in symptom.explanation and symptom.lesson == "02_stagnant_loss"
+
+
+def test_text_and_json_rendering():
+    sick = diagnose({"loss": [1.0, 0.99, 0.98, 0.98]})
+    text = str(sick)
+    assert text.startswith("Diagnosis of 4 epochs: 1 symptom\n- stagnant_loss from epoch 1:")
+    data = json.loads(sick.to_json())
+    assert data["healthy"] is False and data["n_epochs"] == 4 and data["keys"] == ["loss"]
+    assert data["symptoms"][0]["name"] == "stagnant_loss" and data["symptoms"][0]["evidence"]["improvement"] < 0.1
+    healthy = diagnose({"loss": [1.0, 0.5, 0.2]})
+    assert healthy.healthy and str(healthy) == "Diagnosis of 3 epochs: no symptoms found."
+    assert json.loads(healthy.to_json())["symptoms"] == []
+
+
+def test_monitors_and_subsets_options():
+    diagnosis = diagnose({"loss": [1.0, 0.5, 0.2]}, monitors=["val_loss", "loss"])
+    assert diagnosis.names == ["missing_monitor_key"]
+    assert diagnosis.symptoms[0].evidence["missing"] == ["val_loss"]
+    assert diagnose({"loss": [1.0, 0.5, 0.2]}, monitors="val_acc").names == ["missing_monitor_key"]
+
+    class Report:
+        metric, worst, best = "mape", 2016, 2014
+
+        def __init__(self, ratio):
+            self.ratio = ratio
+
+        def disparity(self):
+            return self.ratio
+
+    assert diagnose({"loss": [1.0, 0.5]}, subsets=Report(5.1)).names == ["subset_disparity"]
+    assert diagnose({"loss": [1.0, 0.5]}, subsets=Report(1.2)).healthy
+
+
+def test_unknown_option_is_named():
+    with pytest.raises(TypeError, match=r"\['monitor'\].*allowed: \['monitors', 'subsets'\]"):
+        diagnose({"loss": [1.0]}, monitor="val_loss")
+
+
+# -- reading histories ------------------------------------------------------------------------
+
+class _FakeHistory:
+    def __init__(self, history):
+        self.history = history
+
+
+def test_reads_keras_history_dict_csv_and_json(tmp_path):
+    data = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.2, 0.7, float("nan")]}
+    csv = tmp_path / "log.csv"
+    csv.write_text("epoch,loss,val_loss\n0,1.0,1.2\n1,0.5,0.7\n2,0.25,nan\n")   # as CSVLogger writes
+    js = tmp_path / "log.json"
+    js.write_text(json.dumps({"loss": [1.0, 0.5, 0.25], "val_loss": [1.2, 0.7, None]}))
+    for source in (_FakeHistory(data), data, csv, str(csv), js):
+        history = load_history(source)
+        assert sorted(history) == ["loss", "val_loss"]
+        np.testing.assert_array_equal(history["loss"], [1.0, 0.5, 0.25])
+        assert np.isnan(history["val_loss"][2])
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ({}, "empty: it has no keys"),
+    ({"loss": []}, "hold no epochs"),
+    ({"loss": [1.0, 0.5], "val_loss": [1.0]}, "lengths differ: {'loss': 2, 'val_loss': 1}"),
+    ({"loss": [1.0, "high"]}, "'loss' holds a non-numeric value at epoch 2: 'high'"),
+    ({"loss": [1.0, [0.5]]}, "non-numeric value at epoch 2"),
+    ({"loss": 0.5}, "must be a list of per-epoch values"),
+    ({"acc": [0.5, 0.6]}, "no 'loss' key.*Keys found: \\['acc'\\]"),
+    (42, "Received int"),
+])
+def test_bad_histories_get_clear_errors(source, message):
+    with pytest.raises(HistoryError, match=message):
+        diagnose(source)
+
+
+def test_bad_files_get_clear_errors(tmp_path):
+    with pytest.raises(HistoryError, match="is a directory"):
+        load_history(tmp_path)
+    with pytest.raises(HistoryError, match="No such file"):
+        load_history(tmp_path / "missing.csv")
+    (tmp_path / "log.txt").write_text("loss\n1\n")
+    with pytest.raises(HistoryError, match="suffix '.txt'"):
+        load_history(tmp_path / "log.txt")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(HistoryError, match="holds a JSON list"):
+        load_history(tmp_path / "list.json")
+    (tmp_path / "broken.json").write_text("{loss: ")
+    with pytest.raises(HistoryError, match="not valid JSON"):
+        load_history(tmp_path / "broken.json")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(HistoryError, match="not a readable CSV"):
+        load_history(tmp_path / "empty.csv")
+
+
+# -- command line ------------------------------------------------------------------------------
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "lstm_lessons", "doctor", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_cli_exit_codes_text_and_json(tmp_path):
+    healthy, sick = tmp_path / "healthy.json", tmp_path / "sick.csv"
+    healthy.write_text(json.dumps({"loss": [1.0, 0.4, 0.2], "val_loss": [1.1, 0.5, 0.3]}))
+    sick.write_text("epoch,loss\n0,1.0\n1,nan\n")
+    result = _cli(healthy)
+    assert result.returncode == 0 and "no symptoms found" in result.stdout
+    result = _cli(sick)
+    assert result.returncode == 1 and "non_finite_loss from epoch 2" in result.stdout
+    result = _cli(sick, "--json")
+    assert result.returncode == 1 and json.loads(result.stdout)["symptoms"][0]["name"] == "non_finite_loss"
+    result = _cli(tmp_path)
+    assert result.returncode == 2 and "is a directory" in result.stderr and not result.stdout
+    (tmp_path / "bad.json").write_text(json.dumps({"loss": [1.0], "val_loss": [1.0, 2.0]}))
+    result = _cli(tmp_path / "bad.json")
+    assert result.returncode == 2 and "lengths differ" in result.stderr
