@@ -38,7 +38,8 @@ def test_text_and_json_rendering():
     assert text.startswith("Diagnosis of 4 epochs: 1 symptom\n- stagnant_loss from epoch 1:")
     data = json.loads(sick.to_json())
     assert data["healthy"] is False and data["n_epochs"] == 4 and data["keys"] == ["loss"]
-    assert data["symptoms"][0]["name"] == "stagnant_loss" and data["symptoms"][0]["evidence"]["improvement"] < 0.1
+    (symptom,) = data["symptoms"]
+    assert symptom["name"] == "stagnant_loss" and symptom["evidence"]["improvement"] < 0.1
     healthy = diagnose({"loss": [1.0, 0.5, 0.2]})
     assert healthy.healthy and str(healthy) == "Diagnosis of 3 epochs: no symptoms found."
     assert json.loads(healthy.to_json())["symptoms"] == []
