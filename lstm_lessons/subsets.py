@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstm_lessons._tf import keras
 
 DISPARITY_THRESHOLD = 2.0
 """A worst group whose error is at least this many times the best group's is flagged.
@@ -77,7 +76,7 @@ def _errors(y, y_pred, losses, y_units, p_units) -> dict[str, float]:
     return row
 
 
-def evaluate_subsets(model: keras.Model, x, y, groups, *,
+def evaluate_subsets(model, x, y, groups, *,
                      to_units: Callable[[np.ndarray], np.ndarray] | None = None,
                      batch_size: int = 256) -> SubsetReport:
     """Evaluate ``model`` on each group of ``(x, y)`` separately.
@@ -89,7 +88,7 @@ def evaluate_subsets(model: keras.Model, x, y, groups, *,
     a scale-free number that compares models trained on different targets.
 
     Args:
-        model: a compiled model.
+        model: a compiled ``keras.Model``.
         x: inputs ``(n_samples, lookback, n_features)``.
         y: targets ``(n_samples, horizon)``.
         groups: ``(n_samples,)`` group label of each sample (a year, a speaker...).
@@ -110,6 +109,8 @@ def evaluate_subsets(model: keras.Model, x, y, groups, *,
     if len(y) == 0:
         raise ValueError("evaluate_subsets needs at least one sample. Received 0.")
     y_pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=float).reshape(y.shape)
+    from lstm_lessons._tf import keras  # here, so that reading a SubsetReport needs no TensorFlow
+
     loss_fn = keras.losses.get(model.loss)
     if isinstance(loss_fn, keras.losses.Loss):
         loss_fn = loss_fn.call

@@ -21,7 +21,7 @@ def test_vocabulary_is_the_fixed_list():
 
 @pytest.mark.parametrize("case", labelled_histories(), ids=lambda c: c.name)
 def test_every_labelled_history_gets_exactly_its_symptoms(case):
-    assert set(diagnose(case.history).names) == case.expected
+    assert set(diagnose(case.history, **case.options).names) == case.expected
 
 
 def test_symptoms_carry_epoch_evidence_explanation_and_lesson():

@@ -135,9 +135,12 @@ def oscillating_loss(history, options) -> dict | None:
     :func:`lstm_lessons.curves.oscillation_index` of at least
     :data:`lstm_lessons.curves.OSCILLATION_THRESHOLD` (reversals of 5 % or more in at least a
     fifth of the epochs; AUTOTRAINER's rule uses amplitude 0.03 on accuracy at rate 0.2); and
-    the swings dominate the trend: from the third to the last quarter of the run the mean
-    log-loss falls by less than the median reversal. The second condition is ours: it keeps
-    a curve that is noisy but still falling steadily from being called oscillating.
+    the curve is not settling: the median of its last quarter is not below the best value
+    reached before that quarter by at least the median reversal (both on a log scale). The
+    second condition is ours: a curve that is noisy but still falling keeps beating its
+    earlier best by more than its noise, and is not called oscillating; a curve that spikes
+    and recovers (a jump out of the valley, typical of a too-high learning rate) does not
+    get back below its earlier best.
     """
     has_val = "val_loss" in history and _finite(history["val_loss"]).size >= OSCILLATION_MIN_EPOCHS
     key = "val_loss" if has_val else "loss"
@@ -150,8 +153,7 @@ def oscillating_loss(history, options) -> dict | None:
     amplitudes = curves.reversal_amplitudes(values)
     swing = float(np.median(amplitudes[amplitudes >= curves.OSCILLATION_MIN_SWING]))
     quarter = max(2, values.size // 4)
-    logs = np.log(values)
-    progress = float(np.mean(logs[-2 * quarter:-quarter]) - np.mean(logs[-quarter:]))
+    progress = float(np.log(values[:-quarter].min() / np.median(values[-quarter:])))
     if progress >= swing:
         return None
     return {"epoch": 2, "evidence": {"key": key, "oscillation_index": _nice(index),

@@ -12,18 +12,22 @@ recall per symptom.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+
+from lstm_lessons.subsets import SubsetReport
 
 
 @dataclass(frozen=True)
 class LabelledHistory:
-    """A synthetic history and the symptoms it should be diagnosed with."""
+    """A synthetic history, the options to diagnose it with, and the symptoms it should get."""
 
     name: str
     history: dict[str, list[float]]
     expected: frozenset[str]
+    options: dict = field(default_factory=dict)
 
 
 def _decay(n, start, floor, rate, rng, noise):
@@ -39,7 +43,14 @@ def _run(n, rng, noise=0.02, rate=None, start=1.0, floor=0.05, gap=1.2):
     return {"loss": train, "val_loss": val}
 
 
-def _cases(rng) -> list[tuple[str, dict, set]]:
+def _report(errors: dict) -> SubsetReport:
+    table = pd.DataFrame({"count": [250] * len(errors), "loss": list(errors.values())},
+                         index=pd.Index(list(errors), name="year"))
+    return SubsetReport(table, pd.Series({"count": 250 * len(errors), "loss": np.mean(list(errors.values()))}),
+                        "loss")
+
+
+def _cases(rng) -> list[tuple]:
     cases = []
     for noise in (0.0, 0.01, 0.03, 0.05):
         cases.append((f"clean, noise {noise:.0%}", _run(40, rng, noise), set()))
@@ -135,6 +146,17 @@ def _cases(rng) -> list[tuple[str, dict, set]]:
     run = _run(30, rng, 0.01)
     run["val_loss"] = run["loss"] * 0.5
     cases.append(("validation 2x better than training (a calmer period)", run, set()))
+    # Options: monitored keys and per-group reports.
+    no_val = {"loss": _decay(20, 1.0, 0.05, 0.3, rng, 0.01)}
+    cases.append(("checkpoint monitors val_loss, fit had no validation data", no_val,
+                  {"missing_monitor_key"}, {"monitors": ["val_loss"]}))
+    cases.append(("checkpoint monitors val_acc, Keras logged val_accuracy", _run(20, rng, 0.01),
+                  {"missing_monitor_key"}, {"monitors": ["val_acc"]}))
+    cases.append(("monitored key present", _run(20, rng, 0.01), set(), {"monitors": ["val_loss"]}))
+    cases.append(("worst year 5x the best", _run(20, rng, 0.01), {"subset_disparity"},
+                  {"subsets": _report({2013: 1.8, 2014: 1.5, 2015: 2.7, 2016: 7.6})}))
+    cases.append(("years within 1.3x", _run(20, rng, 0.01), set(),
+                  {"subsets": _report({2013: 1.04, 2014: 0.92, 2015: 1.13, 2016: 1.0})}))
     return cases
 
 
@@ -143,8 +165,8 @@ def labelled_histories(seeds=(0, 1, 2, 3, 4)) -> list[LabelledHistory]:
     out = []
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        for name, history, expected in _cases(rng):
+        for name, history, expected, *options in _cases(rng):
             out.append(LabelledHistory(f"{name} [seed {seed}]",
                                        {k: [float(v) for v in values] for k, values in history.items()},
-                                       frozenset(expected)))
+                                       frozenset(expected), options[0] if options else {}))
     return out
