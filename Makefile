@@ -34,7 +34,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lstm_lessons tests
+	$(BIN)/ruff check lstm_lessons tests benchmarks
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -46,7 +46,8 @@ def main() -> None:
         "median s": [plain, doctor],
         "s per epoch": [plain / args.epochs, doctor / args.epochs],
         "runs (s)": [", ".join(f"{t:.2f}" for t in times[False]), ", ".join(f"{t:.2f}" for t in times[True])],
-    }, index=pd.Index(["fit", "fit + TrainingDoctor"], name=f"{args.epochs} epochs, {len(data.x_train)} windows"))
+    }, index=pd.Index(["fit", "fit + TrainingDoctor"],
+                      name=f"{args.epochs} epochs, {len(data.x_train)} windows"))
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"\noverhead: {(doctor / plain - 1) * 100:+.1f} % (target: below 10 %)")
 

@@ -11,6 +11,8 @@ weights made by each batch.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from lstm_lessons._tf import keras, tf
@@ -19,14 +21,67 @@ GRAD_PREFIX = "grad_norm/"
 """Prefix of the per-layer gradient-norm keys that :class:`GradientNormLogger` logs."""
 
 
+_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _probe(model: keras.Model):
+    """A compiled function (x, y) -> (squared gradient norm of each weight, predictions).
+
+    Traced once per model and kept while the model lives, so measuring every epoch costs one
+    graph execution, not a slow eager pass through the LSTM's time steps. A model compiled
+    again (new loss) gets a new probe.
+    """
+    key = (id(model._compile_loss), len(model.trainable_weights))
+    cached = _PROBES.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    variables = list(model.trainable_weights)
+
+    @tf.function(reduce_retracing=True)
+    def probe(x, y):
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=False)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred)
+        grads = tape.gradient(loss, variables)
+        squares = [tf.reduce_sum(tf.square(g)) if g is not None else tf.constant(0.0) for g in grads]
+        return squares, y_pred
+
+    _PROBES[model] = (key, probe)
+    return probe
+
+
+def probe_model(model: keras.Model, x, y) -> tuple[dict[str, float], np.ndarray]:
+    """Gradient norm of each layer and the predictions, from one compiled pass over ``x``.
+
+    See :func:`layer_gradient_norms` for the definition; the predictions are the model's
+    outputs for ``x`` in inference mode.
+
+    Raises:
+        ValueError: the model is not compiled (no loss to differentiate).
+    """
+    if getattr(model, "_compile_loss", None) is None:
+        raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(loss=...) first.")
+    squares, y_pred = _probe(model)(tf.convert_to_tensor(np.asarray(x, dtype="float32")),
+                                    tf.convert_to_tensor(np.asarray(y, dtype="float32")))
+    squares = [float(v) for v in squares]
+    norms, start = {}, 0
+    for layer in model.layers:
+        count = len(layer.trainable_weights)
+        if count:
+            norms[layer.name] = float(np.sqrt(sum(squares[start:start + count])))
+            start += count
+    return norms, np.asarray(y_pred)
+
+
 def layer_gradient_norms(model: keras.Model, x, y) -> dict[str, float]:
     """L2 norm of the loss gradient with respect to each layer's trainable weights.
 
     One forward and backward pass over all of ``x`` with the model's compiled loss (plus any
     regularisation losses), in inference mode: dropout is off and no layer updates its
     statistics (BatchNormalization would in training mode), so measuring never changes the
-    model being trained. The norm of a layer is the
-    norm of all its weight gradients taken together: ``sqrt(sum_w ||dL/dw||^2)``.
+    model being trained. The norm of a layer is the norm of all its weight gradients taken
+    together: ``sqrt(sum_w ||dL/dw||^2)``. The pass is a compiled TensorFlow function, traced
+    on the first call for each model.
 
     Args:
         model: a compiled model.
@@ -39,23 +94,7 @@ def layer_gradient_norms(model: keras.Model, x, y) -> dict[str, float]:
     Raises:
         ValueError: the model is not compiled (no loss to differentiate).
     """
-    if getattr(model, "_compile_loss", None) is None:
-        raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(loss=...) first.")
-    x = tf.convert_to_tensor(np.asarray(x, dtype="float32"))
-    y = tf.convert_to_tensor(np.asarray(y))
-    layers = [layer for layer in model.layers if layer.trainable_weights]
-    variables = [w for layer in layers for w in layer.trainable_weights]
-    with tf.GradientTape() as tape:
-        y_pred = model(x, training=False)
-        loss = model.compute_loss(x=x, y=y, y_pred=y_pred)
-    grads = tape.gradient(loss, variables)
-    norms, start = {}, 0
-    for layer in layers:
-        count = len(layer.trainable_weights)
-        squares = [float(tf.reduce_sum(tf.square(g))) for g in grads[start:start + count] if g is not None]
-        norms[layer.name] = float(np.sqrt(sum(squares)))
-        start += count
-    return norms
+    return probe_model(model, x, y)[0]
 
 
 class GradientNormLogger(keras.callbacks.Callback):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-
 DISPARITY_THRESHOLD = 2.0
 """A worst group whose error is at least this many times the best group's is flagged.
 

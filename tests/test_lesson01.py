@@ -43,3 +43,21 @@ def test_bad_parameters_stop_the_lesson_before_training(tmp_path, parameters, na
     error = info.value
     assert error.ename == "ParameterError" and named in error.evalue
     assert "validate_parameters" in error.source  # the validation cell, before any fit()
+
+
+@pytest.mark.slow
+def test_doctor_command_on_the_lessons_csvlogger_files(tmp_path):
+    import subprocess
+    import sys
+
+    logs = tmp_path / "logs"
+    _run(tmp_path, log_dir=str(logs))
+    failing = subprocess.run([sys.executable, "-m", "lstm_lessons", "doctor", str(logs / "01_failing.csv")],
+                             capture_output=True, text=True)
+    assert failing.returncode == 1, failing.stderr
+    assert failing.stdout.splitlines()[1].startswith("- oscillating_loss from epoch")
+    assert "1 symptom" in failing.stdout
+    fixed = subprocess.run([sys.executable, "-m", "lstm_lessons", "doctor", str(logs / "01_fixed.csv"),
+                            "--json"], capture_output=True, text=True)
+    assert fixed.returncode == 0, fixed.stdout
+    assert '"healthy": true' in fixed.stdout

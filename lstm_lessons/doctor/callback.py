@@ -9,7 +9,7 @@ from lstm_lessons._tf import keras
 from lstm_lessons.checkpoint import log_keys
 from lstm_lessons.doctor.diagnosis import Diagnosis, diagnose, make_symptom
 from lstm_lessons.doctor.rules import GRAD_PREFIX, UPDATE_PREFIX, missing_monitor_finding
-from lstm_lessons.gradients import layer_gradient_norms
+from lstm_lessons.gradients import probe_model
 
 
 def _is_classifier(model) -> bool:
@@ -36,9 +36,11 @@ class TrainingDoctor(keras.callbacks.Callback):
     ReduceLROnPlateau (any callback with a ``monitor``) watch and warns at once if one will
     never be logged (``missing_monitor_key``). After each epoch it runs
     :func:`~lstm_lessons.doctor.diagnose` on the record so far and prints a warning the first
-    time each symptom appears. A non-finite loss stops training at the end of that batch
-    when ``stop_on_non_finite``. At the end :attr:`diagnosis` holds the final
-    :class:`~lstm_lessons.doctor.Diagnosis`, which is printed unless ``verbose=False``.
+    time each symptom appears. A non-finite loss stops training at the end of that epoch
+    when ``stop_on_non_finite`` (per epoch, not per batch: a batch hook would make Keras
+    synchronise after every batch, which costs more than the rest of the doctor together).
+    At the end :attr:`diagnosis` holds the final :class:`~lstm_lessons.doctor.Diagnosis`,
+    which is printed unless ``verbose=False``.
 
     Args:
         x, y: training inputs ``(n_windows, lookback, n_features)`` and targets, or ``None``
@@ -95,8 +97,8 @@ class TrainingDoctor(keras.callbacks.Callback):
         if logs is not None:
             logs[key] = float(value)
 
-    def _prediction_stats(self) -> dict[str, float]:
-        predictions = np.asarray(self.model.predict(self.x, verbose=0), dtype=float)
+    def _prediction_stats(self, predictions: np.ndarray) -> dict[str, float]:
+        predictions = np.asarray(predictions, dtype=float)
         if _is_classifier(self.model):
             classes = (predictions[:, 0] > 0.5).astype(int) if predictions.shape[-1] == 1 \
                 else predictions.argmax(axis=-1)
@@ -121,11 +123,6 @@ class TrainingDoctor(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._start_weights = self._layer_weights()
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if self.stop_on_non_finite and loss is not None and not np.isfinite(float(loss)):
-            self.model.stop_training = True
-
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         for key, value in list(logs.items()):
@@ -139,9 +136,10 @@ class TrainingDoctor(keras.callbacks.Callback):
             size = np.sqrt(sum(float(np.sum(b ** 2)) for b in before))
             self._record(UPDATE_PREFIX + name, change / size if size > 0 else np.inf, logs)
         if self.x is not None:
-            for layer, norm in layer_gradient_norms(self.model, self.x, self.y).items():
+            norms, predictions = probe_model(self.model, self.x, self.y)
+            for layer, norm in norms.items():
                 self._record(GRAD_PREFIX + layer, norm, logs)
-            for key, value in self._prediction_stats().items():
+            for key, value in self._prediction_stats(predictions).items():
                 self._record(key, value, logs)
         diagnosis = diagnose(self.history, monitors=self.monitors)
         self._warn(diagnosis.symptoms, epoch + 1)

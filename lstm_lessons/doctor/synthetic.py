@@ -46,8 +46,8 @@ def _run(n, rng, noise=0.02, rate=None, start=1.0, floor=0.05, gap=1.2):
 def _report(errors: dict) -> SubsetReport:
     table = pd.DataFrame({"count": [250] * len(errors), "loss": list(errors.values())},
                          index=pd.Index(list(errors), name="year"))
-    return SubsetReport(table, pd.Series({"count": 250 * len(errors), "loss": np.mean(list(errors.values()))}),
-                        "loss")
+    overall = pd.Series({"count": 250 * len(errors), "loss": np.mean(list(errors.values()))})
+    return SubsetReport(table, overall, "loss")
 
 
 def _cases(rng) -> list[tuple]:
