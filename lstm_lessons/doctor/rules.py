@@ -140,11 +140,13 @@ def oscillating_loss(history, options) -> dict | None:
     second condition is ours: a curve that is noisy but still falling keeps beating its
     earlier best by more than its noise, and is not called oscillating; a curve that spikes
     and recovers (a jump out of the valley, typical of a too-high learning rate) does not
-    get back below its earlier best.
+    get back below its earlier best. The symptom starts at the first epoch whose loss rises by
+    5 % or more over the previous one.
     """
     has_val = "val_loss" in history and _finite(history["val_loss"]).size >= OSCILLATION_MIN_EPOCHS
     key = "val_loss" if has_val else "loss"
-    values = _finite(history[key])
+    epochs = np.flatnonzero(np.isfinite(history[key]))
+    values = history[key][epochs]
     if values.size < OSCILLATION_MIN_EPOCHS or np.any(values <= 0):
         return None
     index = curves.oscillation_index(values)
@@ -156,11 +158,13 @@ def oscillating_loss(history, options) -> dict | None:
     progress = float(np.log(values[:-quarter].min() / np.median(values[-quarter:])))
     if progress >= swing:
         return None
-    return {"epoch": 2, "evidence": {"key": key, "oscillation_index": _nice(index),
+    first_jump = int(epochs[1:][np.diff(np.log(values)) >= curves.OSCILLATION_MIN_SWING][0])
+    return {"epoch": first_jump + 1, "evidence": {"key": key, "oscillation_index": _nice(index),
                                      "threshold": curves.OSCILLATION_THRESHOLD,
                                      "median_swing": _nice(swing), "last_quarter_progress": _nice(progress)},
-            "explanation": f"{key} reverses direction by {np.expm1(swing):.0%} or more in "
-                           f"{index:.0%} of the epochs and stops improving: the learning rate is too high."}
+            "explanation": f"{key} turns up or down by 5% or more in {index:.0%} of the epochs "
+                           f"(median swing {np.expm1(swing):.0%}) and is not settling: the learning rate "
+                           f"is too high."}
 
 
 def overfitting(history, options) -> dict | None:
