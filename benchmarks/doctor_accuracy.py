@@ -14,8 +14,10 @@ is found but not expected, a false negative when it is expected but not found.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 
@@ -45,6 +47,21 @@ def evaluate(seeds: int) -> tuple[pd.DataFrame, list[str], float]:
     return pd.DataFrame(rows).set_index("symptom"), mistakes, seconds / len(cases)
 
 
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+
+def real_runs() -> list[str]:
+    """One line per real third-party history (benchmarks/histories): label, finding, verdict."""
+    labels = json.loads((HISTORIES / "labels.json").read_text())
+    lines = []
+    for name, label in sorted(labels.items()):
+        found = diagnose(HISTORIES / name).names
+        verdict = "right" if found == label["expected"] else "WRONG"
+        expected = label["expected"] or "healthy"
+        lines.append(f"  {name}: expected {expected}, found {found or 'healthy'} ({verdict})")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="noise seeds per case (default 10)")
@@ -57,6 +74,8 @@ def main() -> None:
     print(f"\nhistories diagnosed exactly right: {n_cases - len(mistakes)} of {n_cases}")
     for line in mistakes[:20]:
         print("  wrong:", line)
+    print("\nReal runs from elsewhere (benchmarks/histories, Keras code examples):")
+    print("\n".join(real_runs()))
 
 
 if __name__ == "__main__":

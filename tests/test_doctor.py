@@ -145,3 +145,14 @@ def test_cli_exit_codes_text_and_json(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"loss": [1.0], "val_loss": [1.0, 2.0]}))
     result = _cli(tmp_path / "bad.json")
     assert result.returncode == 2 and "lengths differ" in result.stderr
+
+
+# -- real runs from elsewhere --------------------------------------------------------------------
+
+HISTORIES = __import__("pathlib").Path(__file__).resolve().parent.parent / "benchmarks" / "histories"
+LABELS = json.loads((HISTORIES / "labels.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(LABELS))
+def test_real_histories_from_elsewhere_get_their_labels(name):
+    assert diagnose(HISTORIES / name).names == LABELS[name]["expected"]
