@@ -25,6 +25,20 @@ def run_color(label: str) -> str:
     return _assigned[label]
 
 
+def _style_axes(ax, xlabel: str, ylabel: str, title: str | None = None, log: bool = False,
+                grid_axis: str = "both"):
+    """The finishing touches every figure shares: labels, log scale, title, legend, grid."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
+    if log:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3, axis=grid_axis)
+    return ax
+
+
 def _history_dict(history) -> Mapping[str, Sequence[float]]:
     return history.history if hasattr(history, "history") else history
 
@@ -59,15 +73,7 @@ def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, lo
         if f"val_{metric}" in logs:
             ax.plot(epochs, logs[f"val_{metric}"], color=color, lw=1.8, ls="--",
                     label=f"{label} (validation)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric + (" (log scale)" if log else ""))
-    if log:
-        ax.set_yscale("log")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    return ax
+    return _style_axes(ax, "epoch", metric, title, log)
 
 
 def plot_lr_range_test(result, ax=None):
@@ -84,13 +90,8 @@ def plot_lr_range_test(result, ax=None):
     ax.axvline(result.suggestion, color="#2ca02c", ls=":", lw=2,
                label=f"suggested learning rate ({result.suggestion:.1e})")
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("training loss (log scale)")
-    ax.set_title("Learning-rate range test")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    return ax
+    return _style_axes(ax, "learning rate (log scale)", "training loss", "Learning-rate range test",
+                       log=True)
 
 
 def plot_series(series, splits: Sequence[int] = (), ax=None, title: str | None = None,
@@ -145,14 +146,7 @@ def plot_gradient_norms(runs: Mapping[str, object], ax=None, title: str | None =
             values = logs[key]
             ax.plot(range(1, len(values) + 1), values, color=run_color(label), ls=style, lw=1.8,
                     label=f"{label}: {key.removeprefix(prefix)}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("gradient norm (log scale)")
-    ax.set_yscale("log")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    return ax
+    return _style_axes(ax, "epoch", "gradient norm", title, log=True)
 
 
 def plot_subsets(reports: Mapping[str, object], metric: str | None = None, ax=None,
@@ -176,10 +170,6 @@ def plot_subsets(reports: Mapping[str, object], metric: str | None = None, ax=No
                label=f"{label} (worst/best = {report.disparity(column):.1f}x)")
         ax.axhline(report.overall[column], color=color, ls="--", lw=1.2)
         ax.set_xticks(range(len(values)), [str(g) for g in values.index])
-    ax.set_xlabel(str(next(iter(reports.values())).table.index.name or "group"))
-    ax.set_ylabel(metric or next(iter(reports.values())).metric)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3, axis="y")
-    return ax
+    first = next(iter(reports.values()))
+    return _style_axes(ax, str(first.table.index.name or "group"), metric or first.metric, title,
+                       grid_axis="y")
