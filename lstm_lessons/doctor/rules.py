@@ -283,8 +283,9 @@ def constant_predictions(history, options) -> dict | None:
     ``majority_prediction_share`` (share of the sample given the most frequent class) is at
     least :data:`CONSTANT_SHARE`. Without those keys: an accuracy-like metric that is exactly
     constant over the second half of a run of at least 6 epochs, below 0.999. A model that
-    predicts the prior sits at the majority-class rate this way (lesson 02); UMLAUT checks
-    for the same plateau.
+    predicts the prior sits at the majority-class rate this way (lesson 02). The thresholds
+    are ours: no source above defines this symptom; 0.01 and 0.999 mean "no variation at all"
+    so that a model that merely predicts cautiously is not flagged.
     """
     n = history["loss"].size
     tail = slice(max(0, n - 3), n)
@@ -317,7 +318,8 @@ def suspected_leakage(history, options) -> dict | None:
     Definition: the median over epochs 2 onward of ``val_loss / loss`` is below
     :data:`LEAKAGE_RATIO` (validation five times better). A validation period that is merely
     calmer can be 2 to 3 times better (lesson 03's validation years are), hence the low line;
-    UMLAUT flags validation accuracy above training accuracy for the same reason.
+    UMLAUT's heuristics likewise treat validation accuracy above training accuracy as a
+    warning sign.
     """
     if "val_loss" not in history or history["loss"].size < 3:
         return None
