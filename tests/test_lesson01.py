@@ -26,7 +26,7 @@ def test_lesson_runs_with_other_parameters_and_reports_its_claims(tmp_path):
     printed = "".join(o.get("text", "") for o in nb.cells[3].outputs)  # the validation cell
     assert "'seed': 3" in printed and "'epochs': 25" in printed and "'units': 24" in printed
     claims = read_claims(nb)
-    assert set(claims) == {"symptom_reproduced", "fix_verified"}
+    assert set(claims) == {"symptom_reproduced", "fix_verified", "doctor_agrees"}
     assert all(claims.values()), claims
 
 
