@@ -2,7 +2,8 @@
 
 Notebooks import the package in one line, ``import lstm_lessons as ll``, and reach each
 module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.training``, ``ll.curves``,
-``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``, ``ll.plots``, ``ll.claims``).
+``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``, ``ll.grading``, ``ll.plots``,
+``ll.claims``).
 Modules load on first use, so the command line does not pay for importing TensorFlow when it
 does not need it.
 """
@@ -14,7 +15,7 @@ import importlib
 __version__ = "0.1.0"
 
 _MODULES = ("data", "params", "models", "training", "curves", "plots", "claims", "runner", "cli",
-            "gradients", "subsets", "checkpoint", "doctor")
+            "gradients", "subsets", "checkpoint", "doctor", "grading")
 
 
 def __getattr__(name: str):

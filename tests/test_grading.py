@@ -1,0 +1,86 @@
+"""Exercises and their checks: feedback, recorded answers, solutions and starting notebooks."""
+
+import nbformat
+import pytest
+
+from lstm_lessons.grading import (
+    EXERCISE_MIME,
+    EXERCISES,
+    ExerciseError,
+    check,
+    exercise_cells,
+    load_solution,
+    read_answers,
+    solution_notebook,
+    verify,
+)
+from lstm_lessons.runner import available_lessons
+
+LESSONS_WITH_EXERCISES = sorted({exercise.lesson for exercise in EXERCISES.values()})
+
+
+def test_unknown_exercise_and_wrong_answer_names_are_named():
+    with pytest.raises(ExerciseError, match="Unknown exercise '01-nope'.*01-stable-learning-rate"):
+        verify("01-nope", {})
+    with pytest.raises(ExerciseError, match=r"takes the answer\(s\) \['learning_rate'\]. Received: \['lr'\]"):
+        verify("01-stable-learning-rate", {"lr": 0.01})
+
+
+def test_unanswered_and_invalid_answers_earn_zero_without_training():
+    result = verify("01-plateau-schedule", {"factor": None, "patience": 2})
+    assert (result.points, result.max_points) == (0, 2) and "factor is None" in result.message
+    result = verify("01-plateau-schedule", {"factor": 1.5, "patience": 2})
+    assert result.points == 0 and "factor=1.5 is not allowed" in result.message
+    result = verify("01-stable-learning-rate", {"learning_rate": "fast"})
+    assert result.points == 0 and "learning_rate='fast'" in result.message
+
+
+def test_check_prints_feedback_outside_a_notebook(capsys):
+    assert check("01-stable-learning-rate", learning_rate=None) is None
+    out = capsys.readouterr().out
+    assert out.startswith("[exercise 01-stable-learning-rate] 0/2 points: not answered yet")
+    assert "hint: replace None" in out
+
+
+def test_read_answers_takes_the_last_record_and_ignores_points():
+    record = {"id": "01-stable-learning-rate", "answer": {"learning_rate": 0.2}, "points": 2, "max_points": 2}
+    later = dict(record, answer={"learning_rate": 0.01}, points=0)
+    notebook = {"cells": [{"cell_type": "code", "outputs": [{"data": {EXERCISE_MIME: record}}]},
+                          {"cell_type": "markdown", "source": "x"},
+                          {"cell_type": "code", "outputs": [{"data": {EXERCISE_MIME: later}},
+                                                            {"data": {EXERCISE_MIME: "garbage"}}]}]}
+    assert read_answers(notebook) == {"01-stable-learning-rate": {"learning_rate": 0.01}}
+
+
+@pytest.mark.parametrize("lesson", LESSONS_WITH_EXERCISES)
+def test_starting_notebook_has_every_exercise_once_and_earns_zero(lesson):
+    notebook = nbformat.read(available_lessons()[lesson], as_version=4)
+    cells = exercise_cells(notebook)
+    assert set(cells) == {e.id for e in EXERCISES.values() if e.lesson == lesson}
+    assert all("exercise" in cell.metadata["tags"] for cell in cells.values())
+    answers = read_answers(notebook)          # the committed notebook is executed
+    assert set(answers) == set(cells)
+    assert all(verify(exercise, answer).points == 0 for exercise, answer in answers.items())
+    assert sum(EXERCISES[e].points for e in cells) >= 2 and len(cells) >= 2
+
+
+@pytest.mark.parametrize("lesson", LESSONS_WITH_EXERCISES)
+def test_solution_notebook_replaces_exactly_the_exercise_cells(lesson):
+    path = available_lessons()[lesson]
+    original, solved = nbformat.read(path, as_version=4), solution_notebook(path)
+    assert len(original.cells) == len(solved.cells)
+    pairs = zip(original.cells, solved.cells, strict=True)
+    changed = [b.metadata["lstm_lessons"]["exercise"] for a, b in pairs if a.source != b.source]
+    assert sorted(changed) == sorted(load_solution(lesson))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", sorted(EXERCISES))
+def test_reference_solution_earns_full_marks(exercise):
+    lesson = EXERCISES[exercise].lesson
+    namespace = {}
+    exec(load_solution(lesson)[exercise], namespace)   # the solution cell only assigns answers
+    names = EXERCISES[exercise].answer
+    answer = {name: namespace[f"answer_{name}"] for name in names}
+    result = verify(exercise, answer)
+    assert result.passed, result
