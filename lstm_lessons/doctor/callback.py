@@ -59,7 +59,7 @@ class TrainingDoctor(keras.callbacks.Callback):
         ValueError: ``sample_size`` is not a positive integer or ``x``/``y`` differ in length.
     """
 
-    def __init__(self, x=None, y=None, sample_size: int = 256, stop_on_non_finite: bool = True,
+    def __init__(self, x=None, y=None, sample_size: int = 128, stop_on_non_finite: bool = True,
                  verbose: bool = True):
         super().__init__()
         if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
