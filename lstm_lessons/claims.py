@@ -38,16 +38,40 @@ def claim(name: str, holds, statement: str) -> None:
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"A claim name must be snake_case, like 'fix_verified'. Received: name={name!r}")
     holds = bool(holds)
-    line = verdict_line(name, holds, statement)
+    show_record(verdict_line(name, holds, statement), CLAIM_MIME, {"name": name, "holds": holds})
+
+
+def show_record(line: str, mime: str, record: dict) -> None:
+    """Show ``line`` and, in a notebook, attach ``record`` to the cell's output under ``mime``.
+
+    Outside IPython the line is printed and nothing is recorded. Used for claims here and
+    for exercise results (:func:`lstm_lessons.grading.check`).
+    """
     try:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:  # pragma: no cover - IPython ships with ipykernel, a dependency
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        display({"text/plain": line, CLAIM_MIME: {"name": name, "holds": holds}}, raw=True)
+        display({"text/plain": line, mime: record}, raw=True)
     else:
         print(line)
+
+
+def recorded(notebook, mime: str):
+    """Every record attached under ``mime`` in a notebook's code-cell outputs, in order.
+
+    Args:
+        notebook: an ``nbformat.NotebookNode`` (or the same structure as plain dicts).
+
+    Yields:
+        the records that are dicts (anything else under ``mime`` is skipped).
+    """
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            record = output.get("data", {}).get(mime)
+            if isinstance(record, dict):
+                yield record
 
 
 def read_claims(notebook) -> dict[str, bool]:
@@ -59,10 +83,4 @@ def read_claims(notebook) -> dict[str, bool]:
     Returns:
         ``{name: holds}``; a claim recorded twice keeps its last value.
     """
-    found: dict[str, bool] = {}
-    for cell in notebook.get("cells", []):
-        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            record = output.get("data", {}).get(CLAIM_MIME)
-            if isinstance(record, dict) and "name" in record:
-                found[str(record["name"])] = bool(record.get("holds"))
-    return found
+    return {str(r["name"]): bool(r.get("holds")) for r in recorded(notebook, CLAIM_MIME) if "name" in r}

@@ -97,6 +97,35 @@ def layer_gradient_norms(model: keras.Model, x, y) -> dict[str, float]:
     return probe_model(model, x, y)[0]
 
 
+def check_sample_size(sample_size) -> int:
+    """Return ``sample_size`` if it is a positive integer.
+
+    Raises:
+        ValueError: otherwise, naming the value received.
+    """
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+        raise ValueError(f"sample_size must be a positive integer. Received: sample_size={sample_size!r}")
+    return sample_size
+
+
+def fixed_sample(x, y, sample_size: int, shuffle: bool = False, seed: int = 0):
+    """The windows a gradient measurement uses every epoch: ``sample_size`` of ``(x, y)``.
+
+    The first ``sample_size`` windows, or a seeded random choice (kept in time order) if
+    ``shuffle``; all of them if there are fewer.
+
+    Raises:
+        ValueError: ``sample_size`` is not a positive integer, or ``x`` and ``y`` differ in length.
+    """
+    check_sample_size(sample_size)
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}")
+    order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
+    keep = np.sort(order[:sample_size])
+    return x[keep], y[keep]
+
+
 class GradientNormLogger(keras.callbacks.Callback):
     """Log the gradient norm of each layer at the end of every epoch.
 
@@ -121,14 +150,7 @@ class GradientNormLogger(keras.callbacks.Callback):
 
     def __init__(self, x, y, sample_size: int = 256, shuffle: bool = True, seed: int = 0):
         super().__init__()
-        if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
-            raise ValueError(f"sample_size must be a positive integer. Received: sample_size={sample_size!r}")
-        x, y = np.asarray(x), np.asarray(y)
-        if len(x) != len(y):
-            raise ValueError(f"x and y must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}")
-        order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
-        keep = np.sort(order[:sample_size])
-        self.x, self.y = x[keep], y[keep]
+        self.x, self.y = fixed_sample(x, y, sample_size, shuffle, seed)
         self.history: dict[str, list[float]] = {}
 
     def on_epoch_end(self, epoch, logs=None):

@@ -9,7 +9,7 @@ from lstm_lessons._tf import keras
 from lstm_lessons.checkpoint import log_keys
 from lstm_lessons.doctor.diagnosis import Diagnosis, diagnose, make_symptom
 from lstm_lessons.doctor.rules import GRAD_PREFIX, UPDATE_PREFIX, missing_monitor_finding
-from lstm_lessons.gradients import probe_model
+from lstm_lessons.gradients import check_sample_size, fixed_sample, probe_model
 
 
 def _is_classifier(model) -> bool:
@@ -62,13 +62,11 @@ class TrainingDoctor(keras.callbacks.Callback):
     def __init__(self, x=None, y=None, sample_size: int = 128, stop_on_non_finite: bool = True,
                  verbose: bool = True):
         super().__init__()
-        if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
-            raise ValueError(f"sample_size must be a positive integer. Received: sample_size={sample_size!r}")
-        if (x is None) != (y is None) or (x is not None and len(x) != len(y)):
-            sizes = f"len(x)={None if x is None else len(x)}, len(y)={None if y is None else len(y)}"
-            raise ValueError(f"Give both x and y with the same length, or neither. Received: {sizes}")
-        self.x = None if x is None else np.asarray(x)[:sample_size]
-        self.y = None if y is None else np.asarray(y)[:sample_size]
+        if (x is None) != (y is None):
+            given = "x" if x is not None else "y"
+            raise ValueError(f"Give both x and y, or neither. Received only {given}.")
+        check_sample_size(sample_size)
+        self.x, self.y = (None, None) if x is None else fixed_sample(x, y, sample_size)
         self.stop_on_non_finite, self.verbose = stop_on_non_finite, verbose
         self.history: dict[str, list[float]] = {}
         self.monitors: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lstm_lessons.claims import recorded, show_record
 from lstm_lessons.grading.exercises import EXERCISES, CheckResult
 
 EXERCISE_MIME = "application/vnd.lstm-lessons.exercise+json"
@@ -62,15 +63,7 @@ def check(exercise_id: str, **answer) -> None:
     result = verify(exercise_id, answer)
     line = feedback_line(result)
     record = {"id": exercise_id, "answer": answer, "points": result.points, "max_points": result.max_points}
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython ships with ipykernel, a dependency
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display({"text/plain": line, EXERCISE_MIME: record}, raw=True)
-    else:
-        print(line)
+    show_record(line, EXERCISE_MIME, record)
 
 
 def read_answers(notebook) -> dict[str, dict]:
@@ -78,12 +71,5 @@ def read_answers(notebook) -> dict[str, dict]:
 
     The last record of an exercise wins; recorded points are ignored on purpose.
     """
-    found: dict[str, dict] = {}
-    for cell in notebook.get("cells", []):
-        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            record = output.get("data", {}).get(EXERCISE_MIME)
-            if not isinstance(record, dict):
-                continue
-            if isinstance(record.get("id"), str) and isinstance(record.get("answer"), dict):
-                found[record["id"]] = record["answer"]
-    return found
+    return {r["id"]: r["answer"] for r in recorded(notebook, EXERCISE_MIME)
+            if isinstance(r.get("id"), str) and isinstance(r.get("answer"), dict)}
