@@ -8,6 +8,11 @@ error, 2 for a usage error (unknown lesson, unknown parameter, value out of rang
 ``lstm-lessons doctor FILE [--json]`` diagnoses a saved training history (a Keras CSVLogger
 file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms found, 2 the file
 cannot be read (the message says why).
+
+``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
+[--memory-mb MIB] [--out DIR]`` grades handed-in notebooks (see
+:mod:`lstm_lessons.grading.grader`). Exit status: 0 every submission got a grade (whatever
+its points), 1 the grader failed on a submission, 2 a usage error.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import ast
 import sys
 from pathlib import Path
 
+from lstm_lessons.grading.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from lstm_lessons.params import ParameterError
 from lstm_lessons.runner import (
     NOTEBOOKS_DIR,
@@ -64,6 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("file", type=Path, metavar="FILE", help="the history file")
     doctor.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+    grade = commands.add_parser(
+        "grade", help="grade handed-in notebooks of one lesson",
+        description="Execute each submission headlessly (papermill, its own kernel and temporary folder, "
+                    "a time and a memory limit), verify its recorded answers with the grader's own checks, "
+                    "and write DIR/grades.csv, DIR/results.json and DIR/feedback/<id>.html. Exit status 0 "
+                    "when every submission got a grade, 1 when the grader failed on one, 2 for a usage error.",
+    )
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="handed-in .ipynb files")
+    grade.add_argument("--lesson", required=True, help="the lesson they are for: its name or number, e.g. 01")
+    grade.add_argument("--workers", type=int, default=None, metavar="K",
+                       help="submissions graded at once (default: the number of CPU cores)")
+    grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"wall-clock limit of one submission (default: {DEFAULT_TIMEOUT:g})")
+    grade.add_argument("--memory-mb", type=float, default=DEFAULT_MEMORY_MB, metavar="MIB",
+                       help=f"memory limit of one submission's processes (default: {DEFAULT_MEMORY_MB:g})")
+    grade.add_argument("--out", default="grades", metavar="DIR", help="output folder (default: grades)")
+    grade.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     listing = commands.add_parser("list", help="list the lessons")
     listing.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, metavar="DIR",
                          help="folder holding the lessons")
@@ -82,10 +105,30 @@ def _doctor(args) -> int:
     return 0 if diagnosis.healthy else 1
 
 
+def _grade(args) -> int:
+    from lstm_lessons.grading.grader import Grader, GradingError
+    from lstm_lessons.grading.report import ResultsFileError
+    from lstm_lessons.grading.submissions import SubmissionError
+
+    try:
+        grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
+                        memory_mb=args.memory_mb, progress=not args.no_progress)
+        grades = grader.grade(args.submissions)
+    except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError) as exc:
+        print(f"lstm-lessons grade: error: {exc}", file=sys.stderr)
+        return 2
+    for g in grades:
+        print(f"{g.id}: {g.total}/{g.max_total} ({g.status}: {g.message})")
+    print(f"Grades: {args.out}/grades.csv, {args.out}/results.json, feedback in {args.out}/feedback/")
+    return 1 if any(g.status == "grader-error" for g in grades) else 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "grade":
+        return _grade(args)
     if args.command == "list":
         for name in available_lessons(args.notebooks):
             print(name)

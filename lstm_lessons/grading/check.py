@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from numbers import Integral, Real
+
 from lstm_lessons.claims import recorded, show_record
 from lstm_lessons.grading.exercises import EXERCISES, CheckResult
 
@@ -9,36 +12,66 @@ EXERCISE_MIME = "application/vnd.lstm-lessons.exercise+json"
 """MIME type under which :func:`check` records an exercise's answer and result."""
 
 
+GRADING_ENV = "LSTM_LESSONS_GRADING"
+"""Set to ``"1"`` in a graded kernel's environment: :func:`check` then records answers without
+training, since the grader verifies them itself after the notebook ends."""
+
+
 class ExerciseError(ValueError):
     """An unknown exercise id or answer name."""
 
 
-def verify(exercise_id: str, answer: dict) -> CheckResult:
-    """Verify an answer with the exercise's trusted code; never raises for a bad answer.
+def exercise(exercise_id: str):
+    """The :class:`Exercise` with this id.
 
-    An answer with a missing value (``None``) earns 0 points without any training; a value
-    outside its allowed range earns 0 points with a message naming it.
+    Raises:
+        ExerciseError: the id is unknown (the message lists the known ones).
+    """
+    if exercise_id not in EXERCISES:
+        raise ExerciseError(f"Unknown exercise {exercise_id!r}. Known: {sorted(EXERCISES)}")
+    return EXERCISES[exercise_id]
+
+
+def screen(exercise_id: str, answer: dict) -> CheckResult | None:
+    """The result of an answer that needs no training, else ``None``.
+
+    An answer with a missing value (``None``) earns 0 points; a value outside its allowed range
+    earns 0 points with a message naming it. Answers that pass the screen must be trained and
+    measured (:func:`verify`).
 
     Raises:
         ExerciseError: ``exercise_id`` is unknown, or an answer name is not the exercise's.
     """
-    if exercise_id not in EXERCISES:
-        raise ExerciseError(f"Unknown exercise {exercise_id!r}. Known: {sorted(EXERCISES)}")
-    exercise = EXERCISES[exercise_id]
-    if set(answer) != set(exercise.answer):
-        raise ExerciseError(f"Exercise {exercise_id!r} takes the answer(s) {sorted(exercise.answer)}. "
-                            f"Received: {sorted(answer)}")
+    task = exercise(exercise_id)
+    if not isinstance(answer, dict) or set(answer) != set(task.answer):
+        names = sorted(answer) if isinstance(answer, dict) else answer
+        raise ExerciseError(f"Exercise {exercise_id!r} takes the answer(s) {sorted(task.answer)}. "
+                            f"Received: {names!r}")
     missing = [name for name, value in answer.items() if value is None]
     if missing:
-        return CheckResult(exercise_id, 0, exercise.points,
+        return CheckResult(exercise_id, 0, task.points,
                            f"not answered yet ({', '.join(missing)} is None)",
                            hint="replace None with your answer and run the cell again.")
-    problems = [msg for name, rule in exercise.answer.items() if (msg := rule.check(name, answer[name]))]
+    problems = [msg for name, rule in task.answer.items() if (msg := rule.check(name, answer[name]))]
     if problems:
-        return CheckResult(exercise_id, 0, exercise.points, "invalid answer: " + " ".join(problems))
-    passed, message, hint, measured = exercise.verify(dict(answer))
-    points = exercise.points if passed else 0
-    return CheckResult(exercise_id, points, exercise.points, message, hint, measured)
+        return CheckResult(exercise_id, 0, task.points, "invalid answer: " + " ".join(problems))
+    return None
+
+
+def verify(exercise_id: str, answer: dict) -> CheckResult:
+    """Verify an answer with the exercise's trusted code; never raises for a bad answer value.
+
+    Screens the answer first (:func:`screen`), then trains and measures (seconds).
+
+    Raises:
+        ExerciseError: ``exercise_id`` is unknown, or an answer name is not the exercise's.
+    """
+    screened = screen(exercise_id, answer)
+    if screened is not None:
+        return screened
+    task = exercise(exercise_id)
+    passed, message, hint, measured = task.verify(dict(answer))
+    return CheckResult(exercise_id, task.points if passed else 0, task.points, message, hint, measured)
 
 
 def feedback_line(result: CheckResult) -> str:
@@ -47,22 +80,43 @@ def feedback_line(result: CheckResult) -> str:
     return text + (f"\n  hint: {result.hint}" if result.hint else "")
 
 
+def plain(value):
+    """An answer value as plain JSON data: numpy scalars become ``int``/``float``; bools,
+    strings and ``None`` stay; anything else becomes its ``repr`` (and fails its rule)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return plain(value.item())
+    return repr(value)
+
+
 def check(exercise_id: str, **answer) -> None:
     """Verify an exercise's answer now, show what passed and what did not, and record it.
 
     In a notebook the result is shown as text and attached to the cell's output under
     :data:`EXERCISE_MIME` (``{"id", "answer", "points", "max_points"}``). The recorded points are
     feedback for the student; a grader re-verifies the recorded *answer* with its own copy of
-    this code and ignores the recorded points.
+    this code and ignores the recorded points. Under the grader (environment variable
+    ``LSTM_LESSONS_GRADING=1``) the answer is recorded without training.
 
     Returns ``None``, so a cell ending with this call shows only the feedback.
 
     Raises:
         ExerciseError: unknown exercise id or answer names (the message lists the right ones).
     """
-    result = verify(exercise_id, answer)
-    line = feedback_line(result)
-    record = {"id": exercise_id, "answer": answer, "points": result.points, "max_points": result.max_points}
+    answer = {name: plain(value) for name, value in answer.items()}
+    if os.environ.get(GRADING_ENV) == "1":
+        # Under `lstm-lessons grade` the grader verifies the answer after the notebook ends.
+        line = f"[exercise {exercise_id}] answer recorded; the grader verifies it after the notebook ends"
+        record = {"id": exercise_id, "answer": answer, "points": None, "max_points": exercise(exercise_id).points}
+    else:
+        result = verify(exercise_id, answer)
+        line = feedback_line(result)
+        record = {"id": exercise_id, "answer": answer, "points": result.points, "max_points": result.max_points}
     show_record(line, EXERCISE_MIME, record)
 
 

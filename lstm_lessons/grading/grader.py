@@ -1,0 +1,260 @@
+"""``lstm-lessons grade``: execute hand-ins headlessly, verify their answers, write the grades.
+
+How a submission is graded:
+
+1. **Prepare** (in the grader): the file must be a readable notebook of the lesson being
+   graded; a clean copy without any stored outputs is written to a private staging folder.
+2. **Execute** (a child process, :mod:`lstm_lessons.grading.worker`): papermill runs the copy
+   in a new Jupyter kernel whose working folder is a fresh temporary folder, under a wall-clock
+   limit and a memory limit for the whole process tree (:mod:`lstm_lessons.grading.limits`).
+   ``ll.grading.check`` only *records* answers there. Up to ``workers`` submissions run at once.
+3. **Check** (child processes with the same limits, after every kernel has ended): each
+   distinct recorded answer is trained and measured once by the trusted exercise code
+   (:mod:`lstm_lessons.grading.exercises`); the checks are seeded and deterministic, so the
+   same answer always gets the same points. The notebook's printed output and any points it
+   recorded are never read.
+
+The notebook decides only *which answer* it hands in; the grader decides the points.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+
+import nbformat
+from tqdm.auto import tqdm
+
+from lstm_lessons.grading.check import GRADING_ENV, ExerciseError, screen
+from lstm_lessons.grading.exercises import EXERCISES, CheckResult
+from lstm_lessons.grading.limits import run_limited
+from lstm_lessons.grading.report import Grade, feedback_html, read_earlier, write_tables, write_text_atomically
+from lstm_lessons.grading.submissions import prepare, submission_ids
+from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds one submission may run (a lesson takes 20-60 s on 2 cores, see the README)."""
+DEFAULT_MEMORY_MB = 4096.0
+"""MiB one submission's processes may hold together (a lesson's kernel holds about 1 GiB)."""
+
+
+class GradingError(ValueError):
+    """A usage error found before anything runs: a lesson without exercises, a bad limit."""
+
+
+def default_workers() -> int:
+    """The number of CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _worker_command(job_path: Path) -> list[str]:
+    return [sys.executable, "-m", "lstm_lessons.grading.worker", str(job_path)]
+
+
+def _environment() -> dict:
+    return {**os.environ, GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_notebook(path: Path):
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - a missing or half-written notebook means no feedback copy
+        return None
+
+
+class Grader:
+    """Grades submissions of one lesson into one output folder (see the module docstring).
+
+    Args:
+        lesson: the lesson's name or number (``"01"``).
+        out: the output folder; grades of other submissions already in ``out/results.json``
+            (from an earlier run on the same lesson) are kept.
+        workers: submissions (and checks) run at once; default :func:`default_workers`.
+        timeout: seconds one submission, or one check, may run.
+        memory_mb: MiB one submission's (or one check's) processes may hold together.
+        progress: show progress bars (tqdm, on standard error).
+
+    Raises:
+        LessonNotFoundError: unknown lesson.
+        GradingError: the lesson has no exercises, or a limit is not positive.
+        ResultsFileError: ``out/results.json`` is not this lesson's results file.
+    """
+
+    def __init__(self, lesson: str, out="grades", workers: int | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, memory_mb: float = DEFAULT_MEMORY_MB,
+                 progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR):
+        self.lesson = resolve_lessons([lesson], notebooks_dir)[0].stem
+        self.exercises = {e.id: e.points for e in EXERCISES.values() if e.lesson == self.lesson}
+        if not self.exercises:
+            raise GradingError(f"Lesson {self.lesson!r} has no graded exercises.")
+        self.workers = default_workers() if workers is None else workers
+        for name, value, kind in (("workers", self.workers, int), ("timeout", timeout, float),
+                                  ("memory_mb", memory_mb, float)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 \
+                    or (kind is int and not isinstance(value, int)):
+                raise GradingError(f"{name} must be a positive {'integer' if kind is int else 'number'}. "
+                                   f"Received: {value!r}")
+        self.timeout, self.memory_mb, self.progress = float(timeout), float(memory_mb), progress
+        self.out = Path(out)
+        self.grades: dict[str, Grade] = {g.id: g for g in read_earlier(self.out, self.lesson)}
+        self.order = list(self.grades)
+        self.feedback: dict[str, str] = {}
+
+    @property
+    def limits(self) -> dict:
+        return {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers}
+
+    def zero(self, id_: str, path, status: str, message: str, **extra) -> Grade:
+        return Grade(id_, self.lesson, status, message, dict.fromkeys(self.exercises, 0), 0,
+                     sum(self.exercises.values()), submission=str(path), **extra)
+
+    def grade(self, submissions) -> list[Grade]:
+        """Grade ``submissions`` (paths) and write the output folder; returns their grades in order.
+
+        Raises:
+            SubmissionError: a path is missing or two submissions would share an identifier.
+        """
+        submissions = [Path(p) for p in submissions]
+        ids = submission_ids(submissions)
+        self.order += [i for i in ids if i not in self.grades]
+        with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-") as staging:
+            bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook", disable=not self.progress)
+            with ThreadPoolExecutor(self.workers) as pool:
+                jobs = [pool.submit(self._execute, i, s, Path(staging) / f"{n:05d}")
+                        for n, (i, s) in enumerate(zip(ids, submissions, strict=True))]
+                executed = []
+                for job in as_completed(jobs):
+                    grade, answers, notebook = job.result()
+                    bar.update()
+                    if grade.status == "graded":
+                        executed.append((grade, answers, notebook))
+                    else:
+                        self._record(grade, notebook)
+            bar.close()
+            executed.sort(key=lambda item: ids.index(item[0].id))
+            self._check(executed, Path(staging))
+        self._write_all()
+        return [self.grades[i] for i in ids]
+
+    def _execute(self, id_: str, path: Path, folder: Path):
+        """Prepare and execute one submission; returns (grade so far, answers, executed notebook)."""
+        (folder / "work").mkdir(parents=True)
+        status, message = prepare(path, self.lesson, folder / "submission.ipynb")
+        if status != "ready":
+            return self.zero(id_, path, status, message), {}, None
+        job = {"mode": "execute", "notebook": str(folder / "submission.ipynb"),
+               "output": str(folder / "executed.ipynb"), "cwd": str(folder / "work"),
+               "result": str(folder / "result.json")}
+        (folder / "job.json").write_text(json.dumps(job))
+        outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
+                              env=_environment(), cwd=folder / "work")
+        result = _read_json(folder / "result.json") if outcome.limit is None else None
+        measured = {"seconds": outcome.seconds, "peak_mb": outcome.peak_mb}
+        if outcome.limit == "timeout":
+            status, message = "timeout", f"still running after {self.timeout:g} s (the time limit); stopped"
+        elif outcome.limit == "memory":
+            status, message = "memory", (f"held {outcome.peak_mb:.0f} MiB, more than the limit of "
+                                         f"{self.memory_mb:g} MiB; stopped")
+        elif not isinstance(result, dict):
+            status, message = "grader-error", (f"the grader's worker ended with exit status "
+                                               f"{outcome.returncode} and no result")
+        else:
+            status, message = result["status"], result["message"]
+        grade = self.zero(id_, path, status, message, **measured)
+        answers = result.get("answers", {}) if isinstance(result, dict) else {}
+        return grade, answers, _read_notebook(folder / "executed.ipynb")
+
+    def _check(self, executed, staging: Path) -> None:
+        """Verify every distinct answer once, then finish and record each executed submission."""
+        results: dict[tuple, CheckResult] = {}
+        to_train = []
+        for _, answers, _ in executed:
+            for exercise in self.exercises:
+                key = (exercise, json.dumps(answers.get(exercise), sort_keys=True))
+                if key in results or key in to_train:
+                    continue
+                answer = answers.get(exercise)
+                if answer is None:
+                    results[key] = CheckResult(exercise, 0, self.exercises[exercise],
+                                               "no answer recorded: the cell calling ll.grading.check did not "
+                                               "run or was changed")
+                    continue
+                try:
+                    screened = screen(exercise, answer)
+                except ExerciseError as exc:
+                    screened = CheckResult(exercise, 0, self.exercises[exercise], f"invalid answer: {exc}")
+                if screened is None:
+                    to_train.append(key)
+                else:
+                    results[key] = screened
+        bar = tqdm(total=len(to_train), desc="checking answers", unit="answer", disable=not self.progress)
+        with ThreadPoolExecutor(self.workers) as pool:
+            for key, result in zip(to_train, pool.map(lambda k: self._verify(k, staging), to_train),
+                                   strict=True):
+                results[key] = result
+                bar.update()
+        bar.close()
+        for grade, answers, notebook in executed:
+            checks = {e: results[(e, json.dumps(answers.get(e), sort_keys=True))] for e in self.exercises}
+            failed = [e for e, c in checks.items() if c.measurements.get("grader_error")]
+            grade.checks = {e: asdict(c) for e, c in checks.items()}
+            grade.points = {e: c.points for e, c in checks.items()}
+            grade.total = sum(grade.points.values())
+            passed = [e for e, c in checks.items() if c.passed]
+            grade.message = f"ran to the end; {len(passed)} of {len(checks)} exercises passed"
+            if failed:
+                grade.status = "grader-error"
+                grade.message = f"the grader's check of {', '.join(failed)} failed; see results.json"
+            self._record(grade, notebook)
+
+    def _verify(self, key: tuple, staging: Path) -> CheckResult:
+        """Train and measure one answer in a limited child process."""
+        exercise, answer = key
+        folder = Path(tempfile.mkdtemp(prefix="check-", dir=staging))
+        job = {"mode": "verify", "exercise": exercise, "answer": json.loads(answer),
+               "result": str(folder / "result.json")}
+        (folder / "job.json").write_text(json.dumps(job))
+        outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
+                              env=_environment(), cwd=folder)
+        result = _read_json(folder / "result.json") if outcome.limit is None else None
+        if isinstance(result, dict):
+            return CheckResult(**result)
+        why = {"timeout": "ran out of time", "memory": "ran out of memory"}.get(
+            outcome.limit, f"ended with exit status {outcome.returncode}")
+        return CheckResult(exercise, 0, self.exercises[exercise], f"the grader's check {why}",
+                           measurements={"grader_error": True})
+
+    def _record(self, grade: Grade, notebook) -> None:
+        """Keep a finished grade and write its feedback and the tables at once."""
+        self.grades[grade.id] = grade
+        self.feedback[grade.id] = feedback_html(grade, notebook)
+        write_text_atomically(self.out / "feedback" / f"{grade.id}.html", self.feedback[grade.id])
+        self._write_tables()
+
+    def _write_tables(self) -> None:
+        grades = [self.grades[i] for i in self.order if i in self.grades]
+        write_tables(self.out, self.lesson, self.exercises, grades, self.limits)
+
+    def _write_all(self) -> None:
+        """Write everything again from memory at the end: whatever a submission wrote into the
+        output folder while it ran is replaced."""
+        for id_, page in self.feedback.items():
+            write_text_atomically(self.out / "feedback" / f"{id_}.html", page)
+        self._write_tables()
+
+
+def grade(submissions, lesson: str, out="grades", **options) -> list[Grade]:
+    """Grade ``submissions`` of ``lesson`` into ``out``; see :class:`Grader` for the options."""
+    return Grader(lesson, out, **options).grade(submissions)

@@ -1,0 +1,164 @@
+"""What the grader writes: ``grades.csv``, ``results.json`` and ``feedback/<id>.html``.
+
+Every file is written through a temporary file and ``os.replace``, so an interrupted grader
+leaves the previous complete version, never half a file.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import html
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from lstm_lessons.grading.check import EXERCISE_MIME
+
+STATUSES = {
+    "graded": "ran to the end; every exercise's points come from the grader's own check of the "
+              "answer the notebook recorded",
+    "error": "a cell raised an exception (a syntax error included); 0 points",
+    "timeout": "still running at the time limit (--timeout); stopped, 0 points",
+    "memory": "held more memory than the limit (--memory-mb); stopped, 0 points",
+    "kernel-died": "the kernel process ended before the notebook did (os._exit, a crash); 0 points",
+    "not-a-notebook": "the file is not a readable Jupyter notebook; not executed, 0 points",
+    "wrong-lesson": "the notebook belongs to another lesson; not executed, 0 points",
+    "grader-error": "the grader itself failed on this submission (please report it); 0 points",
+}
+"""Every status a submission can get, and what it means."""
+
+
+class ResultsFileError(ValueError):
+    """``DIR/results.json`` exists but is not the grader's results for this lesson."""
+
+
+@dataclass
+class Grade:
+    """One submission's grade.
+
+    Attributes:
+        id: the submission's identifier (see :func:`~lstm_lessons.grading.submissions.submission_ids`).
+        lesson: the lesson's notebook name.
+        status: one of :data:`STATUSES`.
+        message: what happened, in one line.
+        points: ``{exercise id: points}`` for every exercise of the lesson.
+        total: sum of ``points``; ``max_total``: the most there is.
+        seconds: wall-clock time of the execution, in seconds.
+        peak_mb: the largest resident memory seen, in MiB.
+        submission: the path that was handed in.
+        checks: ``{exercise id: CheckResult as a dict}`` (message, hint, measurements).
+    """
+
+    id: str
+    lesson: str
+    status: str
+    message: str
+    points: dict
+    total: int
+    max_total: int
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+    submission: str = ""
+    checks: dict = field(default_factory=dict)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through ``path.tmp`` and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def grades_csv(grades: list[Grade], exercises: list[str]) -> str:
+    """The CSV table: ``id, lesson, status, <one column an exercise>, total, max_total,
+    seconds, message``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "lesson", "status", *exercises, "total", "max_total", "seconds", "message"])
+    for g in grades:
+        writer.writerow([g.id, g.lesson, g.status, *(g.points.get(e, 0) for e in exercises), g.total,
+                         g.max_total, f"{g.seconds:.1f}", g.message])
+    return buffer.getvalue()
+
+
+def read_earlier(out: Path, lesson: str) -> list[Grade]:
+    """The grades an earlier run wrote to ``out/results.json`` (none if there is no file).
+
+    Raises:
+        ResultsFileError: the file is unreadable or holds another lesson's grades.
+    """
+    path = out / "results.json"
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+        earlier = data["lesson"], [Grade(**g) for g in data["submissions"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ResultsFileError(f"{path} is not a results file of `lstm-lessons grade` ({exc}); "
+                               f"choose another --out or move it away.") from exc
+    if earlier[0] != lesson:
+        raise ResultsFileError(f"{path} holds grades of lesson {earlier[0]!r}, not {lesson!r}; "
+                               f"choose another --out.")
+    return earlier[1]
+
+
+def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list[Grade],
+                 limits: dict) -> None:
+    """Write ``out/grades.csv`` and ``out/results.json`` (every grade, in order)."""
+    results = {"lesson": lesson, "exercises": exercises, "limits": limits, "statuses": STATUSES,
+               "submissions": [asdict(g) for g in grades]}
+    write_text_atomically(out / "results.json", json.dumps(results, indent=1) + "\n")
+    write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
+
+
+def _escape(text) -> str:
+    return html.escape(str(text)).replace("|", "&#124;").replace("\n", " ")
+
+
+def summary_markdown(grade: Grade) -> str:
+    """The grader's feedback as Markdown: status, total, and a row an exercise."""
+    lines = [f"# Grader feedback: {_escape(grade.id)}", "",
+             f"**{grade.total} / {grade.max_total} points**. Status `{grade.status}`: {_escape(grade.message)}",
+             "", "| exercise | points | what the grader measured | hint |", "|---|---|---|---|"]
+    for exercise, points in grade.points.items():
+        check = grade.checks.get(exercise, {})
+        lines.append(f"| {exercise} | {points} / {check.get('max_points', '?')} | "
+                     f"{_escape(check.get('message', 'not checked'))} | {_escape(check.get('hint', ''))} |")
+    lines += ["", "Points come from the grader's own run of each recorded answer, not from the "
+                  "notebook's printed output."]
+    return "\n".join(lines)
+
+
+def feedback_notebook(grade: Grade, executed=None) -> nbformat.NotebookNode:
+    """The executed notebook (or an empty one) with the grader's feedback: a summary cell first,
+    and after every cell that recorded an exercise answer, that exercise's verdict."""
+    notebook = copy.deepcopy(executed) if executed is not None else nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_markdown_cell(summary_markdown(grade))]
+    for cell in notebook.cells:
+        cells.append(cell)
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            record = output.get("data", {}).get(EXERCISE_MIME)
+            exercise = record.get("id") if isinstance(record, dict) else None
+            if exercise in grade.points:
+                check = grade.checks.get(exercise, {})
+                cells.append(nbformat.v4.new_markdown_cell(
+                    f"**Grader: {exercise}: {grade.points[exercise]} / {check.get('max_points', '?')} "
+                    f"points.** {_escape(check.get('message', ''))}"))
+    notebook.cells = cells
+    return notebook
+
+
+def feedback_html(grade: Grade, executed=None) -> str:
+    """:func:`feedback_notebook` rendered to one HTML page by nbconvert (HTML in the student's
+    Markdown and outputs sanitised, plots embedded)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
+    body, _ = exporter.from_notebook_node(feedback_notebook(grade, executed))
+    return body
