@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Execute each submission headlessly (papermill, its own kernel and temporary folder, "
                     "a time and a memory limit), verify its recorded answers with the grader's own checks, "
                     "and write DIR/grades.csv, DIR/results.json and DIR/feedback/<id>.html. Exit status 0 "
-                    "when every submission got a grade, 1 when the grader failed on one, 2 for a usage error.",
+                    "when every submission got a grade, 1 when the grader failed on one, 2 for a usage "
+                    "error.",
     )
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="handed-in .ipynb files")
     grade.add_argument("--lesson", required=True, help="the lesson they are for: its name or number, e.g. 01")

@@ -112,12 +112,12 @@ def check(exercise_id: str, **answer) -> None:
     if os.environ.get(GRADING_ENV) == "1":
         # Under `lstm-lessons grade` the grader verifies the answer after the notebook ends.
         line = f"[exercise {exercise_id}] answer recorded; the grader verifies it after the notebook ends"
-        record = {"id": exercise_id, "answer": answer, "points": None, "max_points": exercise(exercise_id).points}
+        points, max_points = None, exercise(exercise_id).points
     else:
         result = verify(exercise_id, answer)
-        line = feedback_line(result)
-        record = {"id": exercise_id, "answer": answer, "points": result.points, "max_points": result.max_points}
-    show_record(line, EXERCISE_MIME, record)
+        line, points, max_points = feedback_line(result), result.points, result.max_points
+    show_record(line, EXERCISE_MIME, {"id": exercise_id, "answer": answer, "points": points,
+                                      "max_points": max_points})
 
 
 def read_answers(notebook) -> dict[str, dict]:

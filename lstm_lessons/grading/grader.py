@@ -33,7 +33,13 @@ from tqdm.auto import tqdm
 from lstm_lessons.grading.check import GRADING_ENV, ExerciseError, screen
 from lstm_lessons.grading.exercises import EXERCISES, CheckResult
 from lstm_lessons.grading.limits import run_limited
-from lstm_lessons.grading.report import Grade, feedback_html, read_earlier, write_tables, write_text_atomically
+from lstm_lessons.grading.report import (
+    Grade,
+    feedback_html,
+    read_earlier,
+    write_tables,
+    write_text_atomically,
+)
 from lstm_lessons.grading.submissions import prepare, submission_ids
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
@@ -130,7 +136,8 @@ class Grader:
         ids = submission_ids(submissions)
         self.order += [i for i in ids if i not in self.grades]
         with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-") as staging:
-            bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook", disable=not self.progress)
+            bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook",
+                       disable=not self.progress)
             with ThreadPoolExecutor(self.workers) as pool:
                 jobs = [pool.submit(self._execute, i, s, Path(staging) / f"{n:05d}")
                         for n, (i, s) in enumerate(zip(ids, submissions, strict=True))]
@@ -188,8 +195,8 @@ class Grader:
                 answer = answers.get(exercise)
                 if answer is None:
                     results[key] = CheckResult(exercise, 0, self.exercises[exercise],
-                                               "no answer recorded: the cell calling ll.grading.check did not "
-                                               "run or was changed")
+                                               "no answer recorded: the cell calling ll.grading.check "
+                                               "did not run or was changed")
                     continue
                 try:
                     screened = screen(exercise, answer)

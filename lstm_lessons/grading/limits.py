@@ -116,7 +116,8 @@ def run_limited(command: list[str], timeout: float, memory_mb: float, env: dict 
         elif time.monotonic() - start > timeout:
             limit = "timeout"
         if limit:
-            kill_tree(processes)
+            child.kill()               # reaped by child.wait() below, so its status is kept
+            kill_tree(processes[1:])
             break
         time.sleep(poll)
     returncode = child.wait()

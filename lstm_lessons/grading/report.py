@@ -124,7 +124,8 @@ def _escape(text) -> str:
 def summary_markdown(grade: Grade) -> str:
     """The grader's feedback as Markdown: status, total, and a row an exercise."""
     lines = [f"# Grader feedback: {_escape(grade.id)}", "",
-             f"**{grade.total} / {grade.max_total} points**. Status `{grade.status}`: {_escape(grade.message)}",
+             f"**{grade.total} / {grade.max_total} points**. "
+             f"Status `{grade.status}`: {_escape(grade.message)}",
              "", "| exercise | points | what the grader measured | hint |", "|---|---|---|---|"]
     for exercise, points in grade.points.items():
         check = grade.checks.get(exercise, {})

@@ -86,5 +86,6 @@ def prepare(path, lesson: str, target) -> tuple[str, str]:
         notebook.metadata.pop("papermill", None)
         nbformat.write(notebook, target)
     except Exception as exc:  # noqa: BLE001 - a malformed notebook is graded, not raised
-        return "not-a-notebook", f"not a well-formed Jupyter notebook ({type(exc).__name__}: {str(exc)[:200]})"
+        why = f"{type(exc).__name__}: {str(exc)[:120]}"
+        return "not-a-notebook", f"not a well-formed Jupyter notebook ({why})"
     return "ready", ""

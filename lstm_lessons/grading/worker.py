@@ -66,7 +66,8 @@ def verify(job: dict) -> dict:
     try:
         return asdict(verify_answer(job["exercise"], job["answer"]))
     except ExerciseError as exc:
-        return asdict(CheckResult(job["exercise"], 0, exercise(job["exercise"]).points, f"invalid answer: {exc}"))
+        points = exercise(job["exercise"]).points
+        return asdict(CheckResult(job["exercise"], 0, points, f"invalid answer: {exc}"))
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,8 @@ def submission(first="0.01", second="answer_factor = 0.5\nanswer_patience = 2", 
              new_code_cell('ll.grading.check("01-stable-learning-rate", learning_rate=answer_learning_rate)'),
              *between,
              exercise_cell("01-plateau-schedule", second),
-             new_code_cell('ll.grading.check("01-plateau-schedule", factor=answer_factor, patience=answer_patience)'),
+             new_code_cell('ll.grading.check("01-plateau-schedule", factor=answer_factor, '
+                           'patience=answer_patience)'),
              *after]
     notebook = new_notebook(cells=cells)
     notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -36,16 +37,16 @@ def submission(first="0.01", second="answer_factor = 0.5\nanswer_patience = 2", 
     return notebook
 
 
-FORGED_CHECK = '''\
+FORGED_CHECK = f'''\
 from IPython.display import display
 
 def fake_check(exercise_id, **answer):
     # Claims full marks for a wrong answer and prints a success line.
-    print(f"[exercise {exercise_id}] 2/2 points: PASSED")
-    display({"text/plain": "PASSED", "%s": {"id": exercise_id, "answer": {"learning_rate": 0.3},
-                                             "points": 2, "max_points": 2}}, raw=True)
+    print(f"[exercise {{exercise_id}}] 2/2 points: PASSED")
+    record = {{"id": exercise_id, "answer": {{"learning_rate": 0.3}}, "points": 2, "max_points": 2}}
+    display({{"text/plain": "PASSED", "{MIME}": record}}, raw=True)
 
-ll.grading.check = fake_check''' % MIME
+ll.grading.check = fake_check'''
 
 WRITE_OUTPUT_DIR = '''\
 import json, pathlib, psutil

@@ -1,0 +1,228 @@
+"""The grader: submissions, limits, reports, and its exact results on the fake-submission corpus."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from lstm_lessons.cli import main
+from lstm_lessons.grading import solution_notebook
+from lstm_lessons.grading.grader import Grader, GradingError
+from lstm_lessons.grading.limits import run_limited
+from lstm_lessons.grading.report import Grade, ResultsFileError, feedback_notebook, grades_csv, read_earlier
+from lstm_lessons.grading.submissions import SubmissionError, lesson_of, prepare, submission_ids
+from lstm_lessons.runner import available_lessons
+
+CORPUS = Path(__file__).resolve().parent / "grading_corpus"
+LESSON = "01_learning_rate_oscillation"
+EX1, EX2 = "01-stable-learning-rate", "01-plateau-schedule"
+
+# status, points of exercise 1, points of exercise 2, a phrase of the message
+EXPECTED = {
+    "full_marks": ("graded", 2, 2, "2 of 2 exercises passed"),
+    "computed_answer": ("graded", 2, 2, "2 of 2 exercises passed"),
+    "partial": ("graded", 2, 0, "1 of 2 exercises passed"),
+    "empty": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "invalid_answer": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "syntax_error": ("error", 0, 0, "raised SyntaxError"),
+    "exception_midway": ("error", 0, 0, "raised RuntimeError: my model diverged"),
+    "infinite_loop": ("timeout", 0, 0, "still running after 30 s"),
+    "memory_hog": ("memory", 0, 0, "more than the limit of 1500 MiB"),
+    "os_exit": ("kernel-died", 0, 0, "the kernel died"),
+    "tamper_check": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "fake_success": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "edited_record": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "writes_output_dir": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "corrupted": ("not-a-notebook", 0, 0, "not valid JSON"),
+    "other_lesson": ("wrong-lesson", 0, 0, "for lesson '02_stagnant_loss'"),
+}
+
+
+def write_notebook(path, cells=(), lesson=LESSON):
+    notebook = nbformat.v4.new_notebook(cells=list(cells))
+    if lesson:
+        notebook.metadata.lstm_lessons = {"lesson": lesson}
+    nbformat.write(notebook, path)
+    return path
+
+
+# --- submissions -------------------------------------------------------------------------------
+
+def test_ids_are_file_names_or_relative_paths_when_names_repeat(tmp_path):
+    for name in ("alice/01.ipynb", "bob/01.ipynb", "carol d.ipynb"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    assert submission_ids([tmp_path / "carol d.ipynb"]) == ["carol_d"]
+    nested = [tmp_path / "alice/01.ipynb", tmp_path / "bob/01.ipynb"]
+    assert submission_ids(nested) == ["alice--01", "bob--01"]
+    with pytest.raises(SubmissionError, match="not found or not a file: .*nobody.ipynb"):
+        submission_ids([tmp_path / "nobody.ipynb"])
+    with pytest.raises(SubmissionError, match="given twice"):
+        submission_ids([tmp_path / "carol d.ipynb", tmp_path / "alice/../carol d.ipynb"])
+
+
+def test_lesson_comes_from_metadata_or_from_the_exercise_cells(tmp_path):
+    assert lesson_of(nbformat.read(available_lessons()[LESSON], as_version=4)) == LESSON
+    cell = nbformat.v4.new_code_cell("x = 1", metadata={"lstm_lessons": {"exercise": EX1}})
+    assert lesson_of(nbformat.v4.new_notebook(cells=[cell])) == LESSON
+    assert lesson_of(nbformat.v4.new_notebook()) is None
+
+
+def test_prepare_refuses_other_files_and_clears_stored_outputs(tmp_path):
+    (tmp_path / "essay.ipynb").write_text("Dear grader,")
+    assert prepare(tmp_path / "essay.ipynb", LESSON, tmp_path / "x.ipynb")[0] == "not-a-notebook"
+    write_notebook(tmp_path / "nameless.ipynb", lesson=None)
+    status, message = prepare(tmp_path / "nameless.ipynb", LESSON, tmp_path / "x.ipynb")
+    assert status == "wrong-lesson" and "names no lesson" in message
+    cell = nbformat.v4.new_code_cell("print(1)", execution_count=7,
+                                     outputs=[nbformat.v4.new_output("stream", text="forged")])
+    write_notebook(tmp_path / "stored.ipynb", [cell])
+    assert prepare(tmp_path / "stored.ipynb", LESSON, tmp_path / "clean.ipynb") == ("ready", "")
+    clean = nbformat.read(tmp_path / "clean.ipynb", as_version=4).cells[0]
+    assert clean.outputs == [] and clean.execution_count is None and clean.source == "print(1)"
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+def test_run_limited_stops_a_command_at_the_time_limit_with_its_children():
+    started = time.monotonic()
+    outcome = run_limited(["sh", "-c", "sleep 60 & sleep 60"], timeout=1, memory_mb=1000)
+    assert outcome.limit == "timeout" and time.monotonic() - started < 10
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "60"]]
+    assert leftovers == []
+
+
+def test_run_limited_stops_a_memory_hog():
+    hog = "x = []\nwhile True:\n    x.append(bytearray(50 * 2**20))"
+    outcome = run_limited([sys.executable, "-c", hog], timeout=60, memory_mb=300)
+    assert outcome.limit == "memory" and outcome.peak_mb > 300 and outcome.returncode < 0
+
+
+def test_run_limited_reports_a_normal_end_and_refuses_bad_limits():
+    outcome = run_limited([sys.executable, "-c", "raise SystemExit(3)"], timeout=30, memory_mb=1000)
+    assert (outcome.returncode, outcome.limit) == (3, None)
+    with pytest.raises(ValueError, match="timeout must be > 0 seconds. Received: 0"):
+        run_limited(["true"], timeout=0, memory_mb=10)
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+def grade_of(id_="alice", status="graded", points=(2, 0)):
+    checks = {EX1: {"max_points": 2, "message": "ok <b>", "hint": ""},
+              EX2: {"max_points": 2, "message": "too jumpy", "hint": "smaller steps"}}
+    return Grade(id_, LESSON, status, "ran", dict(zip((EX1, EX2), points, strict=True)), sum(points), 4,
+                 seconds=12.34, checks=checks)
+
+
+def test_grades_csv_has_one_column_an_exercise():
+    lines = grades_csv([grade_of()], [EX1, EX2]).splitlines()
+    assert lines == [f"id,lesson,status,{EX1},{EX2},total,max_total,seconds,message",
+                     f"alice,{LESSON},graded,2,0,2,4,12.3,ran"]
+
+
+def test_feedback_puts_a_summary_first_and_a_verdict_after_each_check():
+    record = {"id": EX2, "answer": {"factor": 0.5, "patience": 2}, "points": 2, "max_points": 2}
+    cell = nbformat.v4.new_code_cell("check()", outputs=[nbformat.v4.new_output(
+        "display_data", data={"application/vnd.lstm-lessons.exercise+json": record})])
+    notebook = feedback_notebook(grade_of(), nbformat.v4.new_notebook(cells=[cell]))
+    sources = [c.source for c in notebook.cells]
+    assert sources[0].startswith("# Grader feedback: alice") and "**2 / 4 points**" in sources[0]
+    assert "ok &lt;b&gt;" in sources[0]           # the student's text is escaped
+    assert sources[1] == "check()" and sources[2].startswith(f"**Grader: {EX2}: 0 / 2 points.** too jumpy")
+
+
+def test_an_earlier_results_file_of_another_lesson_is_refused(tmp_path):
+    assert read_earlier(tmp_path, LESSON) == []
+    (tmp_path / "results.json").write_text(json.dumps({"lesson": "02_stagnant_loss", "submissions": []}))
+    with pytest.raises(ResultsFileError, match="holds grades of lesson '02_stagnant_loss'"):
+        read_earlier(tmp_path, LESSON)
+    (tmp_path / "results.json").write_text("{")
+    with pytest.raises(ResultsFileError, match="not a results file"):
+        read_earlier(tmp_path, LESSON)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"workers": 0}, "workers must be a positive integer. Received: 0"),
+    ({"workers": 1.5}, "workers must be a positive integer. Received: 1.5"),
+    ({"timeout": -5}, "timeout must be a positive number. Received: -5"),
+    ({"memory_mb": "lots"}, "memory_mb must be a positive number. Received: 'lots'"),
+])
+def test_grader_refuses_bad_limits_before_anything_runs(tmp_path, options, message):
+    with pytest.raises(GradingError, match=message):
+        Grader("01", tmp_path, **options)
+
+
+def test_cli_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["grade", str(CORPUS / "full_marks.ipynb"), "--lesson", "99", "--out", str(tmp_path)]) == 2
+    assert "Unknown lesson '99'" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path / "missing.ipynb"), "--lesson", "01", "--out", str(tmp_path)]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert not (tmp_path / "grades.csv").exists()
+
+
+# --- the corpus --------------------------------------------------------------------------------
+
+def grade_cli(submissions, cwd, *options):
+    """Run `lstm-lessons grade` as an instructor would, from ``cwd`` with ``--out grades``."""
+    command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
+               "--out", "grades", "--no-progress", *options]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1800)
+
+
+def rows(out: Path) -> dict[str, dict]:
+    import csv
+
+    with open(out / "grades.csv", newline="") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+@pytest.mark.slow
+def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path):
+    submissions = sorted(CORPUS.glob("*.ipynb"))
+    assert {p.stem for p in submissions} == set(EXPECTED)
+    run = grade_cli(submissions, tmp_path, "--workers", "2", "--timeout", "30", "--memory-mb", "1500")
+    assert run.returncode == 0, run.stderr
+    out = tmp_path / "grades"
+    table = rows(out)
+    got = {i: (r["status"], int(r[EX1]), int(r[EX2])) for i, r in table.items()}
+    assert got == {i: e[:3] for i, e in EXPECTED.items()}
+    for i, expected in EXPECTED.items():
+        assert expected[3] in table[i]["message"], (i, table[i]["message"])
+        assert int(table[i]["total"]) == expected[1] + expected[2]
+    # The attack on the output folder ran (its own feedback shows it) and gained nothing.
+    assert "forged the grades in" in (out / "feedback" / "writes_output_dir.html").read_text()
+    assert "Grader feedback: full_marks" in (out / "feedback" / "full_marks.html").read_text()
+    results = json.loads((out / "results.json").read_text())
+    assert results["lesson"] == LESSON and len(results["submissions"]) == len(EXPECTED)
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{i}.html" for i in EXPECTED)
+    # Rerun part of the corpus into the same folder: same grades, the other rows kept.
+    again = grade_cli([CORPUS / f"{i}.ipynb" for i in ("full_marks", "partial", "tamper_check")], tmp_path,
+                      "--workers", "2", "--timeout", "120")
+    assert again.returncode == 0, again.stderr
+    second = rows(out)
+    assert list(second) == list(table)
+    strip = ("seconds",)
+    assert [{k: v for k, v in r.items() if k not in strip} for r in second.values()] == \
+           [{k: v for k, v in r.items() if k not in strip} for r in table.values()]
+
+
+@pytest.mark.slow
+def test_eight_copies_of_the_reference_solution_get_full_marks_with_two_workers(tmp_path):
+    solved = solution_notebook(available_lessons()[LESSON])
+    hand_in = tmp_path / "hand-in"
+    hand_in.mkdir()
+    nbformat.write(solved, hand_in / "student1.ipynb")
+    for n in range(2, 9):
+        shutil.copy(hand_in / "student1.ipynb", hand_in / f"student{n}.ipynb")
+    run = grade_cli(sorted(hand_in.glob("*.ipynb")), tmp_path, "--workers", "2")
+    assert run.returncode == 0, run.stderr
+    table = rows(tmp_path / "grades")
+    assert sorted(table) == [f"student{n}" for n in range(1, 9)]
+    full = [(r["status"], r["total"], r["max_total"]) == ("graded", "4", "4") for r in table.values()]
+    assert all(full), table
