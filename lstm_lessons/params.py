@@ -48,6 +48,23 @@ class Rule:
         return f"{name}={value!r} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
 
 
+@dataclass(frozen=True)
+class Choice:
+    """The allowed values of an answer that is one of a few options (``"ffill"``, ``True``...)."""
+
+    options: tuple
+    meaning: str = ""
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def check(self, name: str, value) -> str | None:
+        """Return a message if ``value`` is not one of the options (compared by type and value)."""
+        if any(type(value) is type(o) and value == o for o in self.options):
+            return None
+        return f"{name}={value!r} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
+
+
 RULES: dict[str, Rule] = {
     "learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False,
                           meaning="the optimizer's step size"),

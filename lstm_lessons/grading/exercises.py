@@ -1,102 +1,14 @@
-"""The graded exercises: what each asks, how many points it is worth, and how it is verified.
-
-An exercise's answer is data (numbers, names), never code: the student's notebook only says
-*what* to try, and trusted code here trains and measures it. That is what lets a grader
-re-verify an answer outside the student's kernel (issue: tamper resistance).
-"""
+"""Every graded exercise, by id, gathered from the lesson modules ``lessonNN.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from lstm_lessons.grading import lesson01, lesson02, lesson03, lesson04
+from lstm_lessons.grading.exercise import CheckResult, Exercise
 
-from lstm_lessons.params import Rule
+LESSON_MODULES = (lesson01, lesson02, lesson03, lesson04)
+"""One module a lesson, each with a tuple ``EXERCISES``."""
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of verifying one answer: ``points`` of ``max_points``, what was measured,
-    a one-line ``message`` and, when not passed, a ``hint``."""
-
-    exercise: str
-    points: int
-    max_points: int
-    message: str
-    hint: str = ""
-    measurements: dict = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return self.points == self.max_points
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """One graded exercise of a lesson."""
-
-    id: str
-    lesson: str
-    points: int
-    task: str
-    answer: dict[str, Rule]
-    verify: Callable[[dict], tuple[bool, str, str, dict]]
-
-
-def _sunspot_run(learning_rate: float, callbacks=(), seed: int = 1, epochs: int = 30) -> dict:
-    """Lesson 01's model and data, trained once; returns the history dict."""
-    from lstm_lessons import data, models, training
-
-    series = data.load_sunspots().rolling(6).mean().dropna()
-    windows = data.make_forecasting_data(series, lookback=24)
-    training.seed_everything(seed)
-    model = models.build_lstm_regressor(24, units=32, learning_rate=learning_rate)
-    return model.fit(windows.x_train, windows.y_train, validation_data=(windows.x_val, windows.y_val),
-                     epochs=epochs, batch_size=32, verbose=0, callbacks=list(callbacks)).history
-
-
-def _judge_sunspot_run(history: dict, target: float) -> tuple[bool, str, str, dict]:
-    from lstm_lessons import curves
-
-    index = curves.oscillation_index(history["val_loss"])
-    best = min(history["val_loss"])
-    smooth, good = index < curves.OSCILLATION_THRESHOLD, best <= target
-    measured = {"oscillation_index": round(index, 3), "best_val_loss": round(best, 5)}
-    message = (f"oscillation index {index:.2f} ({'below' if smooth else 'not below'} 0.2), best validation "
-               f"loss {best:.4f} ({'at or below' if good else 'above'} the target {target})")
-    if not smooth:
-        hint = "the validation loss still jumps: the step is too large."
-    elif not good:
-        hint = "smooth but not good enough: the step may be too small to get far in 30 epochs."
-    else:
-        hint = ""
-    return smooth and good, message, hint, measured
-
-
-def _verify_stable_rate(answer: dict) -> tuple[bool, str, str, dict]:
-    return _judge_sunspot_run(_sunspot_run(answer["learning_rate"]), target=0.010)
-
-
-def _verify_plateau(answer: dict) -> tuple[bool, str, str, dict]:
-    from lstm_lessons._tf import keras
-
-    schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=answer["factor"],
-                                                 patience=answer["patience"], min_lr=1e-5)
-    return _judge_sunspot_run(_sunspot_run(0.1, [schedule]), target=0.0105)
-
-
-EXERCISES: dict[str, Exercise] = {exercise.id: exercise for exercise in (
-    Exercise(
-        "01-stable-learning-rate", "01_learning_rate_oscillation", 2,
-        "Choose one constant Adam learning rate for lesson 01's model (30 epochs, seed 1) so that the "
-        "validation loss does not oscillate (index below 0.2) and its best value is at most 0.010.",
-        {"learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False, meaning="Adam's step size")},
-        _verify_stable_rate),
-    Exercise(
-        "01-plateau-schedule", "01_learning_rate_oscillation", 2,
-        "Start from the too-high learning rate 0.1 and choose ReduceLROnPlateau's factor and patience "
-        "so that the validation loss does not oscillate and its best value is at most 0.0105.",
-        {"factor": Rule(float, 0.0, 1.0, low_inclusive=False, meaning="multiplier of the learning rate"),
-         "patience": Rule(int, 0, 30, meaning="epochs without improvement before a cut")},
-        _verify_plateau),
-)}
+EXERCISES: dict[str, Exercise] = {e.id: e for module in LESSON_MODULES for e in module.EXERCISES}
 """Every exercise, by id."""
+
+__all__ = ["EXERCISES", "CheckResult", "Exercise"]

@@ -1,0 +1,90 @@
+"""Lesson 02's exercises: prepare the CO2 inputs so the regressor learns, and weight the rare class."""
+
+from __future__ import annotations
+
+from lstm_lessons.grading.exercise import Exercise
+from lstm_lessons.params import Choice, Rule
+
+SEED, LOOKBACK, EPOCHS = 1, 26, 20
+"""The lesson's default settings, used by every check."""
+
+
+def _verify_inputs(answer: dict) -> tuple[bool, str, str, dict]:
+    import numpy as np
+
+    from lstm_lessons import curves, data, models, training
+
+    if answer["fill"] == "time":
+        return (False, "'time' interpolation fills a gap with values that lie after it: the inputs "
+                       "see the future, so a good loss here would not be honest",
+                "fill using only the past.", {})
+    co2 = data.load_co2()
+    series = co2 if answer["fill"] == "none" else data.fill_missing(co2, answer["fill"])
+    if answer["scaling"] == "standard":
+        windows = data.make_forecasting_data(series.to_numpy(), LOOKBACK)
+        x, y = windows.x_train, windows.y_train
+    else:
+        x, y = data.make_windows(data.chronological_split(series.to_numpy())[0], LOOKBACK)
+    training.seed_everything(SEED)
+    model = models.build_lstm_regressor(LOOKBACK, units=32, learning_rate=1e-3)
+    loss = model.fit(x, y, epochs=EPOCHS, batch_size=64, verbose=0).history["loss"]
+    finite = bool(np.isfinite(loss).all())
+    improvement = curves.relative_improvement(loss) if finite else 0.0
+    measured = {"finite_loss": finite, "improvement": round(improvement, 3)}
+    if not finite:
+        return False, "the training loss is nan", "a window with a missing week poisons the batch.", measured
+    passed = improvement > 0.9
+    message = f"the training loss fell by {improvement:.1%} in {EPOCHS} epochs (needed: more than 90 %)"
+    hint = "" if passed else "the LSTM's units saturate on inputs in the hundreds."
+    return passed, message, hint, measured
+
+
+def _verify_class_weight(answer: dict) -> tuple[bool, str, str, dict]:
+    import numpy as np
+    from sklearn.metrics import balanced_accuracy_score, recall_score
+
+    from lstm_lessons import data, training
+    from lstm_lessons._tf import keras
+
+    speaker, frames, minority = 1, 7, 10
+    vowels = data.load_japanese_vowels()
+    train_set, val_set = vowels.subset("train"), vowels.subset("test")
+    y_all = (train_set.labels == speaker).astype("float32")
+    keep = np.r_[np.flatnonzero(y_all == 0), np.flatnonzero(y_all == 1)[:minority]]
+    x, y = train_set.x[keep, :frames], y_all[keep]
+    x_val, y_val = val_set.x[:, :frames], (val_set.labels == speaker).astype("float32")
+    training.seed_everything(SEED)
+    inputs = keras.Input(shape=(frames, x.shape[-1]))
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.LSTM(16)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    model.fit(x, y, epochs=20, batch_size=32, verbose=0, class_weight={0: 1.0, 1: answer["positive_weight"]})
+    guess = (model.predict(x_val, verbose=0)[:, 0] > 0.5).astype("float32")
+    recall, balanced = recall_score(y_val, guess), balanced_accuracy_score(y_val, guess)
+    measured = {"recall": round(float(recall), 3), "balanced_accuracy": round(float(balanced), 3)}
+    passed = recall >= 0.8 and balanced >= 0.85
+    message = (f"validation recall of speaker 1 {recall:.2f} (needed: 0.8), balanced accuracy "
+               f"{balanced:.2f} (needed: 0.85)")
+    hint = "" if passed else ("the rare class still hardly counts in the loss." if recall < 0.8
+                              else "speaker 1 is found, but too many others are mistaken for them.")
+    return passed, message, hint, measured
+
+
+EXERCISES = (
+    Exercise(
+        "02-fix-the-inputs", "02_stagnant_loss", 2,
+        "Choose how to fill the missing weeks (fill) and whether to scale (scaling) so that lesson 02's "
+        "CO2 regressor (Adam 1e-3, 20 epochs, seed 1) trains with a finite loss that falls by more than "
+        "90 %, without using any future value.",
+        {"fill": Choice(("none", "ffill", "time"), meaning="how missing weeks are filled"),
+         "scaling": Choice(("none", "standard"), meaning="how inputs and targets are scaled")},
+        _verify_inputs),
+    Exercise(
+        "02-class-weight", "02_stagnant_loss", 2,
+        "Keep the weight of the common class at 1 and choose the weight of speaker 1 (positive_weight) "
+        "so that the classifier finds speaker 1 (validation recall at least 0.8) with a balanced "
+        "accuracy of at least 0.85.",
+        {"positive_weight": Rule(float, 0.0, 1000.0, low_inclusive=False,
+                                 meaning="class weight of speaker 1")},
+        _verify_class_weight),
+)

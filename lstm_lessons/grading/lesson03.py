@@ -1,0 +1,85 @@
+"""Lesson 03's exercises: find the year the average hides, and choose windows that treat years alike."""
+
+from __future__ import annotations
+
+from lstm_lessons.grading.exercise import Exercise
+from lstm_lessons.params import Choice, Rule
+
+SEED, EPOCHS, LAST_TRAINING_YEAR, VALIDATION_YEARS = 1, 10, 2012, (2013, 2016)
+"""The lesson's default settings, used by every check."""
+
+
+def _per_year_report(representation: str, lookback: int):
+    """Train lesson 03's model on one representation; its per-year validation report (MAPE in %)."""
+    from lstm_lessons import data, models, subsets, training
+
+    close = data.load_msft()["Close"]
+    n_train = int((close.index.year <= LAST_TRAINING_YEAR).sum())
+    year = close.index.year[lookback:].to_numpy()
+    is_train = year <= LAST_TRAINING_YEAR
+    is_val = (year >= VALIDATION_YEARS[0]) & (year <= VALIDATION_YEARS[1])
+    if representation == "levels":
+        _, scaled, scaler = data.scale_splits(close[:n_train], close)
+        x, y = data.make_windows(scaled, lookback)
+
+        def to_units(values):
+            return scaler.inverse_transform(values.reshape(-1, 1)).reshape(values.shape)
+    else:
+        x, y, last = data.relative_windows(*data.make_windows(close.to_numpy(), lookback))
+        reference = last[is_val]
+
+        def to_units(values):
+            return (values / 100 + 1) * reference
+    training.seed_everything(SEED)
+    model = models.build_lstm_regressor(lookback, units=32, learning_rate=1e-3)
+    model.fit(x[is_train], y[is_train], epochs=EPOCHS, batch_size=64, verbose=0)
+    return subsets.evaluate_subsets(model, x[is_val], y[is_val], year[is_val], to_units=to_units)
+
+
+def _verify_worst_year(answer: dict) -> tuple[bool, str, str, dict]:
+    report = _per_year_report("levels", 20)
+    worst = int(report.worst)
+    mape = report.table["mape"]
+    measured = {"worst_year": worst, "mape_per_year": {int(k): round(float(v), 2) for k, v in mape.items()}}
+    if answer["worst_year"] == worst:
+        message = f"{worst} it is: MAPE {mape[worst]:.1f} % against {mape.min():.1f} % in the best year"
+        return True, message, "", measured
+    return (False, f"{answer['worst_year']} is not the worst validation year of the model on price levels",
+            "print the per-year table of ll.subsets.evaluate_subsets.", measured)
+
+
+def _verify_windows(answer: dict) -> tuple[bool, str, str, dict]:
+    from lstm_lessons.subsets import DISPARITY_THRESHOLD
+
+    report = _per_year_report(answer["representation"], 20)
+    disparity = report.disparity()
+    measured = {"disparity": round(disparity, 2), "mape": round(float(report.overall["mape"]), 2)}
+    even, reported = disparity < DISPARITY_THRESHOLD, abs(answer["disparity"] - disparity) <= 0.1
+    message = (f"with {answer['representation']} windows the worst year is {disparity:.2f}x the best "
+               f"({'below' if even else 'not below'} {DISPARITY_THRESHOLD:g}x); you reported "
+               f"{answer['disparity']:g}x ({'within' if reported else 'not within'} 0.1)")
+    if not even:
+        hint = "the later years' prices lie outside what the model saw in training."
+    elif not reported:
+        hint = "measure it: ll.subsets.evaluate_subsets(...).disparity()."
+    else:
+        hint = ""
+    return even and reported, message, hint, measured
+
+
+EXERCISES = (
+    Exercise(
+        "03-worst-year", "03_biased_validation_subsets", 2,
+        "Which validation year (2013-2016) has the highest MAPE for lesson 03's model on price levels "
+        "(default settings, seed 1)?",
+        {"worst_year": Rule(int, VALIDATION_YEARS[0], VALIDATION_YEARS[1], meaning="a validation year")},
+        _verify_worst_year),
+    Exercise(
+        "03-even-years", "03_biased_validation_subsets", 2,
+        "Choose the window representation with which lesson 03's model (default settings, seed 1) is "
+        "less than twice as bad in its worst validation year as in its best, and report that ratio "
+        "(the disparity) to within 0.1.",
+        {"representation": Choice(("levels", "relative"), meaning="what the windows hold"),
+         "disparity": Rule(float, 1.0, 1000.0, meaning="worst-year MAPE / best-year MAPE")},
+        _verify_windows),
+)
