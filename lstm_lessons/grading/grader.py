@@ -47,6 +47,9 @@ DEFAULT_TIMEOUT = 600.0
 """Seconds one submission may run (a lesson takes 20-60 s on 2 cores, see the README)."""
 DEFAULT_MEMORY_MB = 4096.0
 """MiB one submission's processes may hold together (a lesson's kernel holds about 1 GiB)."""
+CHECK_TIMEOUT, CHECK_MEMORY_MB = 300.0, 4096.0
+"""Least limits of one check of an answer (trusted code; the longest trains for about 25 s
+in 0.8 GiB). The submissions' limits apply when they are larger."""
 
 
 class GradingError(ValueError):
@@ -88,8 +91,9 @@ class Grader:
         out: the output folder; grades of other submissions already in ``out/results.json``
             (from an earlier run on the same lesson) are kept.
         workers: submissions (and checks) run at once; default :func:`default_workers`.
-        timeout: seconds one submission, or one check, may run.
-        memory_mb: MiB one submission's (or one check's) processes may hold together.
+        timeout: seconds one submission may run (a check: at least :data:`CHECK_TIMEOUT`).
+        memory_mb: MiB one submission's processes may hold together (a check: at least
+            :data:`CHECK_MEMORY_MB`).
         progress: show progress bars (tqdm, on standard error).
 
     Raises:
@@ -233,8 +237,8 @@ class Grader:
         job = {"mode": "verify", "exercise": exercise, "answer": json.loads(answer),
                "result": str(folder / "result.json")}
         (folder / "job.json").write_text(json.dumps(job))
-        outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
-                              env=_environment(), cwd=folder)
+        outcome = run_limited(_worker_command(folder / "job.json"), max(self.timeout, CHECK_TIMEOUT),
+                              max(self.memory_mb, CHECK_MEMORY_MB), env=_environment(), cwd=folder)
         result = _read_json(folder / "result.json") if outcome.limit is None else None
         if isinstance(result, dict):
             return CheckResult(**result)
