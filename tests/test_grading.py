@@ -95,3 +95,28 @@ def test_grader_gives_the_solution_full_marks_and_the_starting_notebook_zero(les
     solution = grades["solution"]
     assert solution.status == "graded" and solution.total == solution.max_total, solution.checks
     assert grades["starting"].status == "graded" and grades["starting"].total == 0
+
+
+def test_under_the_grader_check_records_the_answer_without_training(monkeypatch, capsys):
+    import time
+
+    from lstm_lessons.grading.check import GRADING_ENV
+
+    monkeypatch.setenv(GRADING_ENV, "1")
+    start = time.perf_counter()
+    check("01-stable-learning-rate", learning_rate=0.01)
+    assert time.perf_counter() - start < 1
+    assert "answer recorded; the grader verifies it" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match="Unknown exercise"):
+        check("01-nope", learning_rate=0.01)
+
+
+def test_answers_become_plain_json_values():
+    import numpy as np
+
+    from lstm_lessons.grading.check import plain
+
+    assert plain(np.float64(0.01)) == 0.01 and type(plain(np.float64(0.01))) is float
+    assert plain(np.int64(2)) == 2 and type(plain(np.int64(2))) is int
+    assert plain(np.bool_(True)) is True and plain(True) is True and plain("ffill") == "ffill"
+    assert plain([1, 2]) == "[1, 2]"      # not an allowed answer: its rule names it

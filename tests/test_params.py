@@ -60,3 +60,14 @@ def test_lesson_specific_rules():
         validate_parameters(minority_examples=31)
     with pytest.raises(ParameterError, match="small_learning_rate=0"):
         validate_parameters(small_learning_rate=0)
+
+
+def test_choice_accepts_only_its_options_by_type_and_value():
+    from lstm_lessons.params import Choice
+
+    rule = Choice(("ffill", "time"), meaning="gap filling")
+    assert rule.check("fill", "ffill") is None
+    message = rule.check("fill", "linear")
+    assert message == "fill='linear' is not allowed: fill (gap filling) must be one of 'ffill', 'time'."
+    flags = Choice((True, False), meaning="restore")
+    assert flags.check("restore", True) is None and flags.check("restore", 1) is not None

@@ -65,8 +65,12 @@ def _worker_command(job_path: Path) -> list[str]:
     return [sys.executable, "-m", "lstm_lessons.grading.worker", str(job_path)]
 
 
-def _environment() -> dict:
-    return {**os.environ, GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+def _environment(temporary: Path) -> dict:
+    """The child's environment: grading mode, quiet TensorFlow, and temporary files (``tempfile``)
+    under ``temporary``, which the grader deletes afterwards."""
+    temporary.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0",
+            "TMPDIR": str(temporary)}
 
 
 def _read_json(path: Path):
@@ -170,7 +174,7 @@ class Grader:
                "result": str(folder / "result.json")}
         (folder / "job.json").write_text(json.dumps(job))
         outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
-                              env=_environment(), cwd=folder / "work")
+                              env=_environment(folder / "tmp"), cwd=folder / "work")
         result = _read_json(folder / "result.json") if outcome.limit is None else None
         measured = {"seconds": outcome.seconds, "peak_mb": outcome.peak_mb}
         if outcome.limit == "timeout":
@@ -238,7 +242,8 @@ class Grader:
                "result": str(folder / "result.json")}
         (folder / "job.json").write_text(json.dumps(job))
         outcome = run_limited(_worker_command(folder / "job.json"), max(self.timeout, CHECK_TIMEOUT),
-                              max(self.memory_mb, CHECK_MEMORY_MB), env=_environment(), cwd=folder)
+                              max(self.memory_mb, CHECK_MEMORY_MB), env=_environment(folder / "tmp"),
+                              cwd=folder)
         result = _read_json(folder / "result.json") if outcome.limit is None else None
         if isinstance(result, dict):
             return CheckResult(**result)
