@@ -226,3 +226,18 @@ def test_eight_copies_of_the_reference_solution_get_full_marks_with_two_workers(
     assert sorted(table) == [f"student{n}" for n in range(1, 9)]
     full = [(r["status"], r["total"], r["max_total"]) == ("graded", "4", "4") for r in table.values()]
     assert all(full), table
+
+
+def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_written(tmp_path, monkeypatch):
+    import lstm_lessons.grading.grader as grader_module
+
+    def broken(*args):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(grader_module, "prepare", broken)
+    grader = Grader("01", tmp_path / "grades", workers=1, progress=False)
+    (grade,) = grader.grade([CORPUS / "other_lesson.ipynb"])
+    assert (grade.status, grade.message, grade.total) == ("grader-error", "OSError: disk full (simulated)", 0)
+    assert rows(tmp_path / "grades")["other_lesson"]["status"] == "grader-error"
+    assert main(["grade", str(CORPUS / "other_lesson.ipynb"), "--lesson", "01", "--out",
+                 str(tmp_path / "cli"), "--no-progress"]) == 1

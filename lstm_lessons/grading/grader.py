@@ -143,11 +143,12 @@ class Grader:
         submissions = [Path(p) for p in submissions]
         ids = submission_ids(submissions)
         self.order += [i for i in ids if i not in self.grades]
-        with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-") as staging:
+        # A submission may leave files that cannot be removed; that must not lose the grades.
+        with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as staging:
             bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook",
                        disable=not self.progress)
             with ThreadPoolExecutor(self.workers) as pool:
-                jobs = [pool.submit(self._execute, i, s, Path(staging) / f"{n:05d}")
+                jobs = [pool.submit(self._execute_safely, i, s, Path(staging) / f"{n:05d}")
                         for n, (i, s) in enumerate(zip(ids, submissions, strict=True))]
                 executed = []
                 for job in as_completed(jobs):
@@ -162,6 +163,14 @@ class Grader:
             self._check(executed, Path(staging))
         self._write_all()
         return [self.grades[i] for i in ids]
+
+    def _execute_safely(self, id_: str, path: Path, folder: Path):
+        """:meth:`_execute`, with a failure of the grader itself reported as this submission's
+        ``grader-error`` instead of stopping the other submissions."""
+        try:
+            return self._execute(id_, path, folder)
+        except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
+            return self.zero(id_, path, "grader-error", f"{type(exc).__name__}: {exc}"), {}, None
 
     def _execute(self, id_: str, path: Path, folder: Path):
         """Prepare and execute one submission; returns (grade so far, answers, executed notebook)."""
@@ -245,8 +254,10 @@ class Grader:
                               max(self.memory_mb, CHECK_MEMORY_MB), env=_environment(folder / "tmp"),
                               cwd=folder)
         result = _read_json(folder / "result.json") if outcome.limit is None else None
-        if isinstance(result, dict):
+        try:
             return CheckResult(**result)
+        except TypeError:
+            pass
         why = {"timeout": "ran out of time", "memory": "ran out of memory"}.get(
             outcome.limit, f"ended with exit status {outcome.returncode}")
         return CheckResult(exercise, 0, self.exercises[exercise], f"the grader's check {why}",
