@@ -49,8 +49,8 @@ def screen(exercise_id: str, answer: dict) -> CheckResult | None:
                             f"Received: {names!r}")
     missing = [name for name, value in answer.items() if value is None]
     if missing:
-        return CheckResult(exercise_id, 0, task.points,
-                           f"not answered yet ({', '.join(missing)} is None)",
+        unanswered = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} None"
+        return CheckResult(exercise_id, 0, task.points, f"not answered yet ({unanswered})",
                            hint="replace None with your answer and run the cell again.")
     problems = [msg for name, rule in task.answer.items() if (msg := rule.check(name, answer[name]))]
     if problems:
