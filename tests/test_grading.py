@@ -120,3 +120,10 @@ def test_answers_become_plain_json_values():
     assert plain(np.int64(2)) == 2 and type(plain(np.int64(2))) is int
     assert plain(np.bool_(True)) is True and plain(True) is True and plain("ffill") == "ffill"
     assert plain([1, 2]) == "[1, 2]"      # not an allowed answer: its rule names it
+
+
+def test_the_hint_is_that_of_the_first_unmet_condition():
+    from lstm_lessons.grading.exercise import first_hint
+
+    assert first_hint((True, "a"), (False, "b"), (False, "c")) == "b"
+    assert first_hint((True, "a"), (True, "b")) == ""

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from lstm_lessons.params import Choice, Rule
 
 
+def first_hint(*conditions: tuple[bool, str]) -> str:
+    """The hint of the first ``(met, hint)`` condition not met, or ``""`` when all are met."""
+    return next((hint for met, hint in conditions if not met), "")
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of verifying one answer: ``points`` of ``max_points``, what was measured,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise
+from lstm_lessons.grading.exercise import Exercise, first_hint
 from lstm_lessons.params import Rule
 
 
@@ -27,12 +27,9 @@ def _judge_sunspot_run(history: dict, target: float) -> tuple[bool, str, str, di
     measured = {"oscillation_index": round(index, 3), "best_val_loss": round(best, 5)}
     message = (f"oscillation index {index:.2f} ({'below' if smooth else 'not below'} 0.2), best validation "
                f"loss {best:.4f} ({'at or below' if good else 'above'} the target {target})")
-    if not smooth:
-        hint = "the validation loss still jumps: the step is too large."
-    elif not good:
-        hint = "smooth but not good enough: the step may be too small to get far in 30 epochs."
-    else:
-        hint = ""
+    hint = first_hint((smooth, "the validation loss still jumps: the step is too large."),
+                      (good, "smooth but not good enough: the step may be too small to get far "
+                             "in 30 epochs."))
     return smooth and good, message, hint, measured
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise
+from lstm_lessons.grading.exercise import Exercise, first_hint
 from lstm_lessons.params import Choice, Rule
 
 SEED, LOOKBACK, EPOCHS = 1, 26, 20
@@ -65,8 +65,8 @@ def _verify_class_weight(answer: dict) -> tuple[bool, str, str, dict]:
     passed = recall >= 0.8 and balanced >= 0.85
     message = (f"validation recall of speaker 1 {recall:.2f} (needed: 0.8), balanced accuracy "
                f"{balanced:.2f} (needed: 0.85)")
-    hint = "" if passed else ("the rare class still hardly counts in the loss." if recall < 0.8
-                              else "speaker 1 is found, but too many others are mistaken for them.")
+    hint = first_hint((recall >= 0.8, "the rare class still hardly counts in the loss."),
+                      (balanced >= 0.85, "speaker 1 is found, but too many others are mistaken for them."))
     return passed, message, hint, measured
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise
+from lstm_lessons.grading.exercise import Exercise, first_hint
 from lstm_lessons.params import Choice, Rule
 
 SEED, EPOCHS, LAST_TRAINING_YEAR, VALIDATION_YEARS = 1, 10, 2012, (2013, 2016)
@@ -58,12 +58,8 @@ def _verify_windows(answer: dict) -> tuple[bool, str, str, dict]:
     message = (f"with {answer['representation']} windows the worst year is {disparity:.2f}x the best "
                f"({'below' if even else 'not below'} {DISPARITY_THRESHOLD:g}x); you reported "
                f"{answer['disparity']:g}x ({'within' if reported else 'not within'} 0.1)")
-    if not even:
-        hint = "the later years' prices lie outside what the model saw in training."
-    elif not reported:
-        hint = "measure it: ll.subsets.evaluate_subsets(...).disparity()."
-    else:
-        hint = ""
+    hint = first_hint((even, "the later years' prices lie outside what the model saw in training."),
+                      (reported, "measure it: ll.subsets.evaluate_subsets(...).disparity()."))
     return even and reported, message, hint, measured
 
 

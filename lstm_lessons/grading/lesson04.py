@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from lstm_lessons.grading.exercise import Exercise
+from lstm_lessons.grading.exercise import Exercise, first_hint
 from lstm_lessons.params import Choice, Rule
 
 SEED, LOOKBACK, LEARNING_RATE = 1, 24, 0.05
@@ -88,14 +88,10 @@ def _verify_early_stopping(answer: dict) -> tuple[bool, str, str, dict]:
     message = (f"ran {len(curve)} of {epochs} epochs ({'stopped early' if stopped else 'never stopped'}); "
                f"the model after fit has validation loss {final:.5f}, the best epoch {best:.5f} "
                f"(target: at most {TARGET})")
-    if not stopped:
-        hint = "the patience outlasts the run."
-    elif not good:
-        hint = "it gave up too soon: the validation loss improves again after a long flat stretch."
-    elif not is_best:
-        hint = "after stopping, the weights are those of the last epoch, not the best."
-    else:
-        hint = ""
+    hint = first_hint((stopped, "the patience outlasts the run."),
+                      (good, "it gave up too soon: the validation loss improves again after a long "
+                             "flat stretch."),
+                      (is_best, "after stopping, the weights are those of the last epoch, not the best."))
     return stopped and is_best and good, message, hint, measured
 
 
