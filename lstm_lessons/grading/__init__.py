@@ -2,8 +2,12 @@
 
 Each lesson ends with "Your turn" exercises. The student writes an answer (a learning rate, a
 factor and a patience...) and runs ``ll.grading.check("exercise-id", name=value)``, which
-trains and measures with the trusted code of :mod:`lstm_lessons.grading.exercises`, prints
-the points and a hint, and records the answer in the executed notebook.
+trains and measures with the trusted code of ``lstm_lessons/grading/lessonNN.py``, prints the
+points and a hint, and records the answer in the executed notebook.
+
+The grader (``lstm-lessons grade``, :mod:`lstm_lessons.grading.grader`) executes hand-ins in
+limited child processes (:mod:`~lstm_lessons.grading.limits`, :mod:`~lstm_lessons.grading.worker`),
+re-checks their recorded answers itself and writes the reports (:mod:`~lstm_lessons.grading.report`).
 """
 
 from __future__ import annotations
