@@ -35,6 +35,7 @@ EXPECTED = {
     "infinite_loop": ("timeout", 0, 0, "still running after 30 s"),
     "memory_hog": ("memory", 0, 0, "more than the limit of 1500 MiB"),
     "os_exit": ("kernel-died", 0, 0, "the kernel died"),
+    "kills_worker": ("kernel-died", 0, 0, "worker was killed (signal 9)"),
     "tamper_check": ("graded", 0, 0, "0 of 2 exercises passed"),
     "fake_success": ("graded", 0, 0, "0 of 2 exercises passed"),
     "edited_record": ("graded", 0, 0, "0 of 2 exercises passed"),
@@ -76,15 +77,16 @@ def test_lesson_comes_from_metadata_or_from_the_exercise_cells(tmp_path):
 
 def test_prepare_refuses_other_files_and_clears_stored_outputs(tmp_path):
     (tmp_path / "essay.ipynb").write_text("Dear grader,")
-    assert prepare(tmp_path / "essay.ipynb", LESSON, tmp_path / "x.ipynb")[0] == "not-a-notebook"
+    assert prepare(tmp_path / "essay.ipynb", LESSON)[0::2] == ("not-a-notebook", None)
     write_notebook(tmp_path / "nameless.ipynb", lesson=None)
-    status, message = prepare(tmp_path / "nameless.ipynb", LESSON, tmp_path / "x.ipynb")
-    assert status == "wrong-lesson" and "names no lesson" in message
+    status, message, text = prepare(tmp_path / "nameless.ipynb", LESSON)
+    assert status == "wrong-lesson" and "names no lesson" in message and text is None
     cell = nbformat.v4.new_code_cell("print(1)", execution_count=7,
                                      outputs=[nbformat.v4.new_output("stream", text="forged")])
     write_notebook(tmp_path / "stored.ipynb", [cell])
-    assert prepare(tmp_path / "stored.ipynb", LESSON, tmp_path / "clean.ipynb") == ("ready", "")
-    clean = nbformat.read(tmp_path / "clean.ipynb", as_version=4).cells[0]
+    status, message, text = prepare(tmp_path / "stored.ipynb", LESSON)
+    assert (status, message) == ("ready", "")
+    clean = nbformat.reads(text, as_version=4).cells[0]
     assert clean.outputs == [] and clean.execution_count is None and clean.source == "print(1)"
 
 

@@ -147,9 +147,11 @@ class Grader:
         with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as staging:
             bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook",
                        disable=not self.progress)
+            # Every hand-in is read before any runs: a submission cannot change another's file.
+            prepared = [self._prepare_safely(i, s) for i, s in zip(ids, submissions, strict=True)]
             with ThreadPoolExecutor(self.workers) as pool:
-                jobs = [pool.submit(self._execute_safely, i, s, Path(staging) / f"{n:05d}")
-                        for n, (i, s) in enumerate(zip(ids, submissions, strict=True))]
+                jobs = [pool.submit(self._execute_safely, grade, text, Path(staging) / f"{n:05d}")
+                        for n, (grade, text) in enumerate(prepared)]
                 executed = []
                 for job in as_completed(jobs):
                     grade, answers, notebook = job.result()
@@ -164,39 +166,54 @@ class Grader:
         self._write_all()
         return [self.grades[i] for i in ids]
 
-    def _execute_safely(self, id_: str, path: Path, folder: Path):
+    def _prepare_safely(self, id_: str, path: Path) -> tuple[Grade, str | None]:
+        """A submission's grade so far (status ``ready`` or why not) and its clean copy."""
+        try:
+            status, message, text = prepare(path, self.lesson)
+        except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
+            status, message, text = "grader-error", f"{type(exc).__name__}: {exc}", None
+        return self.zero(id_, path, status, message), text
+
+    def _execute_safely(self, grade: Grade, text: str | None, folder: Path):
         """:meth:`_execute`, with a failure of the grader itself reported as this submission's
         ``grader-error`` instead of stopping the other submissions."""
+        if grade.status != "ready":
+            return grade, {}, None
         try:
-            return self._execute(id_, path, folder)
+            return self._execute(grade, text, folder)
         except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
-            return self.zero(id_, path, "grader-error", f"{type(exc).__name__}: {exc}"), {}, None
+            failure = f"{type(exc).__name__}: {exc}"
+            return self.zero(grade.id, grade.submission, "grader-error", failure), {}, None
 
-    def _execute(self, id_: str, path: Path, folder: Path):
-        """Prepare and execute one submission; returns (grade so far, answers, executed notebook)."""
+    def _execute(self, grade: Grade, text: str, folder: Path):
+        """Execute one prepared submission; returns (grade so far, answers, executed notebook)."""
         (folder / "work").mkdir(parents=True)
-        status, message = prepare(path, self.lesson, folder / "submission.ipynb")
-        if status != "ready":
-            return self.zero(id_, path, status, message), {}, None
+        (folder / "submission.ipynb").write_text(text, encoding="utf-8")
         job = {"mode": "execute", "notebook": str(folder / "submission.ipynb"),
                "output": str(folder / "executed.ipynb"), "cwd": str(folder / "work"),
                "result": str(folder / "result.json")}
         (folder / "job.json").write_text(json.dumps(job))
         outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
                               env=_environment(folder / "tmp"), cwd=folder / "work")
-        result = _read_json(folder / "result.json") if outcome.limit is None else None
+        # Only a worker that ended normally wrote its result (a submission could forge the file
+        # and then kill the worker).
+        ended_normally = outcome.limit is None and outcome.returncode == 0
+        result = _read_json(folder / "result.json") if ended_normally else None
         measured = {"seconds": outcome.seconds, "peak_mb": outcome.peak_mb}
         if outcome.limit == "timeout":
             status, message = "timeout", f"still running after {self.timeout:g} s (the time limit); stopped"
         elif outcome.limit == "memory":
             status, message = "memory", (f"held {outcome.peak_mb:.0f} MiB, more than the limit of "
                                          f"{self.memory_mb:g} MiB; stopped")
+        elif outcome.returncode < 0:
+            status, message = "kernel-died", (f"the grader's worker was killed (signal "
+                                              f"{-outcome.returncode}), by the notebook or the system")
         elif not isinstance(result, dict):
             status, message = "grader-error", (f"the grader's worker ended with exit status "
                                                f"{outcome.returncode} and no result")
         else:
             status, message = result["status"], result["message"]
-        grade = self.zero(id_, path, status, message, **measured)
+        grade = self.zero(grade.id, grade.submission, status, message, **measured)
         answers = result.get("answers", {}) if isinstance(result, dict) else {}
         return grade, answers, _read_notebook(folder / "executed.ipynb")
 

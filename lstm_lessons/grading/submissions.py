@@ -57,14 +57,15 @@ def lesson_of(notebook) -> str | None:
     return lessons.pop() if len(lessons) == 1 else None
 
 
-def prepare(path, lesson: str, target) -> tuple[str, str]:
-    """Check a submission and write the copy the grader executes to ``target``.
+def prepare(path, lesson: str) -> tuple[str, str, str | None]:
+    """Check a submission and make the copy the grader executes.
 
     The copy has every output, execution count and papermill record removed, so nothing the
     student stored in the file (for example an edited exercise record) reaches the grader.
 
     Returns:
-        ``("ready", "")``, or ``("not-a-notebook" | "wrong-lesson", message)``.
+        ``("ready", "", notebook as JSON text)``, or ``("not-a-notebook" | "wrong-lesson",
+        message, None)``.
     """
     try:
         notebook = nbformat.read(path, as_version=4)
@@ -73,19 +74,20 @@ def prepare(path, lesson: str, target) -> tuple[str, str]:
     except Exception as exc:  # noqa: BLE001 - any unreadable file is graded, not raised
         why = ("the file is not valid JSON" if "not appear to be JSON" in str(exc)
                else f"{type(exc).__name__}: {str(exc).strip()[:120]}")
-        return "not-a-notebook", f"not a readable Jupyter notebook ({why})"
+        return "not-a-notebook", f"not a readable Jupyter notebook ({why})", None
     found = lesson_of(notebook)
     if found != lesson:
-        return "wrong-lesson", (f"this notebook is for lesson {found!r}, not {lesson!r}" if found
-                                else f"this notebook names no lesson and has none of {lesson!r}'s exercises")
+        why = (f"this notebook is for lesson {found!r}, not {lesson!r}" if found
+               else f"this notebook names no lesson and has none of {lesson!r}'s exercises")
+        return "wrong-lesson", why, None
     try:
         for cell in notebook.cells:
             cell.get("metadata", {}).pop("papermill", None)
             if cell.get("cell_type") == "code":
                 cell.outputs, cell.execution_count = [], None
         notebook.metadata.pop("papermill", None)
-        nbformat.write(notebook, target)
+        text = nbformat.writes(notebook)
     except Exception as exc:  # noqa: BLE001 - a malformed notebook is graded, not raised
         why = f"{type(exc).__name__}: {str(exc)[:120]}"
-        return "not-a-notebook", f"not a well-formed Jupyter notebook ({why})"
-    return "ready", ""
+        return "not-a-notebook", f"not a well-formed Jupyter notebook ({why})", None
+    return "ready", "", text

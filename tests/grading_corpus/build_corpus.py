@@ -66,6 +66,16 @@ for process in psutil.Process().parents():
         print(f"forged the grades in {out}")
 '''
 
+FORGE_AND_KILL_WORKER = '''\
+import json, os, pathlib, signal
+# Forge the grader's result file (one folder above this kernel's working folder) with full marks,
+# then kill the grader's worker process before it writes the real one.
+answers = {"01-stable-learning-rate": {"learning_rate": 0.01},
+           "01-plateau-schedule": {"factor": 0.5, "patience": 2}}
+forged = {"status": "graded", "message": "ran to the end", "error": None, "answers": answers}
+pathlib.Path("../result.json").write_text(json.dumps(forged))
+os.kill(os.getppid(), signal.SIGKILL)'''
+
 
 def edited_record():
     """Starting answers, but the stored outputs claim full marks for the right answers."""
@@ -103,6 +113,8 @@ SUBMISSIONS = {
     "edited_record": edited_record(),
     "writes_output_dir": submission(first="None", second="answer_factor = None\nanswer_patience = None",
                                     after=[new_code_cell(WRITE_OUTPUT_DIR)]),
+    "kills_worker": submission(first="None", second="answer_factor = None\nanswer_patience = None",
+                               between=[new_code_cell(FORGE_AND_KILL_WORKER)]),
     "other_lesson": submission(lesson="02_stagnant_loss"),
 }
 
