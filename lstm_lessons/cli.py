@@ -120,6 +120,11 @@ def _grade(args) -> int:
         return 2
     for g in grades:
         print(f"{g.id}: {g.total}/{g.max_total} ({g.status}: {g.message})")
+    for repair in grader.repairs:
+        print(f"lstm-lessons grade: warning: the lstm_lessons package was changed while "
+              f"{', '.join(repair['running']) or 'submissions'} ran ({'; '.join(repair['changes'])}); "
+              f"restored from the copy taken before grading, so every check used the original code",
+              file=sys.stderr)
     print(f"Grades: {args.out}/grades.csv, {args.out}/results.json, feedback in {args.out}/feedback/")
     return 1 if any(g.status == "grader-error" for g in grades) else 0
 

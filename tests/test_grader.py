@@ -36,6 +36,7 @@ EXPECTED = {
     "memory_hog": ("memory", 0, 0, "more than the limit of 1500 MiB"),
     "os_exit": ("kernel-died", 0, 0, "the kernel died"),
     "kills_worker": ("kernel-died", 0, 0, "worker was killed (signal 9)"),
+    "edits_package": ("graded", 0, 0, "0 of 2 exercises passed"),
     "tamper_check": ("graded", 0, 0, "0 of 2 exercises passed"),
     "fake_success": ("graded", 0, 0, "0 of 2 exercises passed"),
     "edited_record": ("graded", 0, 0, "0 of 2 exercises passed"),
@@ -170,6 +171,20 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
 
 # --- the corpus --------------------------------------------------------------------------------
 
+@pytest.fixture
+def package_guard():
+    """The corpus's edits_package attacks lesson 01's check in this repository: make sure it is
+    back as it was afterwards, whatever the grader did (and fail if the grader did not)."""
+    from lstm_lessons.grading import integrity
+
+    path = integrity.PACKAGE_DIR / "grading" / "lesson01.py"
+    original = path.read_bytes()
+    yield
+    restored_by_grader = path.read_bytes() == original
+    path.write_bytes(original)
+    assert restored_by_grader, "the grader left lstm_lessons/grading/lesson01.py edited"
+
+
 def grade_cli(submissions, cwd, *options):
     """Run `lstm-lessons grade` as an instructor would, from ``cwd`` with ``--out grades``."""
     command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
@@ -185,7 +200,7 @@ def rows(out: Path) -> dict[str, dict]:
 
 
 @pytest.mark.slow
-def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path):
+def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path, package_guard):
     submissions = sorted(CORPUS.glob("*.ipynb"))
     assert {p.stem for p in submissions} == set(EXPECTED)
     run = grade_cli(submissions, tmp_path, "--workers", "2", "--timeout", "30", "--memory-mb", "1500")
@@ -202,6 +217,9 @@ def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path):
     assert "Grader feedback: full_marks" in (out / "feedback" / "full_marks.html").read_text()
     results = json.loads((out / "results.json").read_text())
     assert results["lesson"] == LESSON and len(results["submissions"]) == len(EXPECTED)
+    # The edit of the exercise code was found as a kernel ended and undone before the checks.
+    (repair,) = results["package_repairs"]
+    assert repair["changes"] == ["changed grading/lesson01.py"] and "edits_package" in repair["running"]
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{i}.html" for i in EXPECTED)
     # Rerun part of the corpus into the same folder: same grades, the other rows kept.
     again = grade_cli([CORPUS / f"{i}.ipynb" for i in ("full_marks", "partial", "tamper_check")], tmp_path,
@@ -228,6 +246,45 @@ def test_eight_copies_of_the_reference_solution_get_full_marks_with_two_workers(
     assert sorted(table) == [f"student{n}" for n in range(1, 9)]
     full = [(r["status"], r["total"], r["max_total"]) == ("graded", "4", "4") for r in table.values()]
     assert all(full), table
+
+
+@pytest.mark.slow
+def test_an_edit_of_the_exercise_code_is_undone_before_the_checks_and_named(tmp_path, package_guard):
+    run = grade_cli([CORPUS / "edits_package.ipynb"], tmp_path, "--workers", "1")
+    assert run.returncode == 0, run.stderr
+    row = rows(tmp_path / "grades")["edits_package"]
+    assert (row["status"], row["total"]) == ("graded", "0")
+    assert "was changed while only this submission ran (restored before the checks)" in row["message"]
+    assert "warning: the lstm_lessons package was changed while edits_package ran " \
+           "(changed grading/lesson01.py); restored" in run.stderr
+    results = json.loads((tmp_path / "grades" / "results.json").read_text())
+    assert results["package_repairs"] == [{"changes": ["changed grading/lesson01.py"],
+                                           "running": ["edits_package"]}]
+
+
+def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeypatch):
+    import lstm_lessons.grading.grader as grader_module
+    from lstm_lessons.grading.limits import Outcome
+
+    class Unrestorable:
+        def restore(self, bytecode=False):
+            raise PermissionError("read-only file system (simulated)")
+
+    def worker_that_records_a_right_answer(command, *args, **kwargs):
+        job = json.loads(Path(command[-1]).read_text())
+        assert job["mode"] == "execute", "no check may run on code that could not be restored"
+        answers = {EX1: {"learning_rate": 0.01}}
+        Path(job["result"]).write_text(json.dumps({"status": "graded", "message": "ran to the end",
+                                                   "error": None, "answers": answers}))
+        return Outcome(0, None, 1.0, 10.0)
+
+    monkeypatch.setattr(grader_module.PackageSnapshot, "take", classmethod(lambda cls: Unrestorable()))
+    monkeypatch.setattr(grader_module, "run_limited", worker_that_records_a_right_answer)
+    grader = Grader("01", tmp_path / "grades", workers=1, progress=False)
+    (grade,) = grader.grade([CORPUS / "full_marks.ipynb"])
+    assert (grade.status, grade.total) == ("grader-error", 0)
+    assert "could not be restored (PermissionError: read-only file system (simulated))" in grade.message
+    assert rows(tmp_path / "grades")["full_marks"]["status"] == "grader-error"
 
 
 def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_written(tmp_path, monkeypatch):

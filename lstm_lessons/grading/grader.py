@@ -8,11 +8,13 @@ How a submission is graded:
    in a new Jupyter kernel whose working folder is a fresh temporary folder, under a wall-clock
    limit and a memory limit for the whole process tree (:mod:`lstm_lessons.grading.limits`).
    ``ll.grading.check`` only *records* answers there. Up to ``workers`` submissions run at once.
-3. **Check** (child processes with the same limits, after every kernel has ended): each
-   distinct recorded answer is trained and measured once by the trusted exercise code
-   (:mod:`lstm_lessons.grading.exercises`); the checks are seeded and deterministic, so the
-   same answer always gets the same points. The notebook's printed output and any points it
-   recorded are never read.
+3. **Check** (child processes with the same limits, after every kernel has ended): the
+   ``lstm_lessons`` package is first restored from the snapshot taken before the first
+   submission ran (:mod:`lstm_lessons.grading.integrity`), so a submission that edited the
+   exercise code gains nothing; then each distinct recorded answer is trained and measured
+   once by the trusted exercise code (:mod:`lstm_lessons.grading.exercises`). The checks are
+   seeded and deterministic, so the same answer always gets the same points. The notebook's
+   printed output and any points it recorded are never read.
 
 The notebook decides only *which answer* it hands in; the grader decides the points.
 """
@@ -23,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -32,6 +35,7 @@ from tqdm.auto import tqdm
 
 from lstm_lessons.grading.check import GRADING_ENV, ExerciseError, screen
 from lstm_lessons.grading.exercises import EXERCISES, CheckResult
+from lstm_lessons.grading.integrity import PackageSnapshot
 from lstm_lessons.grading.limits import run_limited
 from lstm_lessons.grading.report import (
     Grade,
@@ -50,6 +54,12 @@ DEFAULT_MEMORY_MB = 4096.0
 CHECK_TIMEOUT, CHECK_MEMORY_MB = 300.0, 4096.0
 """Least limits of one check of an answer (trusted code; the longest trains for about 25 s
 in 0.8 GiB). The submissions' limits apply when they are larger."""
+
+TAMPER_NOTE = ("the lstm_lessons package was changed while only this submission ran "
+               "(restored before the checks)")
+"""Added to a submission's message when a change to the package was found as it ended and no
+other submission was running since the previous look, so that it alone can have made it (always
+so with ``--workers 1``). Otherwise ``results.json`` lists every submission that was running."""
 
 
 class GradingError(ValueError):
@@ -125,6 +135,11 @@ class Grader:
         self.grades: dict[str, Grade] = {g.id: g for g in read_earlier(self.out, self.lesson)}
         self.order = list(self.grades)
         self.feedback: dict[str, str] = {}
+        self.repairs: list[dict] = []
+        """Changes to the package found after a kernel ended: ``{"changes", "running"}``."""
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._snapshot: PackageSnapshot | None = None
 
     @property
     def limits(self) -> dict:
@@ -143,6 +158,8 @@ class Grader:
         submissions = [Path(p) for p in submissions]
         ids = submission_ids(submissions)
         self.order += [i for i in ids if i not in self.grades]
+        # Before any submission runs: the trusted code the checks will import afterwards.
+        self._snapshot = PackageSnapshot.take()
         # A submission may leave files that cannot be removed; that must not lose the grades.
         with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as staging:
             bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook",
@@ -162,7 +179,15 @@ class Grader:
                         self._record(grade, notebook)
             bar.close()
             executed.sort(key=lambda item: ids.index(item[0].id))
+            try:
+                # Every kernel has ended; bytecode is deleted too, as it cannot be compared.
+                self._note_repairs(self._snapshot.restore(bytecode=True), running=[])
+            except OSError as exc:
+                executed = self._untrusted(executed, exc)
             self._check(executed, Path(staging))
+        for repair in self.repairs:
+            if len(repair["running"]) == 1 and TAMPER_NOTE not in self.grades[repair["running"][0]].message:
+                self.grades[repair["running"][0]].message += f"; {TAMPER_NOTE}"
         self._write_all()
         return [self.grades[i] for i in ids]
 
@@ -193,8 +218,19 @@ class Grader:
                "output": str(folder / "executed.ipynb"), "cwd": str(folder / "work"),
                "result": str(folder / "result.json")}
         (folder / "job.json").write_text(json.dumps(job))
-        outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
-                              env=_environment(folder / "tmp"), cwd=folder / "work")
+        with self._lock:
+            self._running.add(grade.id)
+        try:
+            outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
+                                  env=_environment(folder / "tmp"), cwd=folder / "work")
+        finally:
+            with self._lock:
+                # Who could have changed the package: this submission and any still running.
+                self._running.discard(grade.id)
+                try:
+                    self._note_repairs(self._snapshot.restore(), running=[grade.id, *self._running])
+                except OSError:
+                    pass  # the restore before the checks tries again and decides
         # Only a worker that ended normally wrote its result (a submission could forge the file
         # and then kill the worker).
         ended_normally = outcome.limit is None and outcome.returncode == 0
@@ -216,6 +252,21 @@ class Grader:
         grade = self.zero(grade.id, grade.submission, status, message, **measured)
         answers = result.get("answers", {}) if isinstance(result, dict) else {}
         return grade, answers, _read_notebook(folder / "executed.ipynb")
+
+    def _note_repairs(self, changes: list[str], running: list[str]) -> None:
+        """Keep a change to the package, found and undone, with the submissions that were running."""
+        if changes:
+            self.repairs.append({"changes": changes, "running": sorted(running)})
+
+    def _untrusted(self, executed, error: OSError) -> list:
+        """Record every executed submission as ``grader-error``: the package was changed and
+        could not be restored, so no check may import it. Returns the empty list to check."""
+        message = (f"the lstm_lessons package was changed while submissions ran and could not be "
+                   f"restored ({type(error).__name__}: {error}); no answer was checked")
+        for grade, _, notebook in executed:
+            self._record(self.zero(grade.id, grade.submission, "grader-error", message,
+                                   seconds=grade.seconds, peak_mb=grade.peak_mb), notebook)
+        return []
 
     def _check(self, executed, staging: Path) -> None:
         """Verify every distinct answer once, then finish and record each executed submission."""
@@ -289,7 +340,7 @@ class Grader:
 
     def _write_tables(self) -> None:
         grades = [self.grades[i] for i in self.order if i in self.grades]
-        write_tables(self.out, self.lesson, self.exercises, grades, self.limits)
+        write_tables(self.out, self.lesson, self.exercises, grades, self.limits, self.repairs)
 
     def _write_all(self) -> None:
         """Write everything again from memory at the end: whatever a submission wrote into the

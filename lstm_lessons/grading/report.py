@@ -109,10 +109,11 @@ def read_earlier(out: Path, lesson: str) -> list[Grade]:
 
 
 def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list[Grade],
-                 limits: dict) -> None:
-    """Write ``out/grades.csv`` and ``out/results.json`` (every grade, in order)."""
+                 limits: dict, package_repairs=()) -> None:
+    """Write ``out/grades.csv`` and ``out/results.json`` (every grade, in order, and the changes
+    to the ``lstm_lessons`` package this run found and undid: ``{"changes", "running"}``)."""
     results = {"lesson": lesson, "exercises": exercises, "limits": limits, "statuses": STATUSES,
-               "submissions": [asdict(g) for g in grades]}
+               "package_repairs": list(package_repairs), "submissions": [asdict(g) for g in grades]}
     write_text_atomically(out / "results.json", json.dumps(results, indent=1) + "\n")
     write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
 

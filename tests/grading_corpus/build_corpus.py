@@ -76,6 +76,16 @@ forged = {"status": "graded", "message": "ran to the end", "error": None, "answe
 pathlib.Path("../result.json").write_text(json.dumps(forged))
 os.kill(os.getppid(), signal.SIGKILL)'''
 
+EDIT_PACKAGE = '''\
+import pathlib
+# Make the grader's own check pass any answer: edit lesson 01's exercise code in the package,
+# which the grader imports after the kernels have ended.
+source = pathlib.Path(ll.grading.__file__).with_name("lesson01.py")
+text = source.read_text()
+source.write_text(text.replace("return smooth and good, message, hint, measured",
+                               "return True, message, hint, measured"))
+print("edited", source.name)'''
+
 
 def edited_record():
     """Starting answers, but the stored outputs claim full marks for the right answers."""
@@ -113,6 +123,8 @@ SUBMISSIONS = {
     "edited_record": edited_record(),
     "writes_output_dir": submission(first="None", second="answer_factor = None\nanswer_patience = None",
                                     after=[new_code_cell(WRITE_OUTPUT_DIR)]),
+    "edits_package": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+                                after=[new_code_cell(EDIT_PACKAGE)]),
     "kills_worker": submission(first="None", second="answer_factor = None\nanswer_patience = None",
                                between=[new_code_cell(FORGE_AND_KILL_WORKER)]),
     "other_lesson": submission(lesson="02_stagnant_loss"),
@@ -121,6 +133,8 @@ SUBMISSIONS = {
 
 def main():
     for name, notebook in SUBMISSIONS.items():
+        for n, cell in enumerate(notebook.cells):
+            cell.id = f"cell-{n}"            # fixed ids: running the script again changes nothing
         nbformat.write(notebook, HERE / f"{name}.ipynb")
     # Half of a notebook's JSON, as from an interrupted upload.
     text = nbformat.writes(SUBMISSIONS["full_marks"])
