@@ -118,6 +118,10 @@ def _grade(args) -> int:
     except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError) as exc:
         print(f"lstm-lessons grade: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\nlstm-lessons grade: interrupted; the submissions graded so far are in {args.out}/. "
+              f"Grade the others into the same folder: its rows are kept.", file=sys.stderr)
+        return 130
     for g in grades:
         print(f"{g.id}: {g.total}/{g.max_total} ({g.status}: {g.message})")
     for repair in grader.repairs:

@@ -262,6 +262,44 @@ def test_an_edit_of_the_exercise_code_is_undone_before_the_checks_and_named(tmp_
                                            "running": ["edits_package"]}]
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_every_process_at_once_and_keeps_the_grades_written(tmp_path):
+    import os
+    import signal
+
+    # corrupted is recorded at once; infinite_loop then runs until stopped; full_marks waits.
+    submissions = [CORPUS / f"{i}.ipynb" for i in ("corrupted", "infinite_loop", "full_marks")]
+    command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
+               "--out", "grades", "--no-progress", "--workers", "1", "--timeout", "300"]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}     # the grader's staging folder goes here
+    grader = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def ours():
+        return [p for p in psutil.process_iter(["cmdline"])
+                if any(str(tmp_path) in part for part in p.info["cmdline"] or ())]
+
+    try:
+        deadline = time.monotonic() + 120
+        while not any("ipykernel" in " ".join(p.info["cmdline"]) for p in ours()):
+            assert time.monotonic() < deadline and grader.poll() is None, "no kernel started"
+            time.sleep(0.5)
+        time.sleep(3)
+        interrupted = time.monotonic()
+        grader.send_signal(signal.SIGINT)
+        _, stderr = grader.communicate(timeout=60)
+    finally:                                               # a failing test leaves nothing running
+        leftovers = [grader, *ours()] if grader.poll() is None else ours()
+        for process in leftovers:
+            process.kill()
+    assert grader.returncode == 130, stderr
+    assert time.monotonic() - interrupted < 30             # not the 300 s time limit
+    assert "interrupted; the submissions graded so far are in grades/" in stderr
+    assert "Traceback" not in stderr
+    assert leftovers == []                                 # no worker, kernel or check left behind
+    assert list(rows(tmp_path / "grades")) == ["corrupted"]
+
+
 def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeypatch):
     import lstm_lessons.grading.grader as grader_module
     from lstm_lessons.grading.limits import Outcome

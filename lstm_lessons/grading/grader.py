@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -139,6 +140,7 @@ class Grader:
         """Changes to the package found after a kernel ended: ``{"changes", "running"}``."""
         self._running: set[str] = set()
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._snapshot: PackageSnapshot | None = None
 
     @property
@@ -170,13 +172,14 @@ class Grader:
                 jobs = [pool.submit(self._execute_safely, grade, text, Path(staging) / f"{n:05d}")
                         for n, (grade, text) in enumerate(prepared)]
                 executed = []
-                for job in as_completed(jobs):
-                    grade, answers, notebook = job.result()
-                    bar.update()
-                    if grade.status == "graded":
-                        executed.append((grade, answers, notebook))
-                    else:
-                        self._record(grade, notebook)
+                with self._stopped_on_interrupt(jobs):
+                    for job in as_completed(jobs):
+                        grade, answers, notebook = job.result()
+                        bar.update()
+                        if grade.status == "graded":
+                            executed.append((grade, answers, notebook))
+                        else:
+                            self._record(grade, notebook)
             bar.close()
             executed.sort(key=lambda item: ids.index(item[0].id))
             try:
@@ -222,7 +225,7 @@ class Grader:
             self._running.add(grade.id)
         try:
             outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
-                                  env=_environment(folder / "tmp"), cwd=folder / "work")
+                                  env=_environment(folder / "tmp"), cwd=folder / "work", stop=self._stop)
         finally:
             with self._lock:
                 # Who could have changed the package: this submission and any still running.
@@ -236,7 +239,9 @@ class Grader:
         ended_normally = outcome.limit is None and outcome.returncode == 0
         result = _read_json(folder / "result.json") if ended_normally else None
         measured = {"seconds": outcome.seconds, "peak_mb": outcome.peak_mb}
-        if outcome.limit == "timeout":
+        if outcome.limit == "stopped":
+            status, message = "stopped", "grading was interrupted; this grade is not recorded"
+        elif outcome.limit == "timeout":
             status, message = "timeout", f"still running after {self.timeout:g} s (the time limit); stopped"
         elif outcome.limit == "memory":
             status, message = "memory", (f"held {outcome.peak_mb:.0f} MiB, more than the limit of "
@@ -252,6 +257,19 @@ class Grader:
         grade = self.zero(grade.id, grade.submission, status, message, **measured)
         answers = result.get("answers", {}) if isinstance(result, dict) else {}
         return grade, answers, _read_notebook(folder / "executed.ipynb")
+
+    @contextmanager
+    def _stopped_on_interrupt(self, jobs):
+        """On Ctrl-C (``KeyboardInterrupt``): cancel the jobs not started, make the running ones
+        kill their processes (within one poll of :func:`run_limited`), and let the interrupt go
+        on. What is recorded stays written; the interrupted submissions get no row."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self._stop.set()
+            for job in jobs:
+                job.cancel()
+            raise
 
     def _note_repairs(self, changes: list[str], running: list[str]) -> None:
         """Keep a change to the package, found and undone, with the submissions that were running."""
@@ -293,10 +311,11 @@ class Grader:
                     results[key] = screened
         bar = tqdm(total=len(to_train), desc="checking answers", unit="answer", disable=not self.progress)
         with ThreadPoolExecutor(self.workers) as pool:
-            for key, result in zip(to_train, pool.map(lambda k: self._verify(k, staging), to_train),
-                                   strict=True):
-                results[key] = result
-                bar.update()
+            jobs = [pool.submit(self._verify, key, staging) for key in to_train]
+            with self._stopped_on_interrupt(jobs):
+                for key, job in zip(to_train, jobs, strict=True):
+                    results[key] = job.result()
+                    bar.update()
         bar.close()
         for grade, answers, notebook in executed:
             checks = {e: results[(e, json.dumps(answers.get(e), sort_keys=True))] for e in self.exercises}
@@ -320,7 +339,7 @@ class Grader:
         (folder / "job.json").write_text(json.dumps(job))
         outcome = run_limited(_worker_command(folder / "job.json"), max(self.timeout, CHECK_TIMEOUT),
                               max(self.memory_mb, CHECK_MEMORY_MB), env=_environment(folder / "tmp"),
-                              cwd=folder)
+                              cwd=folder, stop=self._stop)
         result = _read_json(folder / "result.json") if outcome.limit is None else None
         try:
             return CheckResult(**result)

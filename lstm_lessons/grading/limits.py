@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ class Outcome:
     Attributes:
         returncode: the child's exit status (negative: killed by that signal).
         limit: ``None`` when the child ended by itself, ``"timeout"`` or ``"memory"`` when it
-            was killed for exceeding that limit.
+            was killed for exceeding that limit, ``"stopped"`` when it was killed on request.
         seconds: wall-clock time, in seconds.
         peak_mb: the largest resident memory of the whole tree seen while polling, in MiB.
     """
@@ -90,11 +91,13 @@ def kill_descendants() -> None:
 
 
 def run_limited(command: list[str], timeout: float, memory_mb: float, env: dict | None = None,
-                cwd=None, poll: float = 0.1) -> Outcome:
-    """Run ``command`` until it ends, exceeds ``timeout`` seconds or ``memory_mb`` MiB.
+                cwd=None, poll: float = 0.1, stop: threading.Event | None = None) -> Outcome:
+    """Run ``command`` until it ends, exceeds ``timeout`` seconds or ``memory_mb`` MiB, or
+    ``stop`` is set (then ``limit`` is ``"stopped"``: another thread asked, say on Ctrl-C).
 
     Standard input is closed; standard output and error are discarded (the child reports
-    through files).
+    through files). The child runs in a session of its own, so a Ctrl-C in the terminal does
+    not reach it: whoever catches the interrupt sets ``stop``.
 
     Raises:
         ValueError: ``timeout`` or ``memory_mb`` is not positive.
@@ -115,6 +118,8 @@ def run_limited(command: list[str], timeout: float, memory_mb: float, env: dict 
             limit = "memory"
         elif time.monotonic() - start > timeout:
             limit = "timeout"
+        elif stop is not None and stop.is_set():
+            limit = "stopped"
         if limit:
             child.kill()               # reaped by child.wait() below, so its status is kept
             kill_tree(processes[1:])
