@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= build
 
-.PHONY: install run test test-fast lint clean notebooks
+.PHONY: install run test test-fast lint clean notebooks handout
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,11 @@ clean:
 notebooks: $(STAMP)
 	$(BIN)/lstm-lessons run --out $(OUT)/executed
 	cp $(OUT)/executed/[0-9][0-9]_*.ipynb notebooks/
+
+## handout: $(OUT)/lstm-lessons-handout.tar.gz, the committed lessons, package and data for students
+## (no solutions/, tests/, benchmarks/, .ci/); the grader runs from it as well
+handout:
+	mkdir -p $(OUT)
+	git archive --format=tar.gz --prefix=lstm-lessons/ -o $(OUT)/lstm-lessons-handout.tar.gz HEAD -- . \
+		':(exclude)solutions' ':(exclude)tests' ':(exclude)benchmarks' ':(exclude).ci'
+	@echo "wrote $(OUT)/lstm-lessons-handout.tar.gz (the last commit; uncommitted changes are not in it)"

@@ -82,3 +82,23 @@ def test_data_folder_has_every_file_and_a_readme():
     for name, digest in SHA256.items():
         assert (ROOT / "data" / name).is_file()
         assert name in readme and digest in readme
+
+
+def test_the_handout_has_the_lessons_package_and_data_and_no_solutions(tmp_path):
+    import shutil
+    import subprocess
+    import tarfile
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("make handout archives the last commit: needs git and a clone")
+    run = subprocess.run(["make", "--no-print-directory", "handout", f"OUT={tmp_path}"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    with tarfile.open(tmp_path / "lstm-lessons-handout.tar.gz") as archive:
+        names = set(archive.getnames())
+    for required in ("README.md", "Makefile", "pyproject.toml", "environment.yml",
+                     "lstm_lessons/grading/grader.py", "data/README.md",
+                     *(f"notebooks/{p.name}" for p in LESSONS)):
+        assert f"lstm-lessons/{required}" in names, required
+    for withheld in ("solutions", "tests", "benchmarks", ".ci"):
+        assert not any(n.startswith(f"lstm-lessons/{withheld}/") for n in names), withheld
