@@ -162,6 +162,7 @@ class Grader:
         self.order += [i for i in ids if i not in self.grades]
         # Before any submission runs: the trusted code the checks will import afterwards.
         self._snapshot = PackageSnapshot.take()
+        self._stop.clear()
         # A submission may leave files that cannot be removed; that must not lose the grades.
         with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as staging:
             bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook",
