@@ -15,7 +15,14 @@ from lstm_lessons.cli import main
 from lstm_lessons.grading import solution_notebook
 from lstm_lessons.grading.grader import Grader, GradingError
 from lstm_lessons.grading.limits import run_limited
-from lstm_lessons.grading.report import Grade, ResultsFileError, feedback_notebook, grades_csv, read_earlier
+from lstm_lessons.grading.report import (
+    Grade,
+    ResultsFileError,
+    feedback_html,
+    feedback_notebook,
+    grades_csv,
+    read_earlier,
+)
 from lstm_lessons.grading.submissions import SubmissionError, lesson_of, prepare, submission_ids
 from lstm_lessons.runner import available_lessons
 
@@ -136,8 +143,31 @@ def test_feedback_puts_a_summary_first_and_a_verdict_after_each_check():
     notebook = feedback_notebook(grade_of(), nbformat.v4.new_notebook(cells=[cell]))
     sources = [c.source for c in notebook.cells]
     assert sources[0].startswith("# Grader feedback: alice") and "**2 / 4 points**" in sources[0]
-    assert "ok &lt;b&gt;" in sources[0]           # the student's text is escaped
-    assert sources[1] == "check()" and sources[2].startswith(f"**Grader: {EX2}: 0 / 2 points.** too jumpy")
+    assert "| ok <b> |" in sources[0]             # shown as text when rendered (next test)
+    assert sources[1] == "check()"
+    assert sources[2] == f"**Grader: {EX2}: 0 / 2 points.** too jumpy *Hint:* smaller steps"
+
+
+def test_the_feedback_page_renders_markdown_and_runs_nothing_from_the_submission():
+    student = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## My notes\n\nA **bold** claim, `a -> b`, <script>alert(1)</script> "
+                                      "<img src=x onerror=alert(2)> [link](javascript:alert(3))"),
+        nbformat.v4.new_code_cell("show()", outputs=[nbformat.v4.new_output("display_data", data={
+            "text/plain": "plain", "application/javascript": "alert(4)",
+            "text/html": "<b>html</b><script>alert(5)</script>"})])])
+    grade = grade_of()
+    grade.message = "cell raised ValueError: a | b\nc"
+    page = feedback_html(grade, student)
+    body = page[page.index("<main>"):]               # the notebook, after the template's own scripts
+    # Markdown is rendered: the summary's heading and table, the student's heading, bold and code.
+    assert '<h1 id="Grader-feedback:-alice">' in body and "<th>exercise</th>" in body
+    assert "<td>ok &lt;b&gt;</td>" in body and "ValueError: a | b c" in body
+    assert '<h2 id="My-notes">' in body and "<strong>bold</strong>" in body
+    assert "<code>a -&gt; b</code>" in body
+    # Nothing the submission wrote can run: its HTML is text, its links and scripts are gone.
+    assert "<script" not in body and "<img" not in body and "javascript:" not in body
+    assert "alert(4)" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
 def test_an_earlier_results_file_of_another_lesson_is_refused(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import html
 import io
 import json
 import os
@@ -118,20 +117,23 @@ def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list
     write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
 
 
-def _escape(text) -> str:
-    return html.escape(str(text)).replace("|", "&#124;").replace("\n", " ")
+def _markdown_text(text) -> str:
+    """Text for one line or table cell of the summary's Markdown. HTML needs no escaping here:
+    :func:`feedback_html` renders every Markdown cell with raw HTML shown as text."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def summary_markdown(grade: Grade) -> str:
     """The grader's feedback as Markdown: status, total, and a row an exercise."""
-    lines = [f"# Grader feedback: {_escape(grade.id)}", "",
+    lines = [f"# Grader feedback: {_markdown_text(grade.id)}", "",
              f"**{grade.total} / {grade.max_total} points**. "
-             f"Status `{grade.status}`: {_escape(grade.message)}",
+             f"Status `{grade.status}`: {_markdown_text(grade.message)}",
              "", "| exercise | points | what the grader measured | hint |", "|---|---|---|---|"]
     for exercise, points in grade.points.items():
         check = grade.checks.get(exercise, {})
+        message, hint = check.get("message", "not checked"), check.get("hint", "")
         lines.append(f"| {exercise} | {points} / {check.get('max_points', '?')} | "
-                     f"{_escape(check.get('message', 'not checked'))} | {_escape(check.get('hint', ''))} |")
+                     f"{_markdown_text(message)} | {_markdown_text(hint)} |")
     lines += ["", "Points come from the grader's own run of each recorded answer, not from the "
                   "notebook's printed output."]
     return "\n".join(lines)
@@ -149,18 +151,44 @@ def feedback_notebook(grade: Grade, executed=None) -> nbformat.NotebookNode:
             exercise = record.get("id") if isinstance(record, dict) else None
             if exercise in grade.points:
                 check = grade.checks.get(exercise, {})
+                hint = f" *Hint:* {_markdown_text(check['hint'])}" if check.get("hint") else ""
                 cells.append(nbformat.v4.new_markdown_cell(
                     f"**Grader: {exercise}: {grade.points[exercise]} / {check.get('max_points', '?')} "
-                    f"points.** {_escape(check.get('message', ''))}"))
+                    f"points.** {_markdown_text(check.get('message', ''))}{hint}"))
     notebook.cells = cells
     return notebook
 
 
-def feedback_html(grade: Grade, executed=None) -> str:
-    """:func:`feedback_notebook` rendered to one HTML page by nbconvert (HTML in the student's
-    Markdown and outputs sanitised, plots embedded)."""
-    from nbconvert import HTMLExporter
+def _markdown_with_html_as_text(source: str) -> str:
+    """Markdown to HTML, with any HTML in the source shown as text and ``javascript:``-like
+    links disabled (mistune's ``escape`` and ``allow_harmful_protocols``, in nbconvert's renderer)."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
-    body, _ = exporter.from_notebook_node(feedback_notebook(grade, executed))
+    renderer = IPythonRenderer(escape=True, allow_harmful_protocols=False)
+    return MarkdownWithMath(renderer=renderer).render(source)
+
+
+def feedback_html(grade: Grade, executed=None) -> str:
+    """:func:`feedback_notebook` rendered to one HTML page by nbconvert, plots embedded.
+
+    The page shows the student's notebook to the instructor, so nothing in it may run: HTML
+    in Markdown cells is shown as text (:func:`_markdown_with_html_as_text`), and outputs go
+    through nbconvert's ``SanitizeHTML`` (JavaScript and unknown types removed, HTML cleaned
+    by bleach). nbconvert's own ``sanitize_html=True`` is not used: it also escapes the
+    ``<h1>`` and ``<p>`` that Markdown produces (jupyter/nbconvert#2016), which left every
+    Markdown cell as raw tags.
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors.sanitize import SanitizeHTML
+
+    notebook = feedback_notebook(grade, executed)
+    sanitizer = SanitizeHTML()
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = sanitizer.sanitize_code_outputs(cell.outputs)
+        elif cell.cell_type == "raw":
+            cell.source = sanitizer.sanitize_html_tags(cell.source)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.register_filter("markdown2html", _markdown_with_html_as_text)
+    body, _ = exporter.from_notebook_node(notebook)
     return body
