@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python benchmarks/doctor_accuracy.py [--seeds N]``
 
-The histories come from :mod:`lstm_lessons.doctor.synthetic` (clean runs at several noise
+The histories come from `benchmarks/synthetic_histories.py` (clean runs at several noise
 levels, U-shaped validation curves, single upticks, oscillation at several amplitudes,
 plateaus, NaN midway, gradient spikes and vanishing layers, a classifier stuck on one class,
 leakage-like validation curves, runs of 1 to 1,000 epochs, missing monitored keys and per-group
@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from lstm_lessons.doctor import SYMPTOMS, diagnose
-from lstm_lessons.doctor.synthetic import labelled_histories
+from synthetic_histories import labelled_histories  # beside this script
 
 
 def evaluate(seeds: int) -> tuple[pd.DataFrame, list[str], float]:

@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from lstm_lessons.grading import solution_notebook
-from lstm_lessons.grading.grader import Grader, default_workers
+from lstm_lessons.grader import solution_notebook
+from lstm_lessons.grader.grader import Grader, default_workers
 from lstm_lessons.runner import resolve_lessons
 
 

@@ -11,7 +11,7 @@ cannot be read (the message says why).
 
 ``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
 [--memory-mb MIB] [--out DIR]`` grades handed-in notebooks (see
-:mod:`lstm_lessons.grading.grader`). Exit status: 0 every submission got a grade (whatever
+:mod:`lstm_lessons.grader.grader`). Exit status: 0 every submission got a grade (whatever
 its points), 1 the grader failed on a submission, 2 a usage error.
 """
 
@@ -22,7 +22,7 @@ import ast
 import sys
 from pathlib import Path
 
-from lstm_lessons.grading.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from lstm_lessons.grader.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from lstm_lessons.params import ParameterError
 from lstm_lessons.runner import (
     NOTEBOOKS_DIR,
@@ -107,9 +107,9 @@ def _doctor(args) -> int:
 
 
 def _grade(args) -> int:
-    from lstm_lessons.grading.grader import Grader, GradingError
-    from lstm_lessons.grading.report import ResultsFileError
-    from lstm_lessons.grading.submissions import SubmissionError
+    from lstm_lessons.grader.grader import Grader, GradingError
+    from lstm_lessons.grader.report import ResultsFileError
+    from lstm_lessons.grader.submissions import SubmissionError
 
     try:
         grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,

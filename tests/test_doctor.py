@@ -9,7 +9,7 @@ import pytest
 
 from lstm_lessons.doctor import SYMPTOMS, HistoryError, diagnose, load_history
 from lstm_lessons.doctor.rules import RULES
-from lstm_lessons.doctor.synthetic import labelled_histories
+from synthetic_histories import labelled_histories  # benchmarks/, put on sys.path by conftest.py
 
 
 def test_vocabulary_is_the_fixed_list():

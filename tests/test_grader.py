@@ -12,10 +12,10 @@ import psutil
 import pytest
 
 from lstm_lessons.cli import main
-from lstm_lessons.grading import solution_notebook
-from lstm_lessons.grading.grader import Grader, GradingError
-from lstm_lessons.grading.limits import run_limited
-from lstm_lessons.grading.report import (
+from lstm_lessons.grader import solution_notebook
+from lstm_lessons.grader.grader import Grader, GradingError
+from lstm_lessons.grader.limits import run_limited
+from lstm_lessons.grader.report import (
     Grade,
     ResultsFileError,
     feedback_html,
@@ -23,7 +23,7 @@ from lstm_lessons.grading.report import (
     grades_csv,
     read_earlier,
 )
-from lstm_lessons.grading.submissions import SubmissionError, lesson_of, prepare, submission_ids
+from lstm_lessons.grader.submissions import SubmissionError, lesson_of, prepare, submission_ids
 from lstm_lessons.runner import available_lessons
 
 CORPUS = Path(__file__).resolve().parent / "grading_corpus"
@@ -205,7 +205,7 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
 def package_guard():
     """The corpus's edits_package attacks lesson 01's check in this repository: make sure it is
     back as it was afterwards, whatever the grader did (and fail if the grader did not)."""
-    from lstm_lessons.grading import integrity
+    from lstm_lessons.grader import integrity
 
     path = integrity.PACKAGE_DIR / "grading" / "lesson01.py"
     original = path.read_bytes()
@@ -331,8 +331,8 @@ def test_ctrl_c_stops_every_process_at_once_and_keeps_the_grades_written(tmp_pat
 
 
 def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeypatch):
-    import lstm_lessons.grading.grader as grader_module
-    from lstm_lessons.grading.limits import Outcome
+    import lstm_lessons.grader.grader as grader_module
+    from lstm_lessons.grader.limits import Outcome
 
     class Unrestorable:
         def restore(self, bytecode=False):
@@ -356,7 +356,7 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
 
 
 def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_written(tmp_path, monkeypatch):
-    import lstm_lessons.grading.grader as grader_module
+    import lstm_lessons.grader.grader as grader_module
 
     def broken(*args):
         raise OSError("disk full (simulated)")

@@ -5,17 +5,8 @@ import shutil
 import nbformat
 import pytest
 
-from lstm_lessons.grading import (
-    EXERCISE_MIME,
-    EXERCISES,
-    ExerciseError,
-    check,
-    exercise_cells,
-    load_solution,
-    read_answers,
-    solution_notebook,
-    verify,
-)
+from lstm_lessons.grader import exercise_cells, load_solution, solution_notebook
+from lstm_lessons.grading import EXERCISE_MIME, EXERCISES, ExerciseError, check, read_answers, verify
 from lstm_lessons.runner import available_lessons
 
 LESSONS_WITH_EXERCISES = sorted({exercise.lesson for exercise in EXERCISES.values()})
@@ -85,7 +76,7 @@ def test_every_lesson_has_at_least_two_graded_exercises():
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS_WITH_EXERCISES)
 def test_grader_gives_the_solution_full_marks_and_the_starting_notebook_zero(lesson, tmp_path):
-    from lstm_lessons.grading.grader import grade
+    from lstm_lessons.grader.grader import grade
 
     starting, solved = tmp_path / "starting.ipynb", tmp_path / "solution.ipynb"
     shutil.copy(available_lessons()[lesson], starting)
@@ -114,12 +105,13 @@ def test_under_the_grader_check_records_the_answer_without_training(monkeypatch,
 def test_answers_become_plain_json_values():
     import numpy as np
 
-    from lstm_lessons.grading.check import plain
+    from lstm_lessons.grading.check import answer_data
 
-    assert plain(np.float64(0.01)) == 0.01 and type(plain(np.float64(0.01))) is float
-    assert plain(np.int64(2)) == 2 and type(plain(np.int64(2))) is int
-    assert plain(np.bool_(True)) is True and plain(True) is True and plain("ffill") == "ffill"
-    assert plain([1, 2]) == "[1, 2]"      # not an allowed answer: its rule names it
+    assert answer_data(np.float64(0.01)) == 0.01 and type(answer_data(np.float64(0.01))) is float
+    assert answer_data(np.int64(2)) == 2 and type(answer_data(np.int64(2))) is int
+    assert answer_data(np.bool_(True)) is True and answer_data(True) is True
+    assert answer_data("ffill") == "ffill"
+    assert answer_data([1, 2]) == "[1, 2]"      # not an allowed answer: its rule names it
 
 
 def test_the_hint_is_that_of_the_first_unmet_condition():

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from lstm_lessons.grading.integrity import PACKAGE_DIR, PackageSnapshot
+from lstm_lessons.grader.integrity import PACKAGE_DIR, PackageSnapshot
 
 
 @pytest.fixture
@@ -77,5 +77,5 @@ def test_bytecode_is_not_compared_but_deleted_on_request(package):
 def test_the_default_snapshot_is_this_package():
     snapshot = PackageSnapshot.take()
     assert snapshot.root == PACKAGE_DIR and "grading/lesson01.py" in snapshot.files
-    assert "grading/integrity.py" in snapshot.files and snapshot.changes() == []
+    assert "grader/integrity.py" in snapshot.files and snapshot.changes() == []
     assert not any("__pycache__" in rel for rel in [*snapshot.files, *snapshot.folders])

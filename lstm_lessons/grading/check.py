@@ -6,7 +6,7 @@ import os
 from numbers import Integral, Real
 
 from lstm_lessons.claims import recorded, show_record
-from lstm_lessons.grading.exercises import EXERCISES, CheckResult
+from lstm_lessons.grading.registry import EXERCISES, CheckResult
 
 EXERCISE_MIME = "application/vnd.lstm-lessons.exercise+json"
 """MIME type under which :func:`check` records an exercise's answer and result."""
@@ -80,7 +80,7 @@ def feedback_line(result: CheckResult) -> str:
     return text + (f"\n  hint: {result.hint}" if result.hint else "")
 
 
-def plain(value):
+def answer_data(value):
     """An answer value as plain JSON data: numpy scalars become ``int``/``float``; bools,
     strings and ``None`` stay; anything else becomes its ``repr`` (and fails its rule)."""
     if value is None or isinstance(value, bool | str):
@@ -90,7 +90,7 @@ def plain(value):
     if isinstance(value, Real):
         return float(value)
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return plain(value.item())
+        return answer_data(value.item())
     return repr(value)
 
 
@@ -108,7 +108,7 @@ def check(exercise_id: str, **answer) -> None:
     Raises:
         ExerciseError: unknown exercise id or answer names (the message lists the right ones).
     """
-    answer = {name: plain(value) for name, value in answer.items()}
+    answer = {name: answer_data(value) for name, value in answer.items()}
     if os.environ.get(GRADING_ENV) == "1":
         # Under `lstm-lessons grade` the grader verifies the answer after the notebook ends.
         line = f"[exercise {exercise_id}] answer recorded; the grader verifies it after the notebook ends"

@@ -41,7 +41,7 @@ class Grade:
     """One submission's grade.
 
     Attributes:
-        id: the submission's identifier (see :func:`~lstm_lessons.grading.submissions.submission_ids`).
+        id: the submission's identifier (see :func:`~lstm_lessons.grader.submissions.submission_ids`).
         lesson: the lesson's notebook name.
         status: one of :data:`STATUSES`.
         message: what happened, in one line.

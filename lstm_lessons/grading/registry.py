@@ -1,4 +1,4 @@
-"""Every graded exercise, by id, gathered from the lesson modules ``lessonNN.py``."""
+"""The registry of graded exercises: every exercise, by id, gathered from ``lessonNN.py``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The grader's child processes: ``python -m lstm_lessons.grading.worker JOB.json``.
+"""The grader's child processes: ``python -m lstm_lessons.grader.worker JOB.json``.
 
-Two kinds of job, each run under :func:`lstm_lessons.grading.limits.run_limited`:
+Two kinds of job, each run under :func:`lstm_lessons.grader.limits.run_limited`:
 
 - ``{"mode": "execute", "notebook", "output", "cwd", "result"}`` executes a prepared
   submission through papermill in a new kernel whose working folder is ``cwd``, kills
@@ -9,7 +9,7 @@ Two kinds of job, each run under :func:`lstm_lessons.grading.limits.run_limited`
   "error", "answers"}`` to ``result``.
 - ``{"mode": "verify", "exercise", "answer", "result"}`` verifies one answer with the trusted
   exercise code (in this process, never in a student's kernel) and writes the
-  :class:`~lstm_lessons.grading.exercises.CheckResult` as a dict to ``result``.
+  :class:`~lstm_lessons.grading.registry.CheckResult` as a dict to ``result``.
 
 Results are written atomically, and only after every process the submission started is dead.
 """
@@ -22,9 +22,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from lstm_lessons.grader.limits import become_subreaper, kill_descendants
+from lstm_lessons.grader.report import write_text_atomically
 from lstm_lessons.grading.check import GRADING_ENV
-from lstm_lessons.grading.limits import become_subreaper, kill_descendants
-from lstm_lessons.grading.report import write_text_atomically
 
 
 def execute(job: dict) -> dict:
@@ -61,7 +61,7 @@ def verify(job: dict) -> dict:
     """Verify one answer with the trusted exercise code."""
     from lstm_lessons.grading.check import ExerciseError, exercise
     from lstm_lessons.grading.check import verify as verify_answer
-    from lstm_lessons.grading.exercises import CheckResult
+    from lstm_lessons.grading.registry import CheckResult
 
     try:
         return asdict(verify_answer(job["exercise"], job["answer"]))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 
-from lstm_lessons.grading.exercises import EXERCISES
-from lstm_lessons.grading.solutions import exercise_cells
+from lstm_lessons.grader.solutions import exercise_cells
+from lstm_lessons.grading.registry import EXERCISES
 
 
 class SubmissionError(ValueError):

@@ -4,15 +4,15 @@ How a submission is graded:
 
 1. **Prepare** (in the grader): the file must be a readable notebook of the lesson being
    graded; a clean copy without any stored outputs is written to a private staging folder.
-2. **Execute** (a child process, :mod:`lstm_lessons.grading.worker`): papermill runs the copy
+2. **Execute** (a child process, :mod:`lstm_lessons.grader.worker`): papermill runs the copy
    in a new Jupyter kernel whose working folder is a fresh temporary folder, under a wall-clock
-   limit and a memory limit for the whole process tree (:mod:`lstm_lessons.grading.limits`).
+   limit and a memory limit for the whole process tree (:mod:`lstm_lessons.grader.limits`).
    ``ll.grading.check`` only *records* answers there. Up to ``workers`` submissions run at once.
 3. **Check** (child processes with the same limits, after every kernel has ended): the
    ``lstm_lessons`` package is first restored from the snapshot taken before the first
-   submission ran (:mod:`lstm_lessons.grading.integrity`), so a submission that edited the
+   submission ran (:mod:`lstm_lessons.grader.integrity`), so a submission that edited the
    exercise code gains nothing; then each distinct recorded answer is trained and measured
-   once by the trusted exercise code (:mod:`lstm_lessons.grading.exercises`). The checks are
+   once by the trusted exercise code (:mod:`lstm_lessons.grading.registry`). The checks are
    seeded and deterministic, so the same answer always gets the same points. The notebook's
    printed output and any points it recorded are never read.
 
@@ -34,18 +34,18 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from lstm_lessons.grading.check import GRADING_ENV, ExerciseError, screen
-from lstm_lessons.grading.exercises import EXERCISES, CheckResult
-from lstm_lessons.grading.integrity import PackageSnapshot
-from lstm_lessons.grading.limits import run_limited
-from lstm_lessons.grading.report import (
+from lstm_lessons.grader.integrity import PackageSnapshot
+from lstm_lessons.grader.limits import run_limited
+from lstm_lessons.grader.report import (
     Grade,
     feedback_html,
     read_earlier,
     write_tables,
     write_text_atomically,
 )
-from lstm_lessons.grading.submissions import prepare, submission_ids
+from lstm_lessons.grader.submissions import prepare, submission_ids
+from lstm_lessons.grading.check import GRADING_ENV, ExerciseError, screen
+from lstm_lessons.grading.registry import EXERCISES, CheckResult
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
 DEFAULT_TIMEOUT = 600.0
@@ -73,7 +73,7 @@ def default_workers() -> int:
 
 
 def _worker_command(job_path: Path) -> list[str]:
-    return [sys.executable, "-m", "lstm_lessons.grading.worker", str(job_path)]
+    return [sys.executable, "-m", "lstm_lessons.grader.worker", str(job_path)]
 
 
 def _environment(temporary: Path) -> dict:
@@ -147,7 +147,8 @@ class Grader:
     def limits(self) -> dict:
         return {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers}
 
-    def zero(self, id_: str, path, status: str, message: str, **extra) -> Grade:
+    def zero_grade(self, id_: str, path, status: str, message: str, **extra) -> Grade:
+        """A grade of 0 points in every exercise, with ``status`` and ``message`` (before any check)."""
         return Grade(id_, self.lesson, status, message, dict.fromkeys(self.exercises, 0), 0,
                      sum(self.exercises.values()), submission=str(path), **extra)
 
@@ -201,7 +202,7 @@ class Grader:
             status, message, text = prepare(path, self.lesson)
         except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
             status, message, text = "grader-error", f"{type(exc).__name__}: {exc}", None
-        return self.zero(id_, path, status, message), text
+        return self.zero_grade(id_, path, status, message), text
 
     def _execute_safely(self, grade: Grade, text: str | None, folder: Path):
         """:meth:`_execute`, with a failure of the grader itself reported as this submission's
@@ -212,7 +213,7 @@ class Grader:
             return self._execute(grade, text, folder)
         except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
             failure = f"{type(exc).__name__}: {exc}"
-            return self.zero(grade.id, grade.submission, "grader-error", failure), {}, None
+            return self.zero_grade(grade.id, grade.submission, "grader-error", failure), {}, None
 
     def _execute(self, grade: Grade, text: str, folder: Path):
         """Execute one prepared submission; returns (grade so far, answers, executed notebook)."""
@@ -255,7 +256,7 @@ class Grader:
                                                f"{outcome.returncode} and no result")
         else:
             status, message = result["status"], result["message"]
-        grade = self.zero(grade.id, grade.submission, status, message, **measured)
+        grade = self.zero_grade(grade.id, grade.submission, status, message, **measured)
         answers = result.get("answers", {}) if isinstance(result, dict) else {}
         return grade, answers, _read_notebook(folder / "executed.ipynb")
 
@@ -283,7 +284,7 @@ class Grader:
         message = (f"the lstm_lessons package was changed while submissions ran and could not be "
                    f"restored ({type(error).__name__}: {error}); no answer was checked")
         for grade, _, notebook in executed:
-            self._record(self.zero(grade.id, grade.submission, "grader-error", message,
+            self._record(self.zero_grade(grade.id, grade.submission, "grader-error", message,
                                    seconds=grade.seconds, peak_mb=grade.peak_mb), notebook)
         return []
 

@@ -56,7 +56,7 @@ def become_subreaper() -> bool:
         return False
 
 
-def tree(process: psutil.Process) -> list[psutil.Process]:
+def process_tree(process: psutil.Process) -> list[psutil.Process]:
     """``process`` and all its living descendants."""
     try:
         return [process, *process.children(recursive=True)]
@@ -87,7 +87,7 @@ def kill_tree(processes) -> None:
 
 def kill_descendants() -> None:
     """Kill every descendant of the calling process (used by a subreaper before it exits)."""
-    kill_tree(tree(psutil.Process())[1:])
+    kill_tree(process_tree(psutil.Process())[1:])
 
 
 def run_limited(command: list[str], timeout: float, memory_mb: float, env: dict | None = None,
@@ -112,7 +112,7 @@ def run_limited(command: list[str], timeout: float, memory_mb: float, env: dict 
                              start_new_session=True)
     root, limit, peak, processes = psutil.Process(child.pid), None, 0.0, []
     while child.poll() is None:
-        processes = tree(root) or processes
+        processes = process_tree(root) or processes
         peak = max(peak, resident_mb(processes))
         if peak > memory_mb:
             limit = "memory"
