@@ -20,9 +20,9 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+from synthetic_histories import labelled_histories  # beside this script
 
 from lstm_lessons.doctor import SYMPTOMS, diagnose
-from synthetic_histories import labelled_histories  # beside this script
 
 
 def evaluate(seeds: int) -> tuple[pd.DataFrame, list[str], float]:

@@ -34,8 +34,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="fits per setting (default 5)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs per fit (default 30)")
     args = parser.parse_args()
-    series = ll.data.load_sunspots().rolling(6).mean().dropna()
-    data = ll.data.make_forecasting_data(series, lookback=24)
+    data = ll.data.make_forecasting_data(ll.data.load_sunspots(smoothing_months=6), lookback=24)  # lesson 01
     timed_fit(data, 2, True, 0)        # warm-up: TensorFlow's first graph compilations
     times = {False: [], True: []}
     for repeat in range(args.repeats):

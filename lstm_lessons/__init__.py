@@ -1,9 +1,10 @@
 """lstm-lessons: helpers for lessons that reproduce, measure and fix LSTM training failures.
 
 Notebooks import the package in one line, ``import lstm_lessons as ll``, and reach each
-module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.training``, ``ll.curves``,
-``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``, ``ll.grading``, ``ll.plots``,
-``ll.claims``).
+module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.metrics``, ``ll.training``,
+``ll.curves``, ``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``, ``ll.grading``,
+``ll.plots``, ``ll.claims``). ``ll.keras`` is Keras 3, imported with TensorFlow's C++ start-up
+lines kept out of the notebook (``keras = ll.keras``).
 Modules load on first use, so the command line does not pay for importing TensorFlow when it
 does not need it.
 """
@@ -14,15 +15,19 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = ("data", "params", "models", "training", "curves", "plots", "claims", "runner", "cli",
-            "gradients", "subsets", "checkpoint", "doctor", "grading")
+_MODULES = ("data", "params", "models", "metrics", "training", "curves", "plots", "claims", "runner", "cli",
+            "gradients", "subsets", "checkpoint", "doctor", "grading", "grader")
 
 
 def __getattr__(name: str):
+    if name == "keras":
+        from lstm_lessons._tf import keras
+
+        return keras
     if name in _MODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_MODULES))
+    return sorted([*globals(), *_MODULES, "keras"])

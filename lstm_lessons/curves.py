@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+GRAD_PREFIX = "grad_norm/"
+"""Prefix of a history's per-layer gradient-norm curves, ``grad_norm/<layer>`` (logged by
+:class:`lstm_lessons.gradients.GradientNormLogger` and :class:`lstm_lessons.doctor.TrainingDoctor`)."""
+
+UPDATE_PREFIX = "update_ratio/"
+"""Prefix of a history's per-weight update-ratio curves, ``update_ratio/<weight>`` (logged by
+:class:`lstm_lessons.doctor.TrainingDoctor`)."""
+
 OSCILLATION_MIN_SWING = 0.05
 """Smallest reversal counted by :func:`oscillation_index`, in natural-log units of the loss
 (0.05 is a rise and fall of about 5 %)."""

@@ -69,16 +69,27 @@ def data_path(filename: str) -> Path:
     return path
 
 
-def load_sunspots() -> pd.Series:
+def load_sunspots(smoothing_months: int = 1) -> pd.Series:
     """Monthly mean relative sunspot number, January 1749 to December 1983.
 
+    Args:
+        smoothing_months: length of a *trailing* mean, in months (1: the raw series). Lessons 01
+            and 04 use 6: it keeps the 11-year cycle and removes most of the month-to-month
+            noise, and each value uses only its own and earlier months (no look-ahead). The
+            first ``smoothing_months - 1`` months, which have no full window, are dropped.
+
     Returns:
-        ``pd.Series`` of 2820 floats named ``sunspot_number`` (a dimensionless index),
-        indexed by a monthly ``DatetimeIndex`` (first day of each month).
+        ``pd.Series`` of ``2821 - smoothing_months`` floats named ``sunspot_number`` (a
+        dimensionless index), indexed by a monthly ``DatetimeIndex`` (first day of each month).
+
+    Raises:
+        ValueError: ``smoothing_months`` is not a positive integer.
     """
+    smoothing_months = _check_positive_int("smoothing_months", smoothing_months)
     frame = pd.read_csv(data_path("sunspots_monthly.csv"))
     index = pd.DatetimeIndex(pd.to_datetime(frame["month"], format="%Y-%m"), name="month")
-    return pd.Series(frame["sunspot_number"].to_numpy(float), index=index, name="sunspot_number")
+    series = pd.Series(frame["sunspot_number"].to_numpy(float), index=index, name="sunspot_number")
+    return series if smoothing_months == 1 else series.rolling(smoothing_months).mean().dropna()
 
 
 def load_co2() -> pd.Series:
@@ -409,3 +420,98 @@ def relative_windows(x, y, feature: int = 0, percent: bool = True):
                          f"undefined there. Drop such windows or use differences instead.")
     factor = 100.0 if percent else 1.0
     return (x / reference[:, :, None] - 1) * factor, (y / reference - 1) * factor, reference
+
+
+@dataclass(frozen=True)
+class YearSplit:
+    """A daily series split by calendar year: training years, then validation years.
+
+    Attributes:
+        years: ``(n_steps,)`` calendar year of each step of the series.
+        last_training_year: the last year whose targets are used for training.
+        validation_years: first and last validation year (inclusive); later years are left
+            out of both.
+    """
+
+    years: np.ndarray
+    last_training_year: int
+    validation_years: tuple[int, int]
+
+    @property
+    def n_train_steps(self) -> int:
+        """Steps of the series in the training years (fit scalers on ``series[:n_train_steps]``)."""
+        return int((self.years <= self.last_training_year).sum())
+
+    def windows(self, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign the windows of :func:`make_windows` (horizon 1, stride 1) by their target's year.
+
+        Window ``i`` holds steps ``i .. i + lookback - 1`` and targets step ``i + lookback``.
+
+        Returns:
+            ``(target_year, is_train, is_val)``, each ``(n_steps - lookback,)``: the year of
+            each window's target, and whether it is a training or a validation window.
+
+        Raises:
+            ValueError: ``lookback`` is not a positive integer.
+        """
+        lookback = _check_positive_int("lookback", lookback)
+        target_year = self.years[lookback:]
+        first, last = self.validation_years
+        return (target_year, target_year <= self.last_training_year,
+                (target_year >= first) & (target_year <= last))
+
+
+def split_by_year(dates, last_training_year: int = 2012,
+                  validation_years: tuple[int, int] = (2013, 2016)) -> YearSplit:
+    """Split a daily series by calendar year (the defaults are lesson 03's: Microsoft's close
+    trains on targets up to 2012, validates on 2013-2016, and leaves 2017 untouched as a test year).
+
+    Args:
+        dates: ``DatetimeIndex`` of the series, ``(n_steps,)``, in order.
+        last_training_year, validation_years: the split, in calendar years.
+
+    Raises:
+        ValueError: the validation years do not come after the training years.
+    """
+    first, last = validation_years
+    if not last_training_year < first <= last:
+        raise ValueError(f"Need last_training_year < validation_years[0] <= validation_years[1]. "
+                         f"Received: last_training_year={last_training_year!r}, "
+                         f"validation_years={validation_years!r}")
+    return YearSplit(pd.DatetimeIndex(dates).year.to_numpy(), last_training_year, (first, last))
+
+
+@dataclass(frozen=True)
+class ClassificationTask:
+    """Inputs ``(n, n_steps, n_features)`` and 0/1 targets ``(n,)`` for training and validation."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int = 10) -> ClassificationTask:
+    """Japanese Vowels as an imbalanced binary task: is this utterance by ``speaker``?
+
+    Training: every training utterance of the other eight speakers and only the first
+    ``minority_examples`` of ``speaker``'s 30 (lesson 02: 10 of 250, a 4 % minority).
+    Validation: the published test split, all 370 utterances (speaker 1 has 31 of them).
+    Each utterance is cut to its first ``frames`` frames, which every utterance has (the
+    shortest has 7), so no padding is involved.
+
+    Raises:
+        ValueError: ``speaker`` is not 1-9, or ``frames`` or ``minority_examples`` is out of range.
+    """
+    if speaker not in range(1, 10):
+        raise ValueError(f"speaker must be one of 1-9. Received: speaker={speaker!r}")
+    frames = _check_positive_int("frames", frames)
+    if frames > 7:
+        raise ValueError(f"frames must be at most 7, the shortest utterance. Received: frames={frames!r}")
+    minority_examples = _check_positive_int("minority_examples", minority_examples)
+    vowels = load_japanese_vowels()
+    train_set, val_set = vowels.subset("train"), vowels.subset("test")
+    is_speaker = (train_set.labels == speaker).astype("float32")
+    keep = np.r_[np.flatnonzero(is_speaker == 0), np.flatnonzero(is_speaker == 1)[:minority_examples]]
+    return ClassificationTask(train_set.x[keep, :frames], is_speaker[keep], val_set.x[:, :frames],
+                              (val_set.labels == speaker).astype("float32"))

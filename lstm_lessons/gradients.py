@@ -16,10 +16,7 @@ import weakref
 import numpy as np
 
 from lstm_lessons._tf import keras, tf
-
-GRAD_PREFIX = "grad_norm/"
-"""Prefix of the per-layer gradient-norm keys that :class:`GradientNormLogger` logs."""
-
+from lstm_lessons.curves import GRAD_PREFIX
 
 _PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

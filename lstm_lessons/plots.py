@@ -8,9 +8,18 @@ scale, so a 20 % rise looks the same size at every level of the loss.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+
+# Log-scale tick labels (10^-2) are set with mathtext, whose fallback fonts are STIX and Computer
+# Modern. When matplotlib's font list lacks them (a font cache built elsewhere, a system
+# matplotlib without its bundled fonts), every figure logs "findfont: Font family [...] not
+# found. Falling back to DejaVu Sans" at WARNING, up to 21 lines a figure on standard error,
+# and a notebook shows them as red output. The fallback draws the same tick labels, so the
+# message tells a reader nothing about the lesson: keep only font errors.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
 """Colours given to runs in order of first appearance (failing runs usually come first: red)."""

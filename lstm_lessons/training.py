@@ -1,9 +1,11 @@
-"""Seeding and training helpers: reproducible runs and the learning-rate range test."""
+"""Seeding and training helpers: reproducible runs, the learning-rate range test, and callbacks
+that record what `fit` itself does not log."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -108,3 +110,78 @@ def lr_range_test(build_model: Callable[[float], keras.Model], x, y, *, min_lr: 
     smoothed_arr = np.array(smoothed)
     suggestion = float(lrs[int(np.argmin(smoothed_arr))] / 10) if lrs else float(min_lr)
     return RangeTestResult(np.array(lrs), np.array(losses), smoothed_arr, suggestion)
+
+
+class ValidationLossLogger(keras.callbacks.Callback):
+    """Evaluates the model on fixed validation windows after every epoch, whatever ``fit`` was given.
+
+    ``fit`` logs ``val_loss`` only when it receives validation data. Lesson 04 trains without
+    it on purpose (to show what ``ModelCheckpoint`` then saves) and still needs the truth about
+    every epoch: this callback measures it on the side, without adding anything to the logs,
+    so the other callbacks see exactly what ``fit`` logged.
+
+    Args:
+        x: validation inputs ``(n_windows, lookback, n_features)``.
+        y: validation targets ``(n_windows, horizon)``.
+
+    Attributes:
+        losses: the model's compiled loss on ``(x, y)`` after each epoch, in order (the units of
+            the loss, e.g. squared scaled units for ``mse``).
+
+    Example:
+        >>> truth = ll.training.ValidationLossLogger(data.x_val, data.y_val)
+        >>> model.fit(data.x_train, data.y_train, epochs=10, callbacks=[truth])
+        >>> truth.losses
+    """
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+        self.losses: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self.losses = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.losses.append(validation_loss(self.model, self.x, self.y))
+
+
+def validation_loss(model: keras.Model, x, y) -> float:
+    """The compiled loss of ``model`` on ``(x, y)``: ``evaluate(..., return_dict=True)["loss"]``.
+
+    ``evaluate`` returns a list when the model has metrics and a float when it has none; the
+    dict form is the same whatever the metrics (lesson 04's failure 5).
+    """
+    return float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+
+
+class FileWriteLogger(keras.callbacks.Callback):
+    """Records the epochs after which a file was (re)written, by its modification time.
+
+    Put it after the callback that writes the file (a ``ModelCheckpoint``): callbacks run in
+    list order at the end of each epoch.
+
+    Args:
+        path: the file to watch; it need not exist yet.
+
+    Attributes:
+        epochs: 1-based epochs after which the file had a new modification time.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        self.epochs: list[int] = []
+        self._stamp = None
+
+    def on_train_begin(self, logs=None):
+        self.epochs, self._stamp = [], self._modified()
+
+    def _modified(self):
+        return self.path.stat().st_mtime_ns if self.path.exists() else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        stamp = self._modified()
+        if stamp is not None and stamp != self._stamp:
+            self.epochs.append(epoch + 1)
+        self._stamp = stamp

@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
+from synthetic_histories import labelled_histories  # benchmarks/, put on sys.path by conftest.py
 
 from lstm_lessons.doctor import SYMPTOMS, HistoryError, diagnose, load_history
 from lstm_lessons.doctor.rules import RULES
-from synthetic_histories import labelled_histories  # benchmarks/, put on sys.path by conftest.py
 
 
 def test_vocabulary_is_the_fixed_list():

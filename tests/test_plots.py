@@ -63,3 +63,28 @@ def test_subset_plot_draws_one_bar_per_group_and_run():
     ax = plots.plot_subsets({"one": report, "two": report})
     assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_xticklabels()] == ["2014", "2015", "2016"]
     assert "4.0x" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_a_font_list_without_the_math_fonts_prints_nothing(tmp_path):
+    """The findfont fallback messages that reached committed notebooks stay out of stderr."""
+    import subprocess
+    import sys
+
+    script = f"""
+import matplotlib
+matplotlib.use("Agg")
+from matplotlib import font_manager
+font_manager.fontManager.ttflist = [f for f in font_manager.fontManager.ttflist if f.name == "DejaVu Sans"]
+from lstm_lessons import plots
+ax = plots.plot_histories({{"run": {{"loss": [1.0, 0.1, 0.01], "val_loss": [1.0, 0.2, 0.05]}}}})
+ax.figure.savefig({str(tmp_path / "figure.png")!r})
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "figure.png").stat().st_size > 0
+    assert run.stderr == ""
+    # Without the package the same figure logs the fallback (the test would catch a regression).
+    bare = script.replace("from lstm_lessons import plots\n", "from lstm_lessons import plots\n"
+                          "import logging\nlogging.getLogger('matplotlib.font_manager').setLevel(logging.WARNING)\n")
+    assert "findfont: Font family" in subprocess.run([sys.executable, "-c", bare], capture_output=True,
+                                                     text=True).stderr

@@ -7,8 +7,9 @@ import numpy as np
 from lstm_lessons._fit import fit_has_validation, sibling_callbacks
 from lstm_lessons._tf import keras
 from lstm_lessons.checkpoint import log_keys
+from lstm_lessons.curves import GRAD_PREFIX, UPDATE_PREFIX
 from lstm_lessons.doctor.diagnosis import Diagnosis, diagnose, make_symptom
-from lstm_lessons.doctor.rules import GRAD_PREFIX, UPDATE_PREFIX, missing_monitor_finding
+from lstm_lessons.doctor.rules import missing_monitor_finding
 from lstm_lessons.gradients import check_sample_size, fixed_sample, probe_model
 
 

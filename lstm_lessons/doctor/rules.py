@@ -28,9 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_lessons import curves
-
-GRAD_PREFIX = "grad_norm/"
-UPDATE_PREFIX = "update_ratio/"
+from lstm_lessons.curves import GRAD_PREFIX, UPDATE_PREFIX
 
 STAGNATION_MIN_EPOCHS = 3
 """Fewer epochs than this are too short to call a run stagnant."""

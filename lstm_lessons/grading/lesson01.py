@@ -10,8 +10,7 @@ def _sunspot_run(learning_rate: float, callbacks=(), seed: int = 1, epochs: int 
     """Lesson 01's model and data, trained once; returns the history dict."""
     from lstm_lessons import data, models, training
 
-    series = data.load_sunspots().rolling(6).mean().dropna()
-    windows = data.make_forecasting_data(series, lookback=24)
+    windows = data.make_forecasting_data(data.load_sunspots(smoothing_months=6), lookback=24)
     training.seed_everything(seed)
     model = models.build_lstm_regressor(24, units=32, learning_rate=learning_rate)
     return model.fit(windows.x_train, windows.y_train, validation_data=(windows.x_val, windows.y_val),

@@ -40,27 +40,15 @@ def _verify_inputs(answer: dict) -> tuple[bool, str, str, dict]:
 
 
 def _verify_class_weight(answer: dict) -> tuple[bool, str, str, dict]:
-    import numpy as np
-    from sklearn.metrics import balanced_accuracy_score, recall_score
+    from lstm_lessons import data, metrics, models, training
 
-    from lstm_lessons import data, training
-    from lstm_lessons._tf import keras
-
-    speaker, frames, minority = 1, 7, 10
-    vowels = data.load_japanese_vowels()
-    train_set, val_set = vowels.subset("train"), vowels.subset("test")
-    y_all = (train_set.labels == speaker).astype("float32")
-    keep = np.r_[np.flatnonzero(y_all == 0), np.flatnonzero(y_all == 1)[:minority]]
-    x, y = train_set.x[keep, :frames], y_all[keep]
-    x_val, y_val = val_set.x[:, :frames], (val_set.labels == speaker).astype("float32")
+    task = data.rare_speaker_task(speaker=1, frames=7, minority_examples=10)
     training.seed_everything(SEED)
-    inputs = keras.Input(shape=(frames, x.shape[-1]))
-    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.LSTM(16)(inputs))
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    model.fit(x, y, epochs=20, batch_size=32, verbose=0, class_weight={0: 1.0, 1: answer["positive_weight"]})
-    guess = (model.predict(x_val, verbose=0)[:, 0] > 0.5).astype("float32")
-    recall, balanced = recall_score(y_val, guess), balanced_accuracy_score(y_val, guess)
+    model = models.build_lstm_classifier(7, task.x_train.shape[-1], units=16, learning_rate=1e-3)
+    model.fit(task.x_train, task.y_train, epochs=20, batch_size=32, verbose=0,
+              class_weight={0: 1.0, 1: answer["positive_weight"]})
+    scores = metrics.binary_scores(task.y_val, model.predict(task.x_val, verbose=0))
+    recall, balanced = scores["recall"], scores["balanced_accuracy"]
     measured = {"recall": round(float(recall), 3), "balanced_accuracy": round(float(balanced), 3)}
     passed = recall >= 0.8 and balanced >= 0.85
     message = (f"validation recall of speaker 1 {recall:.2f} (needed: 0.8), balanced accuracy "

@@ -14,12 +14,10 @@ def _per_year_report(representation: str, lookback: int):
     from lstm_lessons import data, models, subsets, training
 
     close = data.load_msft()["Close"]
-    n_train = int((close.index.year <= LAST_TRAINING_YEAR).sum())
-    year = close.index.year[lookback:].to_numpy()
-    is_train = year <= LAST_TRAINING_YEAR
-    is_val = (year >= VALIDATION_YEARS[0]) & (year <= VALIDATION_YEARS[1])
+    split = data.split_by_year(close.index, LAST_TRAINING_YEAR, VALIDATION_YEARS)
+    year, is_train, is_val = split.windows(lookback)
     if representation == "levels":
-        _, scaled, scaler = data.scale_splits(close[:n_train], close)
+        _, scaled, scaler = data.scale_splits(close[:split.n_train_steps], close)
         x, y = data.make_windows(scaled, lookback)
 
         def to_units(values):

@@ -16,21 +16,20 @@ TARGET = 0.0105
 
 def _setup():
     """Lesson 04's data and a fresh model with an extra ``r2`` metric, seeded."""
-    from lstm_lessons import data, models, training
+    from lstm_lessons import data, metrics, models, training
     from lstm_lessons._tf import keras
 
-    def r2(y_true, y_pred):
-        return 1 - keras.ops.mean((y_true - y_pred) ** 2) / keras.ops.var(y_true)
-
-    windows = data.make_forecasting_data(data.load_sunspots().rolling(6).mean().dropna(), lookback=LOOKBACK)
+    windows = data.make_forecasting_data(data.load_sunspots(smoothing_months=6), lookback=LOOKBACK)
     training.seed_everything(SEED)
     model = models.build_lstm_regressor(LOOKBACK, units=16, learning_rate=LEARNING_RATE)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse", metrics=[r2])
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse", metrics=[metrics.r2])
     return windows, model
 
 
 def _val_loss(model, windows) -> float:
-    return model.evaluate(windows.x_val, windows.y_val, verbose=0, return_dict=True)["loss"]
+    from lstm_lessons.training import validation_loss
+
+    return validation_loss(model, windows.x_val, windows.y_val)
 
 
 def _verify_checkpoint(answer: dict) -> tuple[bool, str, str, dict]:
