@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= build
 
-.PHONY: install run test test-fast lint clean notebooks handout
+.PHONY: install run test test-fast test-lab lint clean notebooks handout
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/lstm-lessons run --out $(OUT)
 
-## test: unit tests, the lessons re-run by nbval, and a papermill run with other parameters
+## test: unit tests, the lessons re-run by nbval, seeds 2-3 and the solutions through the grader,
+## and every lesson in JupyterLab in Chromium (see test-lab); ends with the 15 slowest tests
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
+		--durations=15
+
+## test-lab: every lesson in a real JupyterLab in Chromium, driven by Playwright (screenshots in build/lab/);
+## needs Chromium: the system's (Debian/Ubuntu: apt-get install chromium) or `$(BIN)/playwright install chromium`
+test-lab: $(STAMP)
+	$(BIN)/python -m pytest tests/test_lab.py -p no:cacheprovider --durations=15
 
 ## test-fast: only the tests that train nothing (seconds)
 test-fast: $(STAMP)

@@ -45,7 +45,7 @@ def show_record(line: str, mime: str, record: dict) -> None:
     """Show ``line`` and, in a notebook, attach ``record`` to the cell's output under ``mime``.
 
     Outside IPython the line is printed and nothing is recorded. Used for claims here and
-    for exercise results (:func:`lstm_lessons.grading.check`).
+    for exercise results (:func:`lstm_lessons.grading.feedback`).
     """
     try:
         from IPython import get_ipython

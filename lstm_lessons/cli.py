@@ -12,13 +12,15 @@ cannot be read (the message says why).
 ``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
 [--memory-mb MIB] [--out DIR]`` grades handed-in notebooks (see
 :mod:`lstm_lessons.grader.grader`). Exit status: 0 every submission got a grade (whatever
-its points), 1 the grader failed on a submission, 2 a usage error.
+its points), 1 the grader failed on a submission, 2 a usage error, 130 / 143 stopped by
+SIGINT (Ctrl-C) / SIGTERM (``kill``), with the grades written so far kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import signal
 import sys
 from pathlib import Path
 
@@ -106,11 +108,24 @@ def _doctor(args) -> int:
     return 0 if diagnosis.healthy else 1
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt`` so that the grader stops the same way:
+    every running submission and check killed, the grades written so far kept."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def _grade(args) -> int:
     from lstm_lessons.grader.grader import Grader, GradingError
     from lstm_lessons.grader.report import ResultsFileError
     from lstm_lessons.grader.submissions import SubmissionError
 
+    # `kill PID` (SIGTERM) would otherwise end the grader at once and leave the kernels it
+    # started running on without their time limits. (SIGINT keeps the disposition it inherited:
+    # a grader started in the background of a script ignores Ctrl-C, as every program does there.)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
                         memory_mb=args.memory_mb, progress=not args.no_progress)
@@ -118,10 +133,13 @@ def _grade(args) -> int:
     except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError) as exc:
         print(f"lstm-lessons grade: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"\nlstm-lessons grade: interrupted; the submissions graded so far are in {args.out}/. "
-              f"Grade the others into the same folder: its rows are kept.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        stop = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        print(f"\nlstm-lessons grade: stopped by {stop.name}; the submissions graded so far are in "
+              f"{args.out}/. Grade the others into the same folder: its rows are kept.", file=sys.stderr)
+        return 128 + stop.value
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for g in grades:
         print(f"{g.id}: {g.total}/{g.max_total} ({g.status}: {g.message})")
     for repair in grader.repairs:

@@ -12,7 +12,6 @@ import psutil
 import pytest
 
 from lstm_lessons.cli import main
-from lstm_lessons.grader import solution_notebook
 from lstm_lessons.grader.grader import Grader, GradingError
 from lstm_lessons.grader.limits import run_limited
 from lstm_lessons.grader.report import (
@@ -101,9 +100,8 @@ def test_prepare_refuses_other_files_and_clears_stored_outputs(tmp_path):
 # --- limits ------------------------------------------------------------------------------------
 
 def test_run_limited_stops_a_command_at_the_time_limit_with_its_children():
-    started = time.monotonic()
     outcome = run_limited(["sh", "-c", "sleep 60 & sleep 60"], timeout=1, memory_mb=1000)
-    assert outcome.limit == "timeout" and time.monotonic() - started < 10
+    assert outcome.limit == "timeout" and outcome.returncode < 0      # killed, not waited for
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "60"]]
     assert leftovers == []
 
@@ -263,11 +261,10 @@ def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path, packag
 
 
 @pytest.mark.slow
-def test_eight_copies_of_the_reference_solution_get_full_marks_with_two_workers(tmp_path):
-    solved = solution_notebook(available_lessons()[LESSON])
+def test_eight_copies_of_a_right_hand_in_get_full_marks_with_two_workers(tmp_path):
     hand_in = tmp_path / "hand-in"
     hand_in.mkdir()
-    nbformat.write(solved, hand_in / "student1.ipynb")
+    shutil.copy(CORPUS / "full_marks.ipynb", hand_in / "student1.ipynb")
     for n in range(2, 9):
         shutil.copy(hand_in / "student1.ipynb", hand_in / f"student{n}.ipynb")
     run = grade_cli(sorted(hand_in.glob("*.ipynb")), tmp_path, "--workers", "2")
@@ -292,18 +289,32 @@ def test_an_edit_of_the_exercise_code_is_undone_before_the_checks_and_named(tmp_
                                            "running": ["edits_package"]}]
 
 
+def as_a_terminal_starts_it():
+    """SIGINT at its default action, as in a program a shell runs in the foreground. A program
+    started in the background of a non-interactive shell (as a CI job or `make test &` may be)
+    inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt handler: Ctrl-C is
+    meant not to reach such a program. That, not the grader, made this test fail on CI."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
-def test_ctrl_c_stops_every_process_at_once_and_keeps_the_grades_written(tmp_path):
+@pytest.mark.parametrize(("stop_signal", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_or_kill_stops_every_process_at_once_and_keeps_the_grades_written(tmp_path, stop_signal,
+                                                                                  status):
     import os
     import signal
 
     # corrupted is recorded at once; infinite_loop then runs until stopped; full_marks waits.
+    # The time limit is an hour: only the signal can end this run in time.
     submissions = [CORPUS / f"{i}.ipynb" for i in ("corrupted", "infinite_loop", "full_marks")]
     command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
-               "--out", "grades", "--no-progress", "--workers", "1", "--timeout", "300"]
+               "--out", "grades", "--no-progress", "--workers", "1", "--timeout", "3600"]
     env = {**os.environ, "TMPDIR": str(tmp_path)}     # the grader's staging folder goes here
     grader = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+                              stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              preexec_fn=as_a_terminal_starts_it)
 
     def ours():
         return [p for p in psutil.process_iter(["cmdline"])
@@ -315,16 +326,14 @@ def test_ctrl_c_stops_every_process_at_once_and_keeps_the_grades_written(tmp_pat
             assert time.monotonic() < deadline and grader.poll() is None, "no kernel started"
             time.sleep(0.5)
         time.sleep(3)
-        interrupted = time.monotonic()
-        grader.send_signal(signal.SIGINT)
-        _, stderr = grader.communicate(timeout=60)
+        grader.send_signal(getattr(signal, stop_signal))
+        _, stderr = grader.communicate(timeout=300)      # a safety net, far below the hour
     finally:                                               # a failing test leaves nothing running
         leftovers = [grader, *ours()] if grader.poll() is None else ours()
         for process in leftovers:
             process.kill()
-    assert grader.returncode == 130, stderr
-    assert time.monotonic() - interrupted < 30             # not the 300 s time limit
-    assert "interrupted; the submissions graded so far are in grades/" in stderr
+    assert grader.returncode == status, stderr
+    assert f"stopped by {stop_signal}; the submissions graded so far are in grades/" in stderr
     assert "Traceback" not in stderr
     assert leftovers == []                                 # no worker, kernel or check left behind
     assert list(rows(tmp_path / "grades")) == ["corrupted"]

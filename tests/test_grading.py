@@ -1,6 +1,5 @@
 """Exercises and their checks: feedback, recorded answers, solutions and starting notebooks."""
 
-import shutil
 
 import nbformat
 import pytest
@@ -73,30 +72,21 @@ def test_every_lesson_has_at_least_two_graded_exercises():
         assert len(exercises) >= 2 and all(e.points > 0 for e in exercises), lesson
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("lesson", LESSONS_WITH_EXERCISES)
-def test_grader_gives_the_solution_full_marks_and_the_starting_notebook_zero(lesson, tmp_path):
-    from lstm_lessons.grader.grader import grade
-
-    starting, solved = tmp_path / "starting.ipynb", tmp_path / "solution.ipynb"
-    shutil.copy(available_lessons()[lesson], starting)
-    nbformat.write(solution_notebook(available_lessons()[lesson]), solved)
-    grades = {g.id: g for g in grade([starting, solved], lesson, tmp_path / "grades", workers=2,
-                                     progress=False)}
-    solution = grades["solution"]
-    assert solution.status == "graded" and solution.total == solution.max_total, solution.checks
-    assert grades["starting"].status == "graded" and grades["starting"].total == 0
+# The grader's verdict on each lesson's reference solution (full marks) is tested with the
+# lesson's seed runs in test_lessons_over_seeds.py; the starting notebook's recorded answers
+# are all None (above), which the grader screens to 0 points without training.
 
 
 def test_under_the_grader_check_records_the_answer_without_training(monkeypatch, capsys):
-    import time
+    from lstm_lessons.grading import feedback
+    from lstm_lessons.grading.feedback import GRADING_ENV
 
-    from lstm_lessons.grading.check import GRADING_ENV
+    def no_training(*args):
+        raise AssertionError("check() trained under the grader")
 
     monkeypatch.setenv(GRADING_ENV, "1")
-    start = time.perf_counter()
+    monkeypatch.setattr(feedback, "verify", no_training)
     check("01-stable-learning-rate", learning_rate=0.01)
-    assert time.perf_counter() - start < 1
     assert "answer recorded; the grader verifies it" in capsys.readouterr().out
     with pytest.raises(ExerciseError, match="Unknown exercise"):
         check("01-nope", learning_rate=0.01)
@@ -105,7 +95,7 @@ def test_under_the_grader_check_records_the_answer_without_training(monkeypatch,
 def test_answers_become_plain_json_values():
     import numpy as np
 
-    from lstm_lessons.grading.check import answer_data
+    from lstm_lessons.grading.feedback import answer_data
 
     assert answer_data(np.float64(0.01)) == 0.01 and type(answer_data(np.float64(0.01))) is float
     assert answer_data(np.int64(2)) == 2 and type(answer_data(np.int64(2))) is int

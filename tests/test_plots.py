@@ -84,7 +84,7 @@ ax.figure.savefig({str(tmp_path / "figure.png")!r})
     assert (tmp_path / "figure.png").stat().st_size > 0
     assert run.stderr == ""
     # Without the package the same figure logs the fallback (the test would catch a regression).
-    bare = script.replace("from lstm_lessons import plots\n", "from lstm_lessons import plots\n"
-                          "import logging\nlogging.getLogger('matplotlib.font_manager').setLevel(logging.WARNING)\n")
+    undone = "import logging\nlogging.getLogger('matplotlib.font_manager').setLevel(logging.WARNING)\n"
+    bare = script.replace("from lstm_lessons import plots\n", "from lstm_lessons import plots\n" + undone)
     assert "findfont: Font family" in subprocess.run([sys.executable, "-c", bare], capture_output=True,
                                                      text=True).stderr

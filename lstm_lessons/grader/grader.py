@@ -44,7 +44,7 @@ from lstm_lessons.grader.report import (
     write_text_atomically,
 )
 from lstm_lessons.grader.submissions import prepare, submission_ids
-from lstm_lessons.grading.check import GRADING_ENV, ExerciseError, screen
+from lstm_lessons.grading.feedback import GRADING_ENV, ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
@@ -256,7 +256,8 @@ class Grader:
                                                f"{outcome.returncode} and no result")
         else:
             status, message = result["status"], result["message"]
-        grade = self.zero_grade(grade.id, grade.submission, status, message, **measured)
+        claims = result.get("claims", {}) if isinstance(result, dict) else {}
+        grade = self.zero_grade(grade.id, grade.submission, status, message, claims=claims, **measured)
         answers = result.get("answers", {}) if isinstance(result, dict) else {}
         return grade, answers, _read_notebook(folder / "executed.ipynb")
 

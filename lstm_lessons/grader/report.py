@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from lstm_lessons.grading.check import EXERCISE_MIME
+from lstm_lessons.grading.feedback import EXERCISE_MIME
 
 STATUSES = {
     "graded": "ran to the end; every exercise's points come from the grader's own check of the "
@@ -51,6 +51,9 @@ class Grade:
         peak_mb: the largest resident memory seen, in MiB.
         submission: the path that was handed in.
         checks: ``{exercise id: CheckResult as a dict}`` (message, hint, measurements).
+        claims: ``{claim name: holds}``, the lesson's own verdicts (``symptom_reproduced``...)
+            as this run recorded them; not graded, but a false one shows that the student's
+            run no longer demonstrates what the lesson claims.
     """
 
     id: str
@@ -64,6 +67,7 @@ class Grade:
     peak_mb: float = 0.0
     submission: str = ""
     checks: dict = field(default_factory=dict)
+    claims: dict = field(default_factory=dict)
 
 
 def write_text_atomically(path: Path, text: str) -> None:

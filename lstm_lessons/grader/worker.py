@@ -6,7 +6,7 @@ Two kinds of job, each run under :func:`lstm_lessons.grader.limits.run_limited`:
   submission through papermill in a new kernel whose working folder is ``cwd``, kills
   anything the kernel left running, writes the executed notebook to ``output`` (from memory,
   so nothing the submission wrote to that file survives) and ``{"status", "message",
-  "error", "answers"}`` to ``result``.
+  "error", "answers", "claims"}`` to ``result``.
 - ``{"mode": "verify", "exercise", "answer", "result"}`` verifies one answer with the trusted
   exercise code (in this process, never in a student's kernel) and writes the
   :class:`~lstm_lessons.grading.registry.CheckResult` as a dict to ``result``.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from lstm_lessons.grader.limits import become_subreaper, kill_descendants
 from lstm_lessons.grader.report import write_text_atomically
-from lstm_lessons.grading.check import GRADING_ENV
+from lstm_lessons.grading.feedback import GRADING_ENV
 
 
 def execute(job: dict) -> dict:
@@ -33,10 +33,11 @@ def execute(job: dict) -> dict:
     import papermill
     from nbclient.exceptions import DeadKernelError
 
-    from lstm_lessons.grading.check import read_answers
+    from lstm_lessons.claims import read_claims
+    from lstm_lessons.grading.feedback import read_answers
     from lstm_lessons.runner import KERNEL_NAME, _error_of
 
-    result = {"status": "graded", "message": "ran to the end", "error": None, "answers": {}}
+    result = {"status": "graded", "message": "ran to the end", "error": None, "answers": {}, "claims": {}}
     notebook = None
     try:
         notebook = papermill.execute_notebook(
@@ -52,15 +53,15 @@ def execute(job: dict) -> dict:
                       message=f"{where} raised {error['ename']}: {error['evalue']}".strip())
     kill_descendants()
     if notebook is not None:
-        result["answers"] = read_answers(notebook)
+        result["answers"], result["claims"] = read_answers(notebook), read_claims(notebook)
         nbformat.write(notebook, job["output"])
     return result
 
 
 def verify(job: dict) -> dict:
     """Verify one answer with the trusted exercise code."""
-    from lstm_lessons.grading.check import ExerciseError, exercise
-    from lstm_lessons.grading.check import verify as verify_answer
+    from lstm_lessons.grading.feedback import ExerciseError, exercise
+    from lstm_lessons.grading.feedback import verify as verify_answer
     from lstm_lessons.grading.registry import CheckResult
 
     try:

@@ -9,14 +9,15 @@ points and a hint, and records the answer in the executed notebook.
 - :mod:`~lstm_lessons.grading.exercise`: what an exercise is (:class:`Exercise`) and what
   checking an answer gives (:class:`CheckResult`);
 - :mod:`~lstm_lessons.grading.registry`: every exercise by id, from ``lessonNN.py``;
-- :mod:`~lstm_lessons.grading.check`: :func:`check`, :func:`verify`, :func:`read_answers`.
+- :mod:`~lstm_lessons.grading.feedback`: :func:`check`, :func:`verify`, :func:`read_answers`.
 
 The instructors' side, ``lstm-lessons grade``, lives in :mod:`lstm_lessons.grader`.
 """
 
 from __future__ import annotations
 
-from lstm_lessons.grading.check import (
+from lstm_lessons.grading.exercise import CheckResult, Exercise
+from lstm_lessons.grading.feedback import (
     EXERCISE_MIME,
     ExerciseError,
     check,
@@ -24,7 +25,6 @@ from lstm_lessons.grading.check import (
     read_answers,
     verify,
 )
-from lstm_lessons.grading.exercise import CheckResult, Exercise
 from lstm_lessons.grading.registry import EXERCISES
 
 __all__ = ["EXERCISES", "EXERCISE_MIME", "CheckResult", "Exercise", "ExerciseError", "check",

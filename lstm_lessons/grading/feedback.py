@@ -1,4 +1,5 @@
-"""``check``: immediate feedback on an exercise, recorded in the executed notebook."""
+"""Feedback on an exercise: ``check`` verifies an answer now and records it in the executed notebook;
+``verify``, ``screen`` and ``read_answers`` serve the grader."""
 
 from __future__ import annotations
 

@@ -1,0 +1,210 @@
+"""Every lesson in a real JupyterLab, in a real Chromium, driven by Playwright as a student would.
+
+``make test-lab`` (and ``make test``) starts JupyterLab from this environment on a free loopback
+port with a token, opens each lesson (a copy, its stored outputs removed so that everything
+seen comes from this run), chooses *Run > Run All Cells* from the menu and waits for every
+cell. It fails if a cell shows an error or anything on standard error, if a claim reads
+anything but ``[holds]``, or if a cell never finishes. It then types the reference answer of
+the lesson's first exercise into its cell, runs the cell and its check with Shift+Enter, and
+waits for the feedback with full points. A screenshot of each lesson goes to ``build/lab/``.
+
+Chromium: the operating system's (``chromium`` on Debian and Ubuntu) when present, else
+Playwright's own download. With neither, the test fails and says how to install one; it
+never skips. This is the fourth whole-lesson execution in the suite (see
+``test_lessons_over_seeds.py``).
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lstm_lessons.grader import load_solution
+from lstm_lessons.grader.solutions import exercise_cells
+from lstm_lessons.runner import available_lessons
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "build" / "lab"
+LESSONS = sorted(available_lessons())
+LESSON_SECONDS = 600
+"""How long Run All may take before the cells still running count as never finishing (the
+lessons take under a minute headlessly; the browser adds little)."""
+CHECK_SECONDS = 300
+"""How long an exercise check may take to show its feedback (they train for 3 to 25 s)."""
+INSTALL_HELP = ("No Chromium for the JupyterLab test. Install the operating system's package "
+                "(Debian/Ubuntu: `sudo apt-get install chromium`) or Playwright's own browser "
+                "(`.venv/bin/playwright install chromium`), then run `make test-lab` again.")
+SETTINGS = {
+    # Every cell in the page, so that each cell's prompt and outputs can be read (JupyterLab 4
+    # otherwise leaves cells outside the viewport out of the DOM).
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # No request to the news feed from a test machine, and no toast asking about it.
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                         "checkForUpdates": False},
+}
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def system_chromium() -> str | None:
+    """The operating system's Chromium or Chrome, if one is on the PATH."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 serving copies of the lessons without their outputs:
+    ``(base url, token, folder)``. Stopped (with its kernels) at the end of the module."""
+    home = tmp_path_factory.mktemp("lab")
+    folder = home / "notebooks"
+    folder.mkdir()
+    for lesson, path in available_lessons().items():
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(notebook, folder / f"{lesson}.ipynb")
+    for name, values in SETTINGS.items():
+        (home / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / "settings" / name).write_text(json.dumps(values))
+    port, token = free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config")}
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={folder}", "--allow-root"]
+    log = open(home / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, (home / "jupyterlab.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
+            time.sleep(0.5)
+        yield base, token, folder
+    finally:
+        server.terminate()           # JupyterLab shuts its kernels down on SIGTERM
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium under Playwright: the system's when present, else Playwright's download."""
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as playwright:
+        executable = system_chromium()
+        try:
+            chromium = playwright.chromium.launch(executable_path=executable, headless=True,
+                                                  args=CHROMIUM_FLAGS)
+        except Error as error:
+            pytest.fail(f"{INSTALL_HELP}\n(Chromium at {executable or 'Playwright default'} failed to start: "
+                        f"{str(error).splitlines()[0]})")
+        yield chromium
+        chromium.close()
+
+
+def prompts(page) -> list[str]:
+    """The execution prompt of every code cell, in order: ``"[3]:"``, ``"[*]:"`` or ``"[ ]:"``."""
+    return [p.strip() for p in page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+
+
+def run_all_from_the_menu(page) -> None:
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def wait_for_every_cell(page, n_code_cells: int, seconds: float) -> list[str]:
+    """Wait until every code cell has run (a number in its prompt) and the kernel is idle;
+    returns the prompts, with the unfinished ones still ``[*]`` or ``[ ]`` if time ran out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        shown = prompts(page)
+        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+        if len(shown) == n_code_cells and all(re.fullmatch(r"\[\d+\]:", p) for p in shown) and idle:
+            return shown
+        page.wait_for_timeout(1000)
+    return prompts(page)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_lesson_runs_in_jupyterlab_and_its_exercise_gets_feedback(lab, browser, lesson):
+    base, token, folder = lab
+    notebook = nbformat.read(folder / f"{lesson}.ipynb", as_version=4)
+    n_code = sum(c.cell_type == "code" for c in notebook.cells)
+    exercise, cell = next(iter(exercise_cells(notebook).items()))
+    position = notebook.cells.index(cell)
+    answer = load_solution(lesson)[exercise]
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{base}/lab/tree/{lesson}.ipynb?token={token}")
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+        assert len(prompts(page)) == n_code
+
+        run_all_from_the_menu(page)
+        shown = wait_for_every_cell(page, n_code, LESSON_SECONDS)
+        unfinished = [i for i, p in enumerate(shown) if not re.fullmatch(r"\[\d+\]:", p)]
+        assert not unfinished, f"code cells {unfinished} never finished within {LESSON_SECONDS} s: {shown}"
+
+        # What the student sees: no error, nothing on standard error, and every claim holds.
+        red = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert red.count() == 0, red.all_inner_texts()[:3]
+        outputs = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+        verdicts = re.findall(r"^\[(\w+)\] (\w+):", outputs, flags=re.MULTILINE)
+        assert {"symptom_reproduced", "fix_verified"} <= {name for _, name in verdicts}, verdicts
+        assert all(verdict == "holds" for verdict, _ in verdicts), verdicts
+
+        # The first exercise: type the reference answer, run the cell and its check.
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        editor = cells.nth(position).locator(".cm-content")
+        editor.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(answer)
+        assert editor.inner_text().split() == answer.split()
+        page.keyboard.press("Shift+Enter")          # runs the answer, selects the check below
+        page.keyboard.press("Shift+Enter")          # runs the check
+        pattern = re.compile(rf"\[exercise {exercise}\] \d+/\d+ points")
+        feedback = cells.nth(position + 1).locator(".jp-OutputArea-output", has_text=pattern)
+        feedback.wait_for(timeout=CHECK_SECONDS * 1000)
+        points = re.search(r"(\d+)/(\d+) points", feedback.inner_text())
+        assert points and points.group(1) == points.group(2), feedback.inner_text()
+        assert red.count() == 0, red.all_inner_texts()[:3]
+
+        feedback.scroll_into_view_if_needed()
+    finally:                                        # the screenshot also shows where a failure stopped
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{lesson}.png"))
+        page.close()
