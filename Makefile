@@ -28,6 +28,7 @@ run: $(STAMP)
 ## and every lesson in JupyterLab in Chromium (see test-lab); ends with the 15 slowest tests
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
+		--junitxml=$(OUT)/test-results.xml \
 		--durations=15
 
 ## test-lab: every lesson in a real JupyterLab in Chromium, driven by Playwright (screenshots in build/lab/);
