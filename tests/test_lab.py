@@ -145,14 +145,29 @@ def run_all_from_the_menu(page) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
 
+def kernel_idle(page) -> bool:
+    """The status bar names a kernel and says it is idle ("Python 3 (ipykernel) | Idle"; while
+    the notebook loads it says "No Kernel | Initializing")."""
+    return page.get_by_text(re.compile(r"^(?!No Kernel).+ \| Idle$")).count() > 0
+
+
+def wait_until_ready(page, n_code_cells: int, seconds: float) -> None:
+    """Wait until every code cell is on the page and the notebook's kernel is idle."""
+    deadline = time.monotonic() + seconds
+    while not (len(prompts(page)) == n_code_cells and kernel_idle(page)):
+        assert time.monotonic() < deadline, (f"the notebook was not ready within {seconds:g} s: "
+                                             f"{len(prompts(page))} of {n_code_cells} code cells shown")
+        page.wait_for_timeout(500)
+
+
 def wait_for_every_cell(page, n_code_cells: int, seconds: float) -> list[str]:
     """Wait until every code cell has run (a number in its prompt) and the kernel is idle;
     returns the prompts, with the unfinished ones still ``[*]`` or ``[ ]`` if time ran out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         shown = prompts(page)
-        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
-        if len(shown) == n_code_cells and all(re.fullmatch(r"\[\d+\]:", p) for p in shown) and idle:
+        if len(shown) == n_code_cells and all(re.fullmatch(r"\[\d+\]:", p) for p in shown) \
+                and kernel_idle(page):
             return shown
         page.wait_for_timeout(1000)
     return prompts(page)
@@ -170,9 +185,9 @@ def test_lesson_runs_in_jupyterlab_and_its_exercise_gets_feedback(lab, browser, 
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{base}/lab/tree/{lesson}.ipynb?token={token}")
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
-        assert len(prompts(page)) == n_code
+        # `reset`: a clean workspace, not the previous lesson's tabs restored.
+        page.goto(f"{base}/lab/tree/{lesson}.ipynb?reset&token={token}")
+        wait_until_ready(page, n_code, 120)
 
         run_all_from_the_menu(page)
         shown = wait_for_every_cell(page, n_code, LESSON_SECONDS)
