@@ -189,3 +189,45 @@ def test_relative_windows_rejects_zero_reference_and_bad_shapes():
         data.relative_windows(np.array([[[1.0], [2.0]], [[1.0], [0.0]]]), np.ones((2, 1)))
     with pytest.raises(ValueError, match="shapes"):
         data.relative_windows(np.ones((3, 2)), np.ones((3, 1)))
+
+
+def test_sunspots_smoothed_is_a_trailing_mean_without_the_incomplete_months():
+    from lstm_lessons.data import load_sunspots
+
+    raw, smoothed = load_sunspots(), load_sunspots(smoothing_months=6)
+    assert len(smoothed) == len(raw) - 5 and smoothed.index[0] == raw.index[5]
+    assert smoothed.iloc[0] == pytest.approx(raw.iloc[:6].mean())      # only its own and earlier months
+    assert smoothed.iloc[-1] == pytest.approx(raw.iloc[-6:].mean())
+    with pytest.raises(ValueError, match="smoothing_months"):
+        load_sunspots(smoothing_months=0)
+
+
+def test_split_by_year_assigns_windows_by_their_targets_year():
+    import pandas as pd
+
+    from lstm_lessons.data import make_windows, split_by_year
+
+    dates = pd.date_range("2011-12-26", "2014-01-05", freq="D")
+    split = split_by_year(dates, last_training_year=2012, validation_years=(2013, 2013))
+    assert split.n_train_steps == int((dates.year <= 2012).sum())
+    target_year, is_train, is_val = split.windows(lookback=3)
+    x, _ = make_windows(np.arange(len(dates), dtype=float), 3)
+    assert len(target_year) == len(x) == len(dates) - 3
+    assert (target_year == dates.year[3:]).all()
+    assert not (is_train & is_val).any() and is_val.sum() == 365
+    assert (target_year[~(is_train | is_val)] == 2014).all()
+    with pytest.raises(ValueError, match="last_training_year < validation_years"):
+        split_by_year(dates, last_training_year=2013, validation_years=(2013, 2014))
+
+
+def test_rare_speaker_task_keeps_few_examples_of_one_speaker():
+    from lstm_lessons.data import rare_speaker_task
+
+    task = rare_speaker_task(speaker=1, frames=7, minority_examples=10)
+    assert task.x_train.shape == (250, 7, 12) and task.x_val.shape == (370, 7, 12)
+    assert task.y_train.sum() == 10 and task.y_val.sum() == 31
+    assert not np.isnan(task.x_train).any() and not np.isnan(task.x_val).any()
+    with pytest.raises(ValueError, match="speaker must be one of 1-9. Received: speaker=0"):
+        rare_speaker_task(speaker=0)
+    with pytest.raises(ValueError, match="frames must be at most 7"):
+        rare_speaker_task(frames=8)

@@ -1,5 +1,6 @@
 """Seeding, model building and the learning-rate range test (TensorFlow; small and quick)."""
 
+import os
 import subprocess
 import sys
 
@@ -75,3 +76,32 @@ def test_importing_the_package_prints_no_tensorflow_log_lines():
                             env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stderr == "" and result.stdout == ""
+
+
+def test_validation_loss_logger_records_what_evaluate_says_without_touching_the_logs():
+    x, y = _tiny_data()
+    training.seed_everything(1)
+    model = models.build_lstm_regressor(5, units=4)
+    truth = training.ValidationLossLogger(x[:16], y[:16])
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[truth])
+    assert len(truth.losses) == 3 and "val_loss" not in history.history
+    assert truth.losses[-1] == pytest.approx(training.validation_loss(model, x[:16], y[:16]))
+
+
+def test_file_write_logger_names_the_epochs_a_file_was_rewritten(tmp_path):
+    from lstm_lessons._tf import keras
+
+    path = tmp_path / "model.keras"
+    path.write_text("before training")              # an existing file is not a write
+
+    class WriteOnEvenEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch % 2 == 1:
+                path.write_text(f"epoch {epoch + 1}")
+                os.utime(path, ns=(0, (epoch + 1) * 10**9))   # distinct times whatever the clock
+
+    x, y = _tiny_data()
+    writes = training.FileWriteLogger(path)
+    models.build_lstm_regressor(5, units=4).fit(x, y, epochs=5, batch_size=32, verbose=0,
+                                                callbacks=[WriteOnEvenEpochs(), writes])
+    assert writes.epochs == [2, 4]
