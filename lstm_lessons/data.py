@@ -501,7 +501,7 @@ def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int 
     shortest has 7), so no padding is involved.
 
     Raises:
-        ValueError: ``speaker`` is not 1-9, or ``frames`` or ``minority_examples`` is out of range.
+        ValueError: ``speaker`` is not 1-9, ``frames`` not in 1-7 or ``minority_examples`` not in 1-30.
     """
     if speaker not in range(1, 10):
         raise ValueError(f"speaker must be one of 1-9. Received: speaker={speaker!r}")
@@ -509,6 +509,9 @@ def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int 
     if frames > 7:
         raise ValueError(f"frames must be at most 7, the shortest utterance. Received: frames={frames!r}")
     minority_examples = _check_positive_int("minority_examples", minority_examples)
+    if minority_examples > 30:
+        raise ValueError(f"minority_examples must be at most 30, the speaker's training utterances. "
+                         f"Received: minority_examples={minority_examples!r}")
     vowels = load_japanese_vowels()
     train_set, val_set = vowels.subset("train"), vowels.subset("test")
     is_speaker = (train_set.labels == speaker).astype("float32")

@@ -231,3 +231,5 @@ def test_rare_speaker_task_keeps_few_examples_of_one_speaker():
         rare_speaker_task(speaker=0)
     with pytest.raises(ValueError, match="frames must be at most 7"):
         rare_speaker_task(frames=8)
+    with pytest.raises(ValueError, match="minority_examples must be at most 30"):
+        rare_speaker_task(minority_examples=31)

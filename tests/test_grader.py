@@ -296,7 +296,8 @@ def as_a_terminal_starts_it():
     """SIGINT at its default action, as in a program a shell runs in the foreground. A program
     started in the background of a non-interactive shell (as a CI job or `make test &` may be)
     inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt handler: Ctrl-C is
-    meant not to reach such a program. That, not the grader, made this test fail on CI."""
+    meant not to reach such a program. That, not the grader, made this test time out when the
+    suite itself ran as a background job."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -44,7 +44,7 @@ def _verify_class_weight(answer: dict) -> tuple[bool, str, str, dict]:
 
     task = data.rare_speaker_task(speaker=1, frames=7, minority_examples=10)
     training.seed_everything(SEED)
-    model = models.build_lstm_classifier(7, task.x_train.shape[-1], units=16, learning_rate=1e-3)
+    model = models.build_lstm_classifier(*task.x_train.shape[1:], units=16, learning_rate=1e-3)
     model.fit(task.x_train, task.y_train, epochs=20, batch_size=32, verbose=0,
               class_weight={0: 1.0, 1: answer["positive_weight"]})
     scores = metrics.binary_scores(task.y_val, model.predict(task.x_val, verbose=0))
