@@ -10,10 +10,15 @@ file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms foun
 cannot be read (the message says why).
 
 ``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
-[--memory-mb MIB] [--out DIR]`` grades handed-in notebooks (see
-:mod:`lstm_lessons.grader.grader`). Exit status: 0 every submission got a grade (whatever
-its points), 1 the grader failed on a submission, 2 a usage error, 130 / 143 stopped by
-SIGINT (Ctrl-C) / SIGTERM (``kill``), with the grades written so far kept.
+[--memory-mb MIB] [--disk-mb MIB] [--no-sandbox] [--out DIR]`` grades handed-in notebooks (see
+:mod:`lstm_lessons.grader.grader`), each in a bubblewrap sandbox unless ``--no-sandbox``.
+Exit status: 0 every submission got a grade (whatever its points), 1 the grader failed on a
+submission, 2 a usage error or no usable sandbox, 130 / 143 stopped by SIGINT (Ctrl-C) /
+SIGTERM (``kill``), with the grades written so far kept.
+
+``lstm-lessons grade --check-sandbox`` tries a hand-in's attacks from inside the sandbox and
+prints what each did (:mod:`lstm_lessons.grader.sandbox_check`). Exit status: 0 every attack
+was stopped, 1 one was not, 2 no sandbox can be made here.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sys
 from pathlib import Path
 
 from lstm_lessons.grader.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB
 from lstm_lessons.params import ParameterError
 from lstm_lessons.runner import (
     NOTEBOOKS_DIR,
@@ -74,20 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     grade = commands.add_parser(
         "grade", help="grade handed-in notebooks of one lesson",
-        description="Execute each submission headlessly (papermill, its own kernel and temporary folder, "
-                    "a time and a memory limit), verify its recorded answers with the grader's own checks, "
-                    "and write DIR/grades.csv, DIR/results.json and DIR/feedback/<id>.html. Exit status 0 "
-                    "when every submission got a grade, 1 when the grader failed on one, 2 for a usage "
-                    "error.",
+        description="Execute each submission headlessly (papermill, its own kernel in a bubblewrap sandbox: "
+                    "no network, nothing of yours visible or writable; a time, a memory and a disk limit), "
+                    "verify its recorded answers with the grader's own checks, and write DIR/grades.csv, "
+                    "DIR/results.json and DIR/feedback/<id>.html. Exit status 0 when every submission got "
+                    "a grade, 1 when the grader failed on one, 2 for a usage error or no usable sandbox.",
     )
-    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="handed-in .ipynb files")
-    grade.add_argument("--lesson", required=True, help="the lesson they are for: its name or number, e.g. 01")
+    grade.add_argument("submissions", nargs="*", metavar="SUBMISSION", help="handed-in .ipynb files")
+    grade.add_argument("--lesson", help="the lesson they are for: its name or number, e.g. 01")
     grade.add_argument("--workers", type=int, default=None, metavar="K",
                        help="submissions graded at once (default: the number of CPU cores)")
     grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                        help=f"wall-clock limit of one submission (default: {DEFAULT_TIMEOUT:g})")
     grade.add_argument("--memory-mb", type=float, default=DEFAULT_MEMORY_MB, metavar="MIB",
                        help=f"memory limit of one submission's processes (default: {DEFAULT_MEMORY_MB:g})")
+    grade.add_argument("--disk-mb", type=float, default=DEFAULT_DISK_MB, metavar="MIB",
+                       help=f"what one submission may write, in the sandbox (default: {DEFAULT_DISK_MB:g})")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run hand-ins without the sandbox, with your files and network (a warning)")
+    grade.add_argument("--check-sandbox", action="store_true",
+                       help="only test whether the sandbox isolates a hand-in on this machine")
     grade.add_argument("--out", default="grades", metavar="DIR", help="output folder (default: grades)")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     listing = commands.add_parser("list", help="list the lessons")
@@ -117,10 +129,42 @@ def _terminate(signum, frame):
     raise Terminated
 
 
+def _check_sandbox() -> int:
+    from lstm_lessons.grader.sandbox import SandboxUnavailable
+    from lstm_lessons.grader.sandbox_check import check_sandbox
+
+    try:
+        isolated, findings = check_sandbox()
+    except SandboxUnavailable as exc:
+        print(f"lstm-lessons grade: error: {exc}", file=sys.stderr)
+        return 2
+    width = max(len(f.attack) for f in findings)
+    for f in findings:
+        print(f"{'ok' if f.isolated else 'FAIL':4}  {f.attack:{width}}  {f.detail}")
+    print("The sandbox isolates a hand-in on this machine." if isolated else
+          "The sandbox does NOT isolate a hand-in on this machine (rows marked FAIL).")
+    return 0 if isolated else 1
+
+
+NO_SANDBOX_WARNING = ("lstm-lessons grade: warning: grading WITHOUT a sandbox (--no-sandbox): each hand-in "
+                      "runs as you, can read and change your files, use the network and start processes "
+                      "(see the README's threat model)")
+
+
 def _grade(args) -> int:
     from lstm_lessons.grader.grader import Grader, GradingError
     from lstm_lessons.grader.report import ResultsFileError
+    from lstm_lessons.grader.sandbox import SandboxUnavailable
     from lstm_lessons.grader.submissions import SubmissionError
+
+    if args.check_sandbox:
+        return _check_sandbox()
+    if not args.submissions or not args.lesson:
+        missing = "SUBMISSION" if not args.submissions else "--lesson"
+        print(f"lstm-lessons grade: error: {missing} is required (or --check-sandbox)", file=sys.stderr)
+        return 2
+    if args.no_sandbox:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
 
     # `kill PID` (SIGTERM) would otherwise end the grader at once and leave the kernels it
     # started running on without their time limits. (SIGINT keeps the disposition it inherited:
@@ -128,9 +172,10 @@ def _grade(args) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
-                        memory_mb=args.memory_mb, progress=not args.no_progress)
+                        memory_mb=args.memory_mb, progress=not args.no_progress,
+                        sandbox=not args.no_sandbox, disk_mb=args.disk_mb)
         grades = grader.grade(args.submissions)
-    except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError) as exc:
+    except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError, SandboxUnavailable) as exc:
         print(f"lstm-lessons grade: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:

@@ -1,5 +1,6 @@
 """Shared fixtures. TensorFlow-heavy tests import it lazily so the fast tests stay fast."""
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,29 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 # The fake hand-ins are inputs of the grader's tests, not notebooks for nbval to run.
 collect_ignore = ["grading_corpus"]
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why this machine cannot grade in the bubblewrap sandbox (``None`` when it can)."""
+    from lstm_lessons.grader.sandbox import SandboxUnavailable, find_sandbox
+
+    try:
+        find_sandbox()
+    except SandboxUnavailable as exc:
+        return str(exc)
+    return None
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """Use in a test that needs the sandbox. Without one, the test is skipped with the reason
+    (how to install bwrap); with ``CI`` set it fails instead: CI must test the sandbox."""
+    problem = sandbox_problem()
+    if problem and os.environ.get("CI"):
+        pytest.fail(f"CI must run the sandbox tests: {problem}")
+    if problem:
+        pytest.skip(f"sandbox test skipped: {problem}")
 
 
 @pytest.fixture

@@ -1,15 +1,23 @@
 """The grader: submissions, limits, reports, and its exact results on the fake-submission corpus."""
 
+import hashlib
+import importlib.util
 import json
-import shutil
+import os
+import re
+import site
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
+from conftest import sandbox_problem
+from grading_corpus.build_corpus import ATTACK_FILE, PORTS
 
 from lstm_lessons.cli import main
 from lstm_lessons.grader.grader import Grader, GradingError
@@ -42,14 +50,24 @@ EXPECTED = {
     "memory_hog": ("memory", 0, 0, "more than the limit of 1500 MiB"),
     "os_exit": ("kernel-died", 0, 0, "the kernel died"),
     "kills_worker": ("kernel-died", 0, 0, "worker was killed (signal 9)"),
-    "edits_package": ("graded", 0, 0, "0 of 2 exercises passed"),
     "tamper_check": ("graded", 0, 0, "0 of 2 exercises passed"),
     "fake_success": ("graded", 0, 0, "0 of 2 exercises passed"),
     "edited_record": ("graded", 0, 0, "0 of 2 exercises passed"),
     "writes_output_dir": ("graded", 0, 0, "0 of 2 exercises passed"),
     "corrupted": ("not-a-notebook", 0, 0, "not valid JSON"),
     "other_lesson": ("wrong-lesson", 0, 0, "for lesson '02_stagnant_loss'"),
+    # Attacks on the instructor's machine, stopped by the sandbox (see the corpus test).
+    "edits_package": ("error", 0, 0, "raised OSError: [Errno 30] Read-only file system"),
+    "writes_site_packages": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "edits_keras": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "opens_connection": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "reads_outside": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "detaches_process": ("graded", 2, 2, "2 of 2 exercises passed"),
+    "fills_disk": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "forges_report": ("graded", 0, 0, "0 of 2 exercises passed"),
 }
+SURVIVOR = "4711.5"
+"""The argument of the `sleep` that detaches_process starts."""
 
 
 def write_notebook(path, cells=(), lesson=LESSON):
@@ -213,11 +231,11 @@ def package_guard():
     assert restored_by_grader, "the grader left lstm_lessons/grading/lesson01.py edited"
 
 
-def grade_cli(submissions, cwd, *options):
+def grade_cli(submissions, cwd, *options, env=None):
     """Run `lstm-lessons grade` as an instructor would, from ``cwd`` with ``--out grades``."""
     command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
                "--out", "grades", "--no-progress", *options]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1800)
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1800, env=env)
 
 
 def rows(out: Path) -> dict[str, dict]:
@@ -227,14 +245,96 @@ def rows(out: Path) -> dict[str, dict]:
         return {row["id"]: row for row in csv.DictReader(f)}
 
 
+def fingerprint(*folders: Path) -> dict[str, tuple]:
+    """Every file below ``folders``: (size, modification time, SHA-256 of the content for files up
+    to 1 MiB). Compiled bytecode is left out: the grader's own processes write it legitimately."""
+    found = {}
+    for folder in folders:
+        for path in [folder] if folder.is_file() else folder.rglob("*"):
+            if "__pycache__" in path.parts or not path.is_file() or path.is_symlink():
+                continue
+            stat = path.stat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if stat.st_size <= 2**20 else ""
+            found[str(path)] = (stat.st_size, stat.st_mtime_ns, digest)
+    return found
+
+
+@pytest.fixture
+def machine_guard():
+    """The corpus attacks site-packages and Keras in this environment: remove or undo what they
+    did whatever the grader did, and fail if they did anything."""
+    folders = [Path(p) for p in site.getsitepackages()]
+    keras_file = Path(importlib.util.find_spec("keras").origin)
+    keras_original = keras_file.read_bytes()
+    yield
+    planted = [path for folder in folders for path in folder.glob(f"*{ATTACK_FILE}*")]
+    for path in planted:
+        path.unlink()
+    keras_edited = keras_file.read_bytes() != keras_original
+    keras_file.write_bytes(keras_original)
+    assert not planted and not keras_edited, (planted, keras_edited)
+
+
+def listening_server():
+    """A TCP server on 127.0.0.1, on a free port among the corpus's :data:`PORTS`, recording what
+    it receives: ``(server, received)``."""
+    server = socket.socket()
+    for port in range(*PORTS):
+        try:
+            server.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            continue
+    server.listen()
+    received = []
+
+    def serve():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            with connection:
+                received.append(connection.recv(1024) or b"(connected)")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, received
+
+
+def survivors() -> list:
+    return [p for p in psutil.process_iter(["cmdline"]) if SURVIVOR in (p.info["cmdline"] or [])]
+
+
 @pytest.mark.slow
-def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path, package_guard):
-    # The infinite loop first: its time limit then runs beside the other hand-ins, not after them.
-    submissions = sorted(CORPUS.glob("*.ipynb"), key=lambda p: (p.stem != "infinite_loop", p.stem))
+def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is_untouched(
+        tmp_path, sandbox, package_guard, machine_guard):
+    from lstm_lessons.data import DATA_DIR
+    from lstm_lessons.grader.integrity import PACKAGE_DIR
+    from lstm_lessons.runner import NOTEBOOKS_DIR
+
+    # The hand-ins side by side in one folder, as an instructor collects them; a "solutions"
+    # file in the instructor's home (HOME points to it); a secret in the environment; a server
+    # on 127.0.0.1. The infinite loop first: its time limit then runs beside the other hand-ins.
+    hand_in, home = tmp_path / "hand-in", tmp_path / "home"
+    hand_in.mkdir()
+    home.mkdir()
+    (home / "solutions.txt").write_text("learning rate: 0.01")
+    for path in CORPUS.glob("*.ipynb"):
+        (hand_in / path.name).write_bytes(path.read_bytes())
+    submissions = sorted(hand_in.glob("*.ipynb"), key=lambda p: (p.stem != "infinite_loop", p.stem))
     assert {p.stem for p in submissions} == set(EXPECTED)
-    # 60 s: the infinite loop must reach it, and a normal hand-in (3-5 s here) must not, even on a
-    # busy machine.
-    run = grade_cli(submissions, tmp_path, "--workers", "2", "--timeout", "60", "--memory-mb", "1500")
+    server, received = listening_server()
+    # (Not the whole home: the grader's own checks, outside the sandbox, cache fonts there.)
+    watched = [Path(sys.prefix), PACKAGE_DIR, DATA_DIR, NOTEBOOKS_DIR, hand_in, home / "solutions.txt"]
+    before = fingerprint(*watched)
+    env = {**os.environ, "HOME": str(home), "INSTRUCTOR_API_TOKEN": "token-of-the-instructor"}
+    try:
+        # 60 s: the infinite loop must reach it, and a normal hand-in (3-5 s here) must not, even
+        # on a busy machine.
+        run = grade_cli(submissions, tmp_path, "--workers", "2", "--timeout", "60", "--memory-mb", "1500",
+                        "--disk-mb", "256", env=env)
+    finally:
+        server.close()
     assert run.returncode == 0, run.stderr
     out = tmp_path / "grades"
     table = rows(out)
@@ -243,17 +343,33 @@ def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path, packag
     for i, expected in EXPECTED.items():
         assert expected[3] in table[i]["message"], (i, table[i]["message"])
         assert int(table[i]["total"]) == expected[1] + expected[2]
-    # The attack on the output folder ran (its own feedback shows it) and gained nothing.
-    assert "forged the grades in" in (out / "feedback" / "writes_output_dir.html").read_text()
-    assert "Grader feedback: full_marks" in (out / "feedback" / "full_marks.html").read_text()
+    # Nothing outside the hand-ins' sandboxes changed, heard from them or outlived them.
+    assert fingerprint(*watched) == before
+    assert received == []
+    assert survivors() == []
+    # What each attack saw, in its own feedback page.
+    # (The pages as text, tags removed: the cells' source holds the words its outputs would.)
+    feedback = {i: re.sub(r"<[^>]+>", "", (out / "feedback" / f"{i}.html").read_text()) for i in EXPECTED}
+    assert "could not write into site-packages: [Errno 30] Read-only file system" in \
+           feedback["writes_site_packages"]
+    assert "could not edit Keras: [Errno 30] Read-only file system" in feedback["edits_keras"]
+    assert "sent data to ports: none" in feedback["opens_connection"]
+    assert "variables that look secret: none" in feedback["reads_outside"]
+    assert "read /" not in feedback["reads_outside"] and "copied from /" not in feedback["reads_outside"]
+    assert "token-of-the-instructor" not in feedback["reads_outside"]
+    assert "started a detached process" in feedback["detaches_process"]
+    assert "could not open the worker's files: Permission denied" in feedback["forges_report"]
+    filled = re.search(r"stopped after (\d+) MiB: No space left on device", feedback["fills_disk"])
+    assert filled and int(filled.group(1)) <= 256, feedback["fills_disk"][-3000:]
+    assert "forged the grades in /" not in feedback["writes_output_dir"]   # it found no output folder
+    assert "Grader feedback: full_marks" in feedback["full_marks"]
     results = json.loads((out / "results.json").read_text())
     assert results["lesson"] == LESSON and len(results["submissions"]) == len(EXPECTED)
-    # The edit of the exercise code was found as a kernel ended and undone before the checks.
-    (repair,) = results["package_repairs"]
-    assert repair["changes"] == ["changed grading/lesson01.py"] and "edits_package" in repair["running"]
+    assert results["sandbox"] is True and all(g["sandbox"] for g in results["submissions"])
+    assert results["package_repairs"] == []          # the package was never writable
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{i}.html" for i in EXPECTED)
     # Rerun part of the corpus into the same folder: same grades, the other rows kept.
-    again = grade_cli([CORPUS / f"{i}.ipynb" for i in ("full_marks", "partial", "tamper_check")], tmp_path,
+    again = grade_cli([hand_in / f"{i}.ipynb" for i in ("full_marks", "partial", "tamper_check")], tmp_path,
                       "--workers", "2", "--timeout", "120")
     assert again.returncode == 0, again.stderr
     second = rows(out)
@@ -264,24 +380,13 @@ def test_corpus_grades_are_exactly_as_expected_and_reruns_agree(tmp_path, packag
 
 
 @pytest.mark.slow
-def test_eight_copies_of_a_right_hand_in_get_full_marks_with_two_workers(tmp_path):
-    hand_in = tmp_path / "hand-in"
-    hand_in.mkdir()
-    shutil.copy(CORPUS / "full_marks.ipynb", hand_in / "student1.ipynb")
-    for n in range(2, 9):
-        shutil.copy(hand_in / "student1.ipynb", hand_in / f"student{n}.ipynb")
-    run = grade_cli(sorted(hand_in.glob("*.ipynb")), tmp_path, "--workers", "2")
+def test_without_the_sandbox_an_edit_of_the_exercise_code_is_undone_before_the_checks_and_named(
+        tmp_path, package_guard):
+    # The second line of defence, and what --no-sandbox means: the edit succeeds, the grader
+    # repairs it before the checks, and says so.
+    run = grade_cli([CORPUS / "edits_package.ipynb"], tmp_path, "--workers", "1", "--no-sandbox")
     assert run.returncode == 0, run.stderr
-    table = rows(tmp_path / "grades")
-    assert sorted(table) == [f"student{n}" for n in range(1, 9)]
-    full = [(r["status"], r["total"], r["max_total"]) == ("graded", "4", "4") for r in table.values()]
-    assert all(full), table
-
-
-@pytest.mark.slow
-def test_an_edit_of_the_exercise_code_is_undone_before_the_checks_and_named(tmp_path, package_guard):
-    run = grade_cli([CORPUS / "edits_package.ipynb"], tmp_path, "--workers", "1")
-    assert run.returncode == 0, run.stderr
+    assert run.stderr.startswith("lstm-lessons grade: warning: grading WITHOUT a sandbox (--no-sandbox)")
     row = rows(tmp_path / "grades")["edits_package"]
     assert (row["status"], row["total"]) == ("graded", "0")
     assert "was changed while only this submission ran (restored before the checks)" in row["message"]
@@ -290,6 +395,15 @@ def test_an_edit_of_the_exercise_code_is_undone_before_the_checks_and_named(tmp_
     results = json.loads((tmp_path / "grades" / "results.json").read_text())
     assert results["package_repairs"] == [{"changes": ["changed grading/lesson01.py"],
                                            "running": ["edits_package"]}]
+    assert results["sandbox"] is False and not any(g["sandbox"] for g in results["submissions"])
+    assert "disk_mb" not in results["limits"]
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def as_a_terminal_starts_it():
@@ -313,20 +427,29 @@ def test_ctrl_c_or_kill_stops_every_process_at_once_and_keeps_the_grades_written
     # corrupted is recorded at once; infinite_loop then runs until stopped; full_marks waits.
     # The time limit is an hour: only the signal can end this run in time.
     submissions = [CORPUS / f"{i}.ipynb" for i in ("corrupted", "infinite_loop", "full_marks")]
+    # In the sandbox where there is one (always in CI): stopping must reach through bwrap.
+    sandboxed = [] if sandbox_problem() is None else ["--no-sandbox"]
     command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
-               "--out", "grades", "--no-progress", "--workers", "1", "--timeout", "3600"]
+               "--out", "grades", "--no-progress", "--workers", "1", "--timeout", "3600", *sandboxed]
     env = {**os.environ, "TMPDIR": str(tmp_path)}     # the grader's staging folder goes here
     grader = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, start_new_session=True,
                               preexec_fn=as_a_terminal_starts_it)
 
+    seen: dict[int, psutil.Process] = {}
+
     def ours():
-        return [p for p in psutil.process_iter(["cmdline"])
-                if any(str(tmp_path) in part for part in p.info["cmdline"] or ())]
+        """The grader's living descendants (workers, bwrap, kernels, checks), and any process seen
+        as one before, that still runs."""
+        try:
+            seen.update({p.pid: p for p in psutil.Process(grader.pid).children(recursive=True)})
+        except psutil.NoSuchProcess:
+            pass
+        return [p for p in seen.values() if alive(p)]
 
     try:
         deadline = time.monotonic() + 120
-        while not any("ipykernel" in " ".join(p.info["cmdline"]) for p in ours()):
+        while not any("ipykernel" in " ".join(p.cmdline()) for p in ours()):
             assert time.monotonic() < deadline and grader.poll() is None, "no kernel started"
             time.sleep(0.5)
         time.sleep(3)
@@ -351,17 +474,18 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
         def restore(self, bytecode=False):
             raise PermissionError("read-only file system (simulated)")
 
-    def worker_that_records_a_right_answer(command, *args, **kwargs):
-        job = json.loads(Path(command[-1]).read_text())
+    def worker_that_records_a_right_answer(command, *args, result, **kwargs):
+        result.close_unstarted()
+        job = json.loads(Path(command[-2]).read_text())
         assert job["mode"] == "execute", "no check may run on code that could not be restored"
         answers = {EX1: {"learning_rate": 0.01}}
-        Path(job["result"]).write_text(json.dumps({"status": "graded", "message": "ran to the end",
-                                                   "error": None, "answers": answers}))
-        return Outcome(0, None, 1.0, 10.0)
+        report = {"result": {"status": "graded", "message": "ran to the end", "error": None,
+                             "answers": answers}, "notebook": None}
+        return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
 
     monkeypatch.setattr(grader_module.PackageSnapshot, "take", classmethod(lambda cls: Unrestorable()))
     monkeypatch.setattr(grader_module, "run_limited", worker_that_records_a_right_answer)
-    grader = Grader("01", tmp_path / "grades", workers=1, progress=False)
+    grader = Grader("01", tmp_path / "grades", workers=1, progress=False, sandbox=False)
     (grade,) = grader.grade([CORPUS / "full_marks.ipynb"])
     assert (grade.status, grade.total) == ("grader-error", 0)
     assert "could not be restored (PermissionError: read-only file system (simulated))" in grade.message

@@ -11,7 +11,8 @@ waits for the feedback with full points. A screenshot of each lesson goes to ``b
 Chromium: the operating system's (``chromium`` on Debian and Ubuntu) when present, else
 Playwright's own download. With neither, the test fails and says how to install one; it
 never skips. This is the fourth whole-lesson execution in the suite (see
-``test_lessons_over_seeds.py``).
+``test_lessons_over_seeds.py``). Lesson 01's run here also leaves the ``CSVLogger`` files that
+``lstm-lessons doctor`` is tested on.
 """
 
 import json
@@ -223,3 +224,20 @@ def test_lesson_runs_in_jupyterlab_and_its_exercise_gets_feedback(lab, browser, 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{lesson}.png"))
         page.close()
+
+
+@pytest.mark.slow
+def test_doctor_command_reads_the_csvlogger_files_lesson_01_wrote_in_jupyterlab(lab):
+    # Lesson 01 (run above, from JupyterLab) logs its two runs with Keras's CSVLogger into
+    # logs/ beside the notebook; a student then asks the doctor about them from a terminal.
+    _, _, folder = lab
+    logs = folder / "logs"
+    assert (logs / "01_failing.csv").is_file(), "lesson 01 did not run in JupyterLab (see its test)"
+    doctor = [sys.executable, "-m", "lstm_lessons", "doctor"]
+    failing = subprocess.run([*doctor, str(logs / "01_failing.csv")], capture_output=True, text=True)
+    assert failing.returncode == 1, failing.stderr
+    assert failing.stdout.splitlines()[1].startswith("- oscillating_loss from epoch")
+    assert "1 symptom" in failing.stdout
+    fixed = subprocess.run([*doctor, str(logs / "01_fixed.csv"), "--json"], capture_output=True, text=True)
+    assert fixed.returncode == 0, fixed.stdout
+    assert '"healthy": true' in fixed.stdout

@@ -3,6 +3,8 @@
 - :mod:`~lstm_lessons.grader.grader`: :class:`Grader` and :func:`grade`, the whole run;
 - :mod:`~lstm_lessons.grader.submissions`: hand-ins, their identifiers and the clean copy executed;
 - :mod:`~lstm_lessons.grader.limits`: a child process under a wall-clock and a memory limit;
+- :mod:`~lstm_lessons.grader.sandbox`: the bubblewrap sandbox a hand-in's kernel runs in;
+- :mod:`~lstm_lessons.grader.sandbox_check`: ``--check-sandbox``, the sandbox's self-test;
 - :mod:`~lstm_lessons.grader.worker`: the child process that executes a hand-in or checks an answer;
 - :mod:`~lstm_lessons.grader.integrity`: the copy of the package the grader restores;
 - :mod:`~lstm_lessons.grader.report`: ``grades.csv``, ``results.json`` and the feedback pages;

@@ -5,9 +5,12 @@ How a submission is graded:
 1. **Prepare** (in the grader): the file must be a readable notebook of the lesson being
    graded; a clean copy without any stored outputs is written to a private staging folder.
 2. **Execute** (a child process, :mod:`lstm_lessons.grader.worker`): papermill runs the copy
-   in a new Jupyter kernel whose working folder is a fresh temporary folder, under a wall-clock
-   limit and a memory limit for the whole process tree (:mod:`lstm_lessons.grader.limits`).
-   ``ll.grading.check`` only *records* answers there. Up to ``workers`` submissions run at once.
+   in a new Jupyter kernel, inside a bubblewrap sandbox (:mod:`lstm_lessons.grader.sandbox`: no
+   network, its own processes, nothing writable but its working folder and ``/tmp``, nothing
+   visible but the hand-out and the system), under a wall-clock limit and a memory limit for
+   the whole process tree (:mod:`lstm_lessons.grader.limits`). ``ll.grading.check`` only
+   *records* answers there. Up to ``workers`` submissions run at once. Without the sandbox
+   (``sandbox=False``) the kernel runs as the grader's user in a temporary folder.
 3. **Check** (child processes with the same limits, after every kernel has ended): the
    ``lstm_lessons`` package is first restored from the snapshot taken before the first
    submission ran (:mod:`lstm_lessons.grader.integrity`), so a submission that edited the
@@ -35,7 +38,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from lstm_lessons.grader.integrity import PackageSnapshot
-from lstm_lessons.grader.limits import run_limited
+from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.report import (
     Grade,
     feedback_html,
@@ -43,6 +46,7 @@ from lstm_lessons.grader.report import (
     write_tables,
     write_text_atomically,
 )
+from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, INPUT_DIR, WORK_DIR, find_sandbox
 from lstm_lessons.grader.submissions import prepare, submission_ids
 from lstm_lessons.grading.feedback import GRADING_ENV, ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
@@ -72,8 +76,8 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _worker_command(job_path: Path) -> list[str]:
-    return [sys.executable, "-m", "lstm_lessons.grader.worker", str(job_path)]
+def _worker_command(job_path, result: ResultPipe) -> list[str]:
+    return [sys.executable, "-m", "lstm_lessons.grader.worker", str(job_path), str(result.fd)]
 
 
 def _environment(temporary: Path) -> dict:
@@ -84,17 +88,20 @@ def _environment(temporary: Path) -> dict:
             "TMPDIR": str(temporary)}
 
 
-def _read_json(path: Path):
+def _report(output: bytes | None) -> dict:
+    """A worker's report (see :mod:`lstm_lessons.grader.worker`); ``{}`` if it sent none or a
+    broken one."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+        report = json.loads(output)
+    except (TypeError, ValueError):
+        return {}
+    return report if isinstance(report, dict) else {}
 
 
-def _read_notebook(path: Path):
+def _notebook(text):
     try:
-        return nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001 - a missing or half-written notebook means no feedback copy
+        return nbformat.reads(text, as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook or a broken one means no feedback copy
         return None
 
 
@@ -110,28 +117,36 @@ class Grader:
         memory_mb: MiB one submission's processes may hold together (a check: at least
             :data:`CHECK_MEMORY_MB`).
         progress: show progress bars (tqdm, on standard error).
+        sandbox: run each submission's kernel in the bubblewrap sandbox (default); ``False``
+            runs it as the grader's user, with the grader's files and network.
+        disk_mb: MiB a submission may write in the sandbox (its working folder and ``/tmp``).
 
     Raises:
         LessonNotFoundError: unknown lesson.
         GradingError: the lesson has no exercises, or a limit is not positive.
+        SandboxUnavailable: ``sandbox`` is on and bwrap is missing or cannot make a sandbox here.
         ResultsFileError: ``out/results.json`` is not this lesson's results file.
     """
 
     def __init__(self, lesson: str, out="grades", workers: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: float = DEFAULT_MEMORY_MB,
-                 progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR):
+                 progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR, sandbox: bool = True,
+                 disk_mb: float = DEFAULT_DISK_MB):
         self.lesson = resolve_lessons([lesson], notebooks_dir)[0].stem
         self.exercises = {e.id: e.points for e in EXERCISES.values() if e.lesson == self.lesson}
         if not self.exercises:
             raise GradingError(f"Lesson {self.lesson!r} has no graded exercises.")
         self.workers = default_workers() if workers is None else workers
         for name, value, kind in (("workers", self.workers, int), ("timeout", timeout, float),
-                                  ("memory_mb", memory_mb, float)):
+                                  ("memory_mb", memory_mb, float), ("disk_mb", disk_mb, float)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 \
                     or (kind is int and not isinstance(value, int)):
                 raise GradingError(f"{name} must be a positive {'integer' if kind is int else 'number'}. "
                                    f"Received: {value!r}")
         self.timeout, self.memory_mb, self.progress = float(timeout), float(memory_mb), progress
+        self.disk_mb = float(disk_mb)
+        # Before anything runs: a grader asked for a sandbox never runs a hand-in without one.
+        self.sandbox = find_sandbox(self.disk_mb) if sandbox else None
         self.out = Path(out)
         self.grades: dict[str, Grade] = {g.id: g for g in read_earlier(self.out, self.lesson)}
         self.order = list(self.grades)
@@ -145,12 +160,14 @@ class Grader:
 
     @property
     def limits(self) -> dict:
-        return {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers}
+        limits = {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers}
+        return {**limits, "disk_mb": self.disk_mb} if self.sandbox else limits
 
     def zero_grade(self, id_: str, path, status: str, message: str, **extra) -> Grade:
         """A grade of 0 points in every exercise, with ``status`` and ``message`` (before any check)."""
         return Grade(id_, self.lesson, status, message, dict.fromkeys(self.exercises, 0), 0,
-                     sum(self.exercises.values()), submission=str(path), **extra)
+                     sum(self.exercises.values()), submission=str(path), sandbox=self.sandbox is not None,
+                     **extra)
 
     def grade(self, submissions) -> list[Grade]:
         """Grade ``submissions`` (paths) and write the output folder; returns their grades in order.
@@ -215,19 +232,34 @@ class Grader:
             failure = f"{type(exc).__name__}: {exc}"
             return self.zero_grade(grade.id, grade.submission, "grader-error", failure), {}, None
 
+    def _job(self, text: str, folder: Path) -> Path:
+        """Write the job of one submission into ``folder``; returns the path of ``job.json`` as
+        the worker will see it (in the sandbox: under :data:`INPUT_DIR`)."""
+        (folder / "submission.ipynb").write_text(text, encoding="utf-8")
+        if self.sandbox is not None:
+            # Only job.json and the clean copy are visible inside, read-only, at INPUT_DIR.
+            inside = Path(INPUT_DIR)
+            job = {"notebook": str(inside / "submission.ipynb"), "cwd": WORK_DIR}
+        else:
+            (folder / "work").mkdir()
+            inside = folder
+            job = {"notebook": str(folder / "submission.ipynb"), "cwd": str(folder / "work")}
+        (folder / "job.json").write_text(json.dumps({"mode": "execute", **job}))
+        return inside / "job.json"
+
     def _execute(self, grade: Grade, text: str, folder: Path):
         """Execute one prepared submission; returns (grade so far, answers, executed notebook)."""
-        (folder / "work").mkdir(parents=True)
-        (folder / "submission.ipynb").write_text(text, encoding="utf-8")
-        job = {"mode": "execute", "notebook": str(folder / "submission.ipynb"),
-               "output": str(folder / "executed.ipynb"), "cwd": str(folder / "work"),
-               "result": str(folder / "result.json")}
-        (folder / "job.json").write_text(json.dumps(job))
+        folder.mkdir(parents=True)
+        job = self._job(text, folder)
+        result = ResultPipe()
+        command = _worker_command(job, result)
+        if self.sandbox is not None:
+            command = self.sandbox.command(command, _environment(folder / "tmp"), inputs=folder)
         with self._lock:
             self._running.add(grade.id)
         try:
-            outcome = run_limited(_worker_command(folder / "job.json"), self.timeout, self.memory_mb,
-                                  env=_environment(folder / "tmp"), cwd=folder / "work", stop=self._stop)
+            outcome = run_limited(command, self.timeout, self.memory_mb, env=_environment(folder / "tmp"),
+                                  cwd=folder, stop=self._stop, result=result)
         finally:
             with self._lock:
                 # Who could have changed the package: this submission and any still running.
@@ -236,10 +268,14 @@ class Grader:
                     self._note_repairs(self._snapshot.restore(), running=[grade.id, *self._running])
                 except OSError:
                     pass  # the restore before the checks tries again and decides
-        # Only a worker that ended normally wrote its result (a submission could forge the file
-        # and then kill the worker).
-        ended_normally = outcome.limit is None and outcome.returncode == 0
-        result = _read_json(folder / "result.json") if ended_normally else None
+        returncode = outcome.returncode
+        if self.sandbox is not None and returncode > 128:
+            returncode = 128 - returncode       # bwrap exits 128 + N when the worker died of signal N
+        # Only a worker that ended normally sent its report: a kernel that kills the worker
+        # cannot have written one for it (the worker is non-dumpable; see worker.py).
+        ended_normally = outcome.limit is None and returncode == 0
+        report = _report(outcome.result) if ended_normally else {}
+        result = report.get("result")
         measured = {"seconds": outcome.seconds, "peak_mb": outcome.peak_mb}
         if outcome.limit == "stopped":
             status, message = "stopped", "grading was interrupted; this grade is not recorded"
@@ -248,18 +284,18 @@ class Grader:
         elif outcome.limit == "memory":
             status, message = "memory", (f"held {outcome.peak_mb:.0f} MiB, more than the limit of "
                                          f"{self.memory_mb:g} MiB; stopped")
-        elif outcome.returncode < 0:
+        elif returncode < 0:
             status, message = "kernel-died", (f"the grader's worker was killed (signal "
-                                              f"{-outcome.returncode}), by the notebook or the system")
+                                              f"{-returncode}), by the notebook or the system")
         elif not isinstance(result, dict):
             status, message = "grader-error", (f"the grader's worker ended with exit status "
-                                               f"{outcome.returncode} and no result")
+                                               f"{returncode} and no result")
         else:
             status, message = result["status"], result["message"]
         claims = result.get("claims", {}) if isinstance(result, dict) else {}
         grade = self.zero_grade(grade.id, grade.submission, status, message, claims=claims, **measured)
         answers = result.get("answers", {}) if isinstance(result, dict) else {}
-        return grade, answers, _read_notebook(folder / "executed.ipynb")
+        return grade, answers, _notebook(report.get("notebook"))
 
     @contextmanager
     def _stopped_on_interrupt(self, jobs):
@@ -337,13 +373,13 @@ class Grader:
         """Train and measure one answer in a limited child process."""
         exercise, answer = key
         folder = Path(tempfile.mkdtemp(prefix="check-", dir=staging))
-        job = {"mode": "verify", "exercise": exercise, "answer": json.loads(answer),
-               "result": str(folder / "result.json")}
+        job = {"mode": "verify", "exercise": exercise, "answer": json.loads(answer)}
         (folder / "job.json").write_text(json.dumps(job))
-        outcome = run_limited(_worker_command(folder / "job.json"), max(self.timeout, CHECK_TIMEOUT),
+        pipe = ResultPipe()
+        outcome = run_limited(_worker_command(folder / "job.json", pipe), max(self.timeout, CHECK_TIMEOUT),
                               max(self.memory_mb, CHECK_MEMORY_MB), env=_environment(folder / "tmp"),
-                              cwd=folder, stop=self._stop)
-        result = _read_json(folder / "result.json") if outcome.limit is None else None
+                              cwd=folder, stop=self._stop, result=pipe)
+        result = _report(outcome.result).get("result") if outcome.limit is None else None
         try:
             return CheckResult(**result)
         except TypeError:
@@ -362,7 +398,8 @@ class Grader:
 
     def _write_tables(self) -> None:
         grades = [self.grades[i] for i in self.order if i in self.grades]
-        write_tables(self.out, self.lesson, self.exercises, grades, self.limits, self.repairs)
+        write_tables(self.out, self.lesson, self.exercises, grades, self.limits, self.repairs,
+                     sandbox=self.sandbox is not None)
 
     def _write_all(self) -> None:
         """Write everything again from memory at the end: whatever a submission wrote into the

@@ -54,6 +54,7 @@ class Grade:
         claims: ``{claim name: holds}``, the lesson's own verdicts (``symptom_reproduced``...)
             as this run recorded them; not graded, but a false one shows that the student's
             run no longer demonstrates what the lesson claims.
+        sandbox: whether the submission ran in the bubblewrap sandbox.
     """
 
     id: str
@@ -68,6 +69,7 @@ class Grade:
     submission: str = ""
     checks: dict = field(default_factory=dict)
     claims: dict = field(default_factory=dict)
+    sandbox: bool = False
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -112,11 +114,13 @@ def read_earlier(out: Path, lesson: str) -> list[Grade]:
 
 
 def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list[Grade],
-                 limits: dict, package_repairs=()) -> None:
-    """Write ``out/grades.csv`` and ``out/results.json`` (every grade, in order, and the changes
-    to the ``lstm_lessons`` package this run found and undid: ``{"changes", "running"}``)."""
-    results = {"lesson": lesson, "exercises": exercises, "limits": limits, "statuses": STATUSES,
-               "package_repairs": list(package_repairs), "submissions": [asdict(g) for g in grades]}
+                 limits: dict, package_repairs=(), sandbox: bool = True) -> None:
+    """Write ``out/grades.csv`` and ``out/results.json`` (every grade, in order, whether this
+    run used the sandbox, and the changes to the ``lstm_lessons`` package it found and undid:
+    ``{"changes", "running"}``)."""
+    results = {"lesson": lesson, "exercises": exercises, "sandbox": sandbox, "limits": limits,
+               "statuses": STATUSES, "package_repairs": list(package_repairs),
+               "submissions": [asdict(g) for g in grades]}
     write_text_atomically(out / "results.json", json.dumps(results, indent=1) + "\n")
     write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
 

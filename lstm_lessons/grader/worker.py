@@ -1,17 +1,22 @@
-"""The grader's child processes: ``python -m lstm_lessons.grader.worker JOB.json``.
+"""The grader's child processes: ``python -m lstm_lessons.grader.worker JOB.json RESULT_FD``.
 
 Two kinds of job, each run under :func:`lstm_lessons.grader.limits.run_limited`:
 
-- ``{"mode": "execute", "notebook", "output", "cwd", "result"}`` executes a prepared
-  submission through papermill in a new kernel whose working folder is ``cwd``, kills
-  anything the kernel left running, writes the executed notebook to ``output`` (from memory,
-  so nothing the submission wrote to that file survives) and ``{"status", "message",
-  "error", "answers", "claims"}`` to ``result``.
-- ``{"mode": "verify", "exercise", "answer", "result"}`` verifies one answer with the trusted
-  exercise code (in this process, never in a student's kernel) and writes the
-  :class:`~lstm_lessons.grading.registry.CheckResult` as a dict to ``result``.
+- ``{"mode": "execute", "notebook", "cwd"}`` executes a prepared submission through papermill
+  in a new kernel whose working folder is ``cwd`` (in the sandbox, see
+  :mod:`lstm_lessons.grader.sandbox`), with papermill saving the executed notebook into this
+  process's memory as it goes (:class:`MemoryHandler`: no file the kernel could forge or fill),
+  kills anything the kernel left running, and reports
+  ``{"result": {"status", "message", "error", "answers", "claims"}, "notebook": <the executed
+  notebook as JSON text, or null>}``.
+- ``{"mode": "verify", "exercise", "answer"}`` verifies one answer with the trusted exercise
+  code (in this process, never in a student's kernel; outside the sandbox) and reports
+  ``{"result": <the CheckResult as a dict>}``.
 
-Results are written atomically, and only after every process the submission started is dead.
+The report goes to the file descriptor ``RESULT_FD`` (a
+:class:`~lstm_lessons.grader.limits.ResultPipe` to the grader), once, after every process the
+submission started is dead. The worker makes itself non-dumpable first, so the kernel it starts
+(same user) cannot open that descriptor through ``/proc`` and forge the report.
 """
 
 from __future__ import annotations
@@ -22,9 +27,51 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from lstm_lessons.grader.limits import become_subreaper, kill_descendants
-from lstm_lessons.grader.report import write_text_atomically
+from lstm_lessons.grader.limits import become_subreaper, hide_from_other_processes, kill_descendants
 from lstm_lessons.grading.feedback import GRADING_ENV
+
+NOTEBOOK_LIMIT = 32 * 2**20
+"""Characters of the executed notebook sent back for the feedback page; a larger one (a loop
+that printed without end) is sent without its outputs, its recorded answers kept."""
+
+
+OUTPUT = "memory://executed.ipynb"
+"""Where papermill saves the executed notebook (see :class:`MemoryHandler`)."""
+
+
+class MemoryHandler:
+    """A papermill I/O handler (``papermill.iorw.papermill_io.register``) for ``memory://``
+    paths: papermill saves the notebook after every cell, and the last save is kept here, so a
+    notebook stopped by an error still shows the cells up to it."""
+
+    saved: dict[str, str] = {}
+
+    @classmethod
+    def write(cls, buf, path):
+        cls.saved[path] = buf
+
+    @classmethod
+    def read(cls, path):
+        return cls.saved[path]
+
+    @classmethod
+    def listdir(cls, path):
+        raise NotImplementedError("memory:// has no folders")
+
+    @classmethod
+    def pretty_path(cls, path):
+        return path
+
+
+def _without_outputs(notebook) -> None:
+    """Keep only the answer records of the notebook's outputs (see :data:`NOTEBOOK_LIMIT`)."""
+    from lstm_lessons.grading.feedback import EXERCISE_MIME
+
+    note = f"[outputs removed by the grader: the notebook's outputs were over {NOTEBOOK_LIMIT // 2**20} MiB]"
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.outputs:
+            kept = [o for o in cell.outputs if EXERCISE_MIME in o.get("data", {})]
+            cell.outputs = [*kept, {"output_type": "stream", "name": "stdout", "text": note}]
 
 
 def execute(job: dict) -> dict:
@@ -32,6 +79,7 @@ def execute(job: dict) -> dict:
     import nbformat
     import papermill
     from nbclient.exceptions import DeadKernelError
+    from papermill.iorw import papermill_io
 
     from lstm_lessons.claims import read_claims
     from lstm_lessons.grading.feedback import read_answers
@@ -39,9 +87,10 @@ def execute(job: dict) -> dict:
 
     result = {"status": "graded", "message": "ran to the end", "error": None, "answers": {}, "claims": {}}
     notebook = None
+    papermill_io.register("memory://", MemoryHandler)
     try:
         notebook = papermill.execute_notebook(
-            job["notebook"], job["output"], kernel_name=KERNEL_NAME, cwd=job["cwd"],
+            job["notebook"], OUTPUT, kernel_name=KERNEL_NAME, cwd=job["cwd"],
             progress_bar=False, log_output=False, extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except DeadKernelError:
         result.update(status="kernel-died", message="the kernel died (the notebook ended its own process, "
@@ -52,10 +101,17 @@ def execute(job: dict) -> dict:
         result.update(status="error", error=error,
                       message=f"{where} raised {error['ename']}: {error['evalue']}".strip())
     kill_descendants()
+    if notebook is None and OUTPUT in MemoryHandler.saved:    # stopped by an error: saved up to it
+        notebook = nbformat.reads(MemoryHandler.saved[OUTPUT], as_version=4)
+    text = None
     if notebook is not None:
-        result["answers"], result["claims"] = read_answers(notebook), read_claims(notebook)
-        nbformat.write(notebook, job["output"])
-    return result
+        if result["status"] == "graded":
+            result["answers"], result["claims"] = read_answers(notebook), read_claims(notebook)
+        text = nbformat.writes(notebook)
+        if len(text) > NOTEBOOK_LIMIT:
+            _without_outputs(notebook)
+            text = nbformat.writes(notebook)
+    return {"result": result, "notebook": text}
 
 
 def verify(job: dict) -> dict:
@@ -65,19 +121,23 @@ def verify(job: dict) -> dict:
     from lstm_lessons.grading.registry import CheckResult
 
     try:
-        return asdict(verify_answer(job["exercise"], job["answer"]))
+        checked = verify_answer(job["exercise"], job["answer"])
     except ExerciseError as exc:
         points = exercise(job["exercise"]).points
-        return asdict(CheckResult(job["exercise"], 0, points, f"invalid answer: {exc}"))
+        checked = CheckResult(job["exercise"], 0, points, f"invalid answer: {exc}")
+    return {"result": asdict(checked)}
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
+    job, result_fd = json.loads(Path(argv[0]).read_text()), int(argv[1])
+    os.set_inheritable(result_fd, False)       # no process this one starts gets the pipe
+    hide_from_other_processes()
     become_subreaper()
     os.environ[GRADING_ENV] = "1"
-    result = execute(job) if job["mode"] == "execute" else verify(job)
-    write_text_atomically(Path(job["result"]), json.dumps(result))
+    report = execute(job) if job["mode"] == "execute" else verify(job)
+    with os.fdopen(result_fd, "wb") as pipe:
+        pipe.write(json.dumps(report).encode())
     return 0
 
 

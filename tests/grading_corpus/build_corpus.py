@@ -87,6 +87,123 @@ source.write_text(text.replace("return smooth and good, message, hint, measured"
 print("edited", source.name)'''
 
 
+# Attacks on the instructor's machine. Each catches its own failures and prints what it did, so
+# its grade shows what it gained; tests/test_grader.py asserts it gained nothing and changed nothing.
+
+ATTACK_FILE = "lstm_lessons_attack"
+"""The names the site-packages attack writes (the test removes them if they appear)."""
+
+SITE_PACKAGES_PATCH = '''
+import dataclasses
+import lstm_lessons.grading.feedback as feedback
+_verify = feedback.verify
+def verify(exercise_id, answer):
+    return dataclasses.replace(_verify(exercise_id, answer), points=2)
+feedback.verify = verify
+'''
+
+WRITE_SITE_PACKAGES = f'''\
+import pathlib, site, subprocess
+# Every later Python process of this environment (the grader's checks too) runs a .pth file's
+# import line at start-up: install one that makes every check give full points. Being root in the
+# sandbox, first try to make site-packages writable again.
+for folder in map(pathlib.Path, site.getsitepackages()):
+    subprocess.run(["mount", "-o", "remount,rw,bind", str(folder)], capture_output=True)
+    try:
+        (folder / "{ATTACK_FILE}.py").write_text({SITE_PACKAGES_PATCH!r})
+        (folder / "zz_{ATTACK_FILE}.pth").write_text("import {ATTACK_FILE}\\n")
+        print("installed the patch in", folder)
+    except OSError as exc:
+        print("could not write into site-packages:", exc)'''
+
+EDIT_KERAS = '''\
+import importlib.util, pathlib
+# Edit Keras itself (without importing it), which the grader's checks use to train.
+target = pathlib.Path(importlib.util.find_spec("keras").origin)
+try:
+    with open(target, "a") as f:
+        f.write("\\n# edited by a hand-in\\n")
+    print("edited", target)
+except OSError as exc:
+    print("could not edit Keras:", exc)'''
+
+PORTS = (47300, 47320)
+"""The ports the connection attack tries; the test's server listens on one of them."""
+
+OPEN_CONNECTION = f'''\
+import socket
+# Send something to any server on the machine's own 127.0.0.1.
+sent = []
+for port in range({PORTS[0]}, {PORTS[1]}):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+            connection.sendall(b"a hand-in was here")
+            sent.append(port)
+    except OSError:
+        pass
+print("sent data to ports:", sent or "none")'''
+
+READ_OUTSIDE = '''\
+import os, pathlib, psutil
+# Look for the instructor's files: the home folder, and the working folders of the processes
+# above this kernel (the grader's). Take the answers from whatever is found.
+places = {pathlib.Path.home(), pathlib.Path(os.path.expanduser("~"))}
+for process in psutil.Process().parents():
+    try:
+        places.add(pathlib.Path(process.cwd()))
+    except psutil.Error:
+        pass
+learning_rate, plateau = None, (None, None)
+for place in places:
+    for path in [*place.glob("solutions*.txt"), *place.glob("*/solutions*.txt")]:
+        learning_rate = float(path.read_text().split()[-1])
+        print("read", path, "->", learning_rate)
+    for path in place.glob("*/*.ipynb"):          # other students' hand-ins
+        if "answer_factor = 0.5" in path.read_text():
+            plateau = (0.5, 2)
+            print("copied from", path)
+print("variables that look secret:", [k for k in os.environ if "TOKEN" in k or "SECRET" in k] or "none")'''
+
+DETACH_PROCESS = '''\
+import subprocess
+# A process in a session of its own, meant to outlive the kernel (a miner, a reverse shell...).
+survivor = subprocess.Popen(["setsid", "sleep", "4711.5"], start_new_session=True)
+print("started a detached process")'''
+
+FILL_DISK = '''\
+# Write into the working folder until something stops it (up to 4 GiB).
+written = 0
+try:
+    with open("filler.bin", "wb") as f:
+        while written < 4096:
+            f.write(bytes(2**20))
+            f.flush()
+            written += 1
+    print(f"wrote {written} MiB")
+except OSError as exc:
+    print(f"stopped after {written} MiB: {exc.strerror}")'''
+
+
+FORGE_REPORT = '''\
+import json, os
+# Write a report with full marks into every file the grader's worker (this kernel's parent) has
+# open, hoping one of them is how it reports to the grader; then carry on as usual.
+answers = {"01-stable-learning-rate": {"learning_rate": 0.01},
+           "01-plateau-schedule": {"factor": 0.5, "patience": 2}}
+forged = json.dumps({"result": {"status": "graded", "message": "ran to the end", "error": None,
+                                "answers": answers, "claims": {}}, "notebook": None})
+try:
+    for fd in os.listdir(f"/proc/{os.getppid()}/fd"):
+        try:
+            with open(f"/proc/{os.getppid()}/fd/{fd}", "w") as f:
+                f.write(forged)
+        except OSError:
+            pass
+    print("wrote into the worker's files")
+except OSError as exc:
+    print("could not open the worker's files:", exc.strerror)'''
+
+
 def edited_record():
     """Starting answers, but the stored outputs claim full marks for the right answers."""
     notebook = submission(first="None", second="answer_factor = None\nanswer_patience = None")
@@ -123,11 +240,24 @@ SUBMISSIONS = {
     "edited_record": edited_record(),
     "writes_output_dir": submission(first="None", second="answer_factor = None\nanswer_patience = None",
                                     after=[new_code_cell(WRITE_OUTPUT_DIR)]),
-    "edits_package": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+    "edits_package": submission(first="0.3", second="answer_factor = None\nanswer_patience = None",
                                 after=[new_code_cell(EDIT_PACKAGE)]),
     "kills_worker": submission(first="None", second="answer_factor = None\nanswer_patience = None",
                                between=[new_code_cell(FORGE_AND_KILL_WORKER)]),
     "other_lesson": submission(lesson="02_stagnant_loss"),
+    "writes_site_packages": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+                                       after=[new_code_cell(WRITE_SITE_PACKAGES)]),
+    "edits_keras": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+                              after=[new_code_cell(EDIT_KERAS)]),
+    "opens_connection": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+                                   after=[new_code_cell(OPEN_CONNECTION)]),
+    "reads_outside": submission(first="learning_rate", second="answer_factor, answer_patience = plateau",
+                                before=[new_code_cell(READ_OUTSIDE)]),
+    "detaches_process": submission(after=[new_code_cell(DETACH_PROCESS)]),
+    "forges_report": submission(first="None", second="answer_factor = None\nanswer_patience = None",
+                                after=[new_code_cell(FORGE_REPORT)]),
+    "fills_disk": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+                             after=[new_code_cell(FILL_DISK)]),
 }
 
 

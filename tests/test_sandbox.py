@@ -1,0 +1,128 @@
+"""The bubblewrap sandbox: what it hides and refuses, its self-test, and a machine without it.
+
+The attacks of real hand-ins in the sandbox are in ``test_grader.py`` (the corpus test)."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lstm_lessons.grader.limits import ResultPipe, run_limited
+from lstm_lessons.grader.sandbox import (
+    SandboxUnavailable,
+    find_sandbox,
+    sandbox_environment,
+    visible_paths,
+)
+from lstm_lessons.grader.sandbox_check import SECRET_VARIABLE, probe
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "grading_corpus"
+
+
+def test_only_the_hand_out_and_the_python_installation_are_visible():
+    from lstm_lessons.data import DATA_DIR
+    from lstm_lessons.grader.integrity import PACKAGE_DIR
+
+    visible = visible_paths()
+    assert PACKAGE_DIR in visible and Path(DATA_DIR) in visible
+    assert Path(sys.prefix).absolute() in visible or any(p in Path(sys.prefix).parents for p in visible)
+    hidden = [ROOT, ROOT / "solutions", ROOT / "tests", Path.home()]
+    assert not [h for h in hidden if any(v == h or v in h.parents for v in visible)]
+
+
+def test_the_sandbox_environment_keeps_named_variables_only():
+    environment = sandbox_environment({"LSTM_LESSONS_GRADING": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+                                       "OMP_NUM_THREADS": "2", "LANG": "de_DE.UTF-8",
+                                       "AWS_SECRET_ACCESS_KEY": "x", "TF_TOKEN_app_terraform_io": "y",
+                                       "HOME": "/home/instructor", "SSH_AUTH_SOCK": "/run/agent"})
+    assert environment["HOME"] == "/tmp/home" and environment["TMPDIR"] == "/tmp"
+    assert {k: environment[k] for k in ("LSTM_LESSONS_GRADING", "TF_CPP_MIN_LOG_LEVEL", "OMP_NUM_THREADS",
+                                        "LANG")} == {"LSTM_LESSONS_GRADING": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+                                                     "OMP_NUM_THREADS": "2", "LANG": "de_DE.UTF-8"}
+    assert not {"AWS_SECRET_ACCESS_KEY", "TF_TOKEN_app_terraform_io", "SSH_AUTH_SOCK"} & set(environment)
+
+
+def test_a_result_pipe_carries_what_the_child_wrote_up_to_its_limit():
+    write = "import os, sys; os.write(int(sys.argv[1]), b'x' * int(sys.argv[2]))"
+    small = ResultPipe(limit=1000)
+    outcome = run_limited([sys.executable, "-c", write, str(small.fd), "1000"], 30, 1000, result=small)
+    assert outcome.result == b"x" * 1000
+    large = ResultPipe(limit=1000)
+    outcome = run_limited([sys.executable, "-c", write, str(large.fd), "1001"], 30, 1000, result=large)
+    assert outcome.returncode == 0 and outcome.result is None
+
+
+def test_check_sandbox_reports_every_attack_stopped(sandbox):
+    run = subprocess.run([sys.executable, "-m", "lstm_lessons", "grade", "--check-sandbox"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[-1] == "The sandbox isolates a hand-in on this machine."
+    rows = lines[:-1]
+    assert len(rows) >= 15 and all(line.startswith("ok ") for line in rows), run.stdout
+    for attack in ("remount the package writable", "connect to a server on the host's 127.0.0.1",
+                   "see the instructor's processes", "fill the working folder beyond 16 MiB",
+                   "read the instructor's environment", "change a machine setting (/proc/sys)"):
+        assert any(attack in row for row in rows), attack
+
+
+def test_the_probe_sees_the_attacks_succeed_outside_the_sandbox(tmp_path, monkeypatch):
+    # The self-test is only worth something if it can fail: run it unsandboxed, on folders of
+    # this test only, and every attack that needs isolation must be reported as not stopped.
+    for name in ("package", "system", "home/notes", "work"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "solutions.txt").write_text("answers")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    sleeper = subprocess.Popen(["sleep", "321.5"])
+    monkeypatch.setenv(SECRET_VARIABLE, "token")
+    monkeypatch.chdir(tmp_path / "work")
+    plan = {"read_only": [str(tmp_path / "package")], "system": [str(tmp_path / "system")],
+            "outside_file": str(tmp_path / "solutions.txt"), "home": str(tmp_path / "home"),
+            "visible": [], "port": server.getsockname()[1], "marker": "321.5", "disk_mb": 1, "shm_mb": 1}
+    try:
+        findings = {f.attack: f for f in probe(plan)}
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        server.close()
+    exposed = {attack for attack, f in findings.items() if not f.isolated}
+    assert {f"write into {tmp_path / 'package'}", f"write into {tmp_path / 'system'}",
+            "read a file outside the sandbox", "list the instructor's home",
+            "connect to a server on the host's 127.0.0.1", "see the instructor's processes",
+            "read the instructor's environment", "fill the working folder beyond 1 MiB",
+            "fill /dev/shm beyond 1 MiB"} <= exposed, findings
+    assert findings["the hand-out is usable (imports, kernel spec)"].isolated
+    assert list((tmp_path / "work").iterdir()) == [] and list((tmp_path / "package").iterdir()) == []
+
+
+def test_without_bwrap_grading_stops_before_anything_runs_and_says_how_to_install_it(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}           # an empty folder: no bwrap on the PATH
+    grade = [sys.executable, "-m", "lstm_lessons", "grade"]
+    run = subprocess.run([*grade, str(CORPUS / "full_marks.ipynb"), "--lesson", "01", "--out", "grades"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert "bubblewrap (bwrap) is not installed" in run.stderr
+    assert "sudo apt-get install bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
+    assert not (tmp_path / "grades").exists()
+    check = subprocess.run([*grade, "--check-sandbox"], env=env, capture_output=True, text=True, timeout=300)
+    assert check.returncode == 2 and "bubblewrap (bwrap) is not installed" in check.stderr
+
+
+def test_a_bwrap_that_cannot_make_namespaces_is_named_with_the_fix(tmp_path, monkeypatch):
+    # bwrap's own words when the kernel refuses unprivileged user namespaces.
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the "
+                    "kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SandboxUnavailable) as error:
+        find_sandbox()
+    message = str(error.value)
+    assert "cannot make the sandbox on this machine (bwrap: No permissions to create new namespace" in message
+    assert "kernel.unprivileged_userns_clone=1" in message and "--no-sandbox" in message
