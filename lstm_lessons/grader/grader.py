@@ -250,16 +250,15 @@ class Grader:
     def _execute(self, grade: Grade, text: str, folder: Path):
         """Execute one prepared submission; returns (grade so far, answers, executed notebook)."""
         folder.mkdir(parents=True)
-        job = self._job(text, folder)
-        result = ResultPipe()
-        command = _worker_command(job, result)
+        job, pipe, environment = self._job(text, folder), ResultPipe(), _environment(folder / "tmp")
+        command = _worker_command(job, pipe)
         if self.sandbox is not None:
-            command = self.sandbox.command(command, _environment(folder / "tmp"), inputs=folder)
+            command = self.sandbox.command(command, environment, inputs=folder)
         with self._lock:
             self._running.add(grade.id)
         try:
-            outcome = run_limited(command, self.timeout, self.memory_mb, env=_environment(folder / "tmp"),
-                                  cwd=folder, stop=self._stop, result=result)
+            outcome = run_limited(command, self.timeout, self.memory_mb, env=environment, cwd=folder,
+                                  stop=self._stop, result=pipe)
         finally:
             with self._lock:
                 # Who could have changed the package: this submission and any still running.
