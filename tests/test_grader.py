@@ -358,7 +358,9 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     assert "read /" not in feedback["reads_outside"] and "copied from /" not in feedback["reads_outside"]
     assert "token-of-the-instructor" not in feedback["reads_outside"]
     assert "started a detached process" in feedback["detaches_process"]
-    assert "could not open the worker's files: Permission denied" in feedback["forges_report"]
+    # Listing the worker's files may work (as root), opening them does not: it is non-dumpable.
+    assert "could not list the worker's files: Permission denied" in feedback["forges_report"] or \
+           "wrote into 0 of the worker's" in feedback["forges_report"], feedback["forges_report"][-2000:]
     filled = re.search(r"stopped after (\d+) MiB: No space left on device", feedback["fills_disk"])
     assert filled and int(filled.group(1)) <= 256, feedback["fills_disk"][-3000:]
     assert "forged the grades in /" not in feedback["writes_output_dir"]   # it found no output folder

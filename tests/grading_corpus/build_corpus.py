@@ -192,16 +192,21 @@ answers = {"01-stable-learning-rate": {"learning_rate": 0.01},
            "01-plateau-schedule": {"factor": 0.5, "patience": 2}}
 forged = json.dumps({"result": {"status": "graded", "message": "ran to the end", "error": None,
                                 "answers": answers, "claims": {}}, "notebook": None})
+folder = f"/proc/{os.getppid()}/fd"
 try:
-    for fd in os.listdir(f"/proc/{os.getppid()}/fd"):
-        try:
-            with open(f"/proc/{os.getppid()}/fd/{fd}", "w") as f:
-                f.write(forged)
-        except OSError:
-            pass
-    print("wrote into the worker's files")
+    files = os.listdir(folder)
 except OSError as exc:
-    print("could not open the worker's files:", exc.strerror)'''
+    print("could not list the worker's files:", exc.strerror)
+else:
+    written, refused = 0, set()
+    for name in files:
+        try:
+            with open(f"{folder}/{name}", "w") as f:
+                f.write(forged)
+            written += 1
+        except OSError as exc:
+            refused.add(exc.strerror)
+    print(f"wrote into {written} of the worker's {len(files)} files; refused: {sorted(refused)}")'''
 
 
 def edited_record():
