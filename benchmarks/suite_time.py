@@ -22,7 +22,8 @@ PARTS = (
     ("lessons under nbval (seed 1)", lambda case: ".ipynb" in case),
     ("seeds 2-3 + solutions through the grader", lambda case: "test_lessons_over_seeds" in case),
     ("lessons in JupyterLab (Chromium)", lambda case: "test_lab" in case),
-    ("grader: corpus, limits, Ctrl-C", lambda case: "test_grader" in case or "test_integrity" in case),
+    ("grader: corpus, sandbox, limits, Ctrl-C",
+     lambda case: any(name in case for name in ("test_grader", "test_integrity", "test_sandbox"))),
     ("lesson 01 with bad parameters", lambda case: "test_lesson01" in case),
 )
 """Each part and how to recognise its test cases (by ``classname``); the rest are unit tests."""
