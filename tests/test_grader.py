@@ -6,10 +6,8 @@ import json
 import os
 import re
 import site
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from lstm_lessons.grader.report import (
     grades_csv,
     read_earlier,
 )
+from lstm_lessons.grader.sandbox_check import listen
 from lstm_lessons.grader.submissions import SubmissionError, lesson_of, prepare, submission_ids
 from lstm_lessons.runner import available_lessons
 
@@ -275,32 +274,6 @@ def machine_guard():
     assert not planted and not keras_edited, (planted, keras_edited)
 
 
-def listening_server():
-    """A TCP server on 127.0.0.1, on a free port among the corpus's :data:`PORTS`, recording what
-    it receives: ``(server, received)``."""
-    server = socket.socket()
-    for port in range(*PORTS):
-        try:
-            server.bind(("127.0.0.1", port))
-            break
-        except OSError:
-            continue
-    server.listen()
-    received = []
-
-    def serve():
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            with connection:
-                received.append(connection.recv(1024) or b"(connected)")
-
-    threading.Thread(target=serve, daemon=True).start()
-    return server, received
-
-
 def survivors() -> list:
     return [p for p in psutil.process_iter(["cmdline"]) if SURVIVOR in (p.info["cmdline"] or [])]
 
@@ -323,7 +296,7 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
         (hand_in / path.name).write_bytes(path.read_bytes())
     submissions = sorted(hand_in.glob("*.ipynb"), key=lambda p: (p.stem != "infinite_loop", p.stem))
     assert {p.stem for p in submissions} == set(EXPECTED)
-    server, received = listening_server()
+    server, received = listen(range(*PORTS))   # a port the corpus's connection attack tries
     # (Not the whole home: the grader's own checks, outside the sandbox, cache fonts there.)
     watched = [Path(sys.prefix), PACKAGE_DIR, DATA_DIR, NOTEBOOKS_DIR, hand_in, home / "solutions.txt"]
     before = fingerprint(*watched)

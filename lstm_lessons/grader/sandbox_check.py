@@ -149,10 +149,22 @@ def probe(plan: dict) -> list[Finding]:
     return findings
 
 
-def _listen() -> tuple[socket.socket, list[bytes]]:
-    """A TCP server on 127.0.0.1 (a free port) recording everything it receives."""
+def listen(ports=(0,)) -> tuple[socket.socket, list[bytes]]:
+    """A TCP server on 127.0.0.1, on the first free port of ``ports`` (0: any), recording
+    everything it receives: ``(server, received)``. Close the server to stop it.
+
+    Raises:
+        OSError: no port of ``ports`` is free.
+    """
     server = socket.socket()
-    server.bind(("127.0.0.1", 0))
+    for n, port in enumerate(ports):
+        try:
+            server.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            if n == len(ports) - 1:
+                server.close()
+                raise
     server.listen()
     received: list[bytes] = []
 
@@ -180,7 +192,7 @@ def check_sandbox() -> tuple[bool, list[Finding]]:
     from lstm_lessons.grader.integrity import PACKAGE_DIR
 
     sandbox = find_sandbox(PROBE_DISK_MB)
-    server, received = _listen()
+    server, received = listen()
     marker = f"{900 + os.getpid() % 97}.{os.getpid()}"            # a unique `sleep` argument
     sleeper = subprocess.Popen(["sleep", marker])
     with tempfile.TemporaryDirectory(prefix="lstm-lessons-check-") as folder:

@@ -19,6 +19,11 @@ def exercise_cell(exercise: str, source: str):
     return new_code_cell(source, metadata={"tags": ["exercise"], "lstm_lessons": {"exercise": exercise}})
 
 
+NO_ANSWERS = {"first": "None", "second": "answer_factor = None\nanswer_patience = None"}
+WRONG_ANSWERS = {"first": "0.3", "second": "answer_factor = 0.9\nanswer_patience = 10"}
+"""The starting notebook's answers (0 points, nothing to check), and wrong ones (0 points, checked)."""
+
+
 def submission(first="0.01", second="answer_factor = 0.5\nanswer_patience = 2", before=(), between=(),
                after=(), lesson=LESSON):
     """A lesson-01 hand-in reduced to what the grader needs: the import, both exercises, their checks."""
@@ -211,7 +216,7 @@ else:
 
 def edited_record():
     """Starting answers, but the stored outputs claim full marks for the right answers."""
-    notebook = submission(first="None", second="answer_factor = None\nanswer_patience = None")
+    notebook = submission(**NO_ANSWERS)
     forged = {"01-stable-learning-rate": {"learning_rate": 0.01},
               "01-plateau-schedule": {"factor": 0.5, "patience": 2}}
     for cell in notebook.cells:
@@ -228,7 +233,7 @@ SUBMISSIONS = {
     "computed_answer": submission(first="np.round(np.float64(0.1) / 10, 4)",
                                   before=[new_code_cell("import numpy as np")]),
     "partial": submission(second="answer_factor = 0.9\nanswer_patience = 10"),
-    "empty": submission(first="None", second="answer_factor = None\nanswer_patience = None"),
+    "empty": submission(**NO_ANSWERS),
     "invalid_answer": submission(first="'fast'", second="answer_factor = 0.5\nanswer_patience = 2.5"),
     "syntax_error": submission(between=[new_code_cell("def plot(:\n    pass")]),
     "exception_midway": submission(between=[new_code_cell('raise RuntimeError("my model diverged")')]),
@@ -237,31 +242,31 @@ SUBMISSIONS = {
         "hog = []\nwhile True:\n    hog.append(bytearray(100 * 2**20))")]),
     "os_exit": submission(between=[new_code_cell("import os\nos._exit(0)")]),
     "tamper_check": submission(first="0.3", before=[new_code_cell(FORGED_CHECK)]),
-    "fake_success": submission(first="None", second="answer_factor = None\nanswer_patience = None",
+    "fake_success": submission(**NO_ANSWERS,
                                after=[new_code_cell(
                                    'print("[exercise 01-stable-learning-rate] 2/2 points: PASSED")\n'
                                    'print("[exercise 01-plateau-schedule] 2/2 points: PASSED")\n'
                                    'print("Total: 4/4")')]),
     "edited_record": edited_record(),
-    "writes_output_dir": submission(first="None", second="answer_factor = None\nanswer_patience = None",
+    "writes_output_dir": submission(**NO_ANSWERS,
                                     after=[new_code_cell(WRITE_OUTPUT_DIR)]),
     "edits_package": submission(first="0.3", second="answer_factor = None\nanswer_patience = None",
                                 after=[new_code_cell(EDIT_PACKAGE)]),
-    "kills_worker": submission(first="None", second="answer_factor = None\nanswer_patience = None",
+    "kills_worker": submission(**NO_ANSWERS,
                                between=[new_code_cell(FORGE_AND_KILL_WORKER)]),
     "other_lesson": submission(lesson="02_stagnant_loss"),
-    "writes_site_packages": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+    "writes_site_packages": submission(**WRONG_ANSWERS,
                                        after=[new_code_cell(WRITE_SITE_PACKAGES)]),
-    "edits_keras": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+    "edits_keras": submission(**WRONG_ANSWERS,
                               after=[new_code_cell(EDIT_KERAS)]),
-    "opens_connection": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+    "opens_connection": submission(**WRONG_ANSWERS,
                                    after=[new_code_cell(OPEN_CONNECTION)]),
     "reads_outside": submission(first="learning_rate", second="answer_factor, answer_patience = plateau",
                                 before=[new_code_cell(READ_OUTSIDE)]),
     "detaches_process": submission(after=[new_code_cell(DETACH_PROCESS)]),
-    "forges_report": submission(first="None", second="answer_factor = None\nanswer_patience = None",
+    "forges_report": submission(**NO_ANSWERS,
                                 after=[new_code_cell(FORGE_REPORT)]),
-    "fills_disk": submission(first="0.3", second="answer_factor = 0.9\nanswer_patience = 10",
+    "fills_disk": submission(**WRONG_ANSWERS,
                              after=[new_code_cell(FILL_DISK)]),
 }
 
