@@ -480,3 +480,19 @@ def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_writte
     assert rows(tmp_path / "grades")["other_lesson"]["status"] == "grader-error"
     assert main(["grade", str(CORPUS / "other_lesson.ipynb"), "--lesson", "01", "--out",
                  str(tmp_path / "cli"), "--no-progress"]) == 1
+
+
+def test_a_notebook_too_large_to_send_back_keeps_only_its_answer_records():
+    from lstm_lessons.grader.worker import NOTEBOOK_LIMIT, _without_outputs
+
+    record = {"id": EX1, "answer": {"learning_rate": 0.01}, "points": 2, "max_points": 2}
+    cell = nbformat.v4.new_code_cell("check()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="x" * (NOTEBOOK_LIMIT + 1)),
+        nbformat.v4.new_output("display_data", data={"application/vnd.lstm-lessons.exercise+json": record})])
+    notebook = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("quiet()")])
+    _without_outputs(notebook)
+    kept, note = notebook.cells[0].outputs
+    assert kept.data["application/vnd.lstm-lessons.exercise+json"] == record
+    assert note.text.startswith("[outputs removed by the grader") and notebook.cells[1].outputs == []
+    assert len(nbformat.writes(notebook)) < 10_000
+    nbformat.validate(notebook)

@@ -164,7 +164,7 @@ def run_limited(command: list[str], timeout: float, memory_mb: float, env: dict 
     there is ``Outcome.result``.
 
     Standard input is closed; standard output and error are discarded (the child reports
-    through files). The child runs in a session of its own, so a Ctrl-C in the terminal does
+    through ``result``). The child runs in a session of its own, so a Ctrl-C in the terminal does
     not reach it: whoever catches the interrupt sets ``stop``.
 
     Raises:

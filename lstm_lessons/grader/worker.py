@@ -65,13 +65,15 @@ class MemoryHandler:
 
 def _without_outputs(notebook) -> None:
     """Keep only the answer records of the notebook's outputs (see :data:`NOTEBOOK_LIMIT`)."""
+    from nbformat.v4 import new_output
+
     from lstm_lessons.grading.feedback import EXERCISE_MIME
 
     note = f"[outputs removed by the grader: the notebook's outputs were over {NOTEBOOK_LIMIT // 2**20} MiB]"
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.outputs:
             kept = [o for o in cell.outputs if EXERCISE_MIME in o.get("data", {})]
-            cell.outputs = [*kept, {"output_type": "stream", "name": "stdout", "text": note}]
+            cell.outputs = [*kept, new_output("stream", name="stdout", text=note)]
 
 
 def execute(job: dict) -> dict:
