@@ -13,7 +13,7 @@
   ``disk_mb`` MiB, and ``/dev/shm`` (:data:`SHM_MB`). The root, ``/dev`` and ``/proc/sys`` are
   read-only. The hand-in's clean copy is mounted read-only at :data:`INPUT_DIR`.
 - **Processes**: a PID namespace of its own (``--unshare-pid``): it sees only its own processes,
-  and when the worker ends, bwrap's init ends and the kernel kills every process left in the
+  and when the worker ends, bwrap's init ends and Linux kills every process left in the
   namespace, ``setsid`` or not. ``--die-with-parent``: if the grader dies, the sandbox dies.
 - **Network**: a network namespace of its own with only a loopback interface
   (``--unshare-net``): papermill still talks to its kernel over 127.0.0.1 inside, but nothing
