@@ -17,7 +17,7 @@ from lstm_lessons.grader.sandbox import (
     sandbox_environment,
     visible_paths,
 )
-from lstm_lessons.grader.sandbox_check import SECRET_VARIABLE, probe
+from lstm_lessons.grader.sandbox_check import SECRET_VARIABLE, marked_process, probe
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "grading_corpus"
@@ -79,7 +79,7 @@ def test_the_probe_sees_the_attacks_succeed_outside_the_sandbox(tmp_path, monkey
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    sleeper = subprocess.Popen(["sleep", "321.5"])
+    sleeper = marked_process("321.5")
     monkeypatch.setenv(SECRET_VARIABLE, "token")
     monkeypatch.chdir(tmp_path / "work")
     plan = {"read_only": [str(tmp_path / "package")], "system": [str(tmp_path / "system")],

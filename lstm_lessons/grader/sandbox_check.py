@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -181,6 +182,22 @@ def listen(ports=(0,)) -> tuple[socket.socket, list[bytes]]:
     return server, received
 
 
+def marked_process(marker: str, wait: float = 10.0) -> subprocess.Popen:
+    """Start ``sleep <marker>`` (a process of the instructor the probe must not see) and return
+    once it runs ``sleep``: right after the fork, the child still shows its parent's name.
+    Kill it when done."""
+    sleeper = subprocess.Popen(["sleep", marker])
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{sleeper.pid}/comm").read_text().strip() == "sleep":
+                break
+        except OSError:
+            pass
+        time.sleep(0.01)
+    return sleeper
+
+
 def check_sandbox() -> tuple[bool, list[Finding]]:
     """Run the probe in this machine's sandbox; ``(every attack stopped, findings)``.
 
@@ -194,7 +211,7 @@ def check_sandbox() -> tuple[bool, list[Finding]]:
     sandbox = find_sandbox(PROBE_DISK_MB)
     server, received = listen()
     marker = f"{900 + os.getpid() % 97}.{os.getpid()}"            # a unique `sleep` argument
-    sleeper = subprocess.Popen(["sleep", marker])
+    sleeper = marked_process(marker)
     with tempfile.TemporaryDirectory(prefix="lstm-lessons-check-") as folder:
         outside = Path(folder) / "solutions.txt"
         outside.write_text("the instructor's answers")
