@@ -17,7 +17,7 @@ from lstm_lessons.grader.sandbox import (
     sandbox_environment,
     visible_paths,
 )
-from lstm_lessons.grader.sandbox_check import SECRET_VARIABLE, marked_process, probe
+from lstm_lessons.grader.sandbox_check import SECRET_VARIABLE, probe
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "grading_corpus"
@@ -79,24 +79,22 @@ def test_the_probe_sees_the_attacks_succeed_outside_the_sandbox(tmp_path, monkey
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    sleeper = marked_process("321.5")
     monkeypatch.setenv(SECRET_VARIABLE, "token")
     monkeypatch.chdir(tmp_path / "work")
     plan = {"read_only": [str(tmp_path / "package")], "system": [str(tmp_path / "system")],
             "outside_file": str(tmp_path / "solutions.txt"), "home": str(tmp_path / "home"),
-            "visible": [], "port": server.getsockname()[1], "marker": "321.5", "disk_mb": 1, "shm_mb": 1}
+            "visible": [], "port": server.getsockname()[1], "disk_mb": 1, "shm_mb": 1,
+            "command_line": Path("/proc/self/cmdline").read_bytes().decode()}     # this test's process
     try:
         findings = {f.attack: f for f in probe(plan)}
     finally:
-        sleeper.kill()
-        sleeper.wait()
         server.close()
     exposed = {attack for attack, f in findings.items() if not f.isolated}
     assert {f"write into {tmp_path / 'package'}", f"write into {tmp_path / 'system'}",
             "read a file outside the sandbox", "list the instructor's home",
             "connect to a server on the host's 127.0.0.1", "see the instructor's processes",
             "read the instructor's environment", "fill the working folder beyond 1 MiB",
-            "fill /dev/shm beyond 1 MiB"} <= exposed, findings
+            "fill /dev/shm beyond 1 MiB"} <= exposed, {a: f.detail for a, f in findings.items()}
     assert findings["the hand-out is usable (imports, kernel spec)"].isolated
     assert list((tmp_path / "work").iterdir()) == [] and list((tmp_path / "package").iterdir()) == []
 

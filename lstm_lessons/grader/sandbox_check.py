@@ -1,9 +1,10 @@
 """``lstm-lessons grade --check-sandbox``: does the sandbox isolate a hand-in on this machine?
 
 :func:`check_sandbox` sets up what a hand-in could go after (a file outside the sandbox, a TCP
-server on 127.0.0.1, a process of the instructor, a variable of the instructor's environment),
+server on 127.0.0.1, a process of the instructor: the checking process itself, known by its
+command line; a variable of the instructor's environment),
 then runs :func:`probe` inside the sandbox (``python -m lstm_lessons.grader.sandbox_check``),
-which tries each attack and reports what happened. Every row must say ``isolated``. The probe
+which tries each attack and reports what happened. Every row must say ``ok``. The probe
 imports only the standard library and ``lstm_lessons`` (no TensorFlow): it takes about a second.
 """
 
@@ -13,11 +14,9 @@ import ctypes
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -102,6 +101,14 @@ def _hidden_entries(home: Path, visible: list[Path]) -> list[str]:
     return sorted(n for n in names if not any(home / n == v or home / n in v.parents for v in visible))
 
 
+def _command_line(pid) -> str:
+    """A process's command line as text ("" once it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def probe(plan: dict) -> list[Finding]:
     """Try every attack of ``plan`` (written by :func:`check_sandbox`) from inside the sandbox."""
     findings = []
@@ -133,12 +140,10 @@ def probe(plan: dict) -> list[Finding]:
     add("list the instructor's home", (not leaks, f"visible: {', '.join(leaks[:5])}" if leaks
                                        else "nothing but the way to the hand-out"))
     add("connect to a server on the host's 127.0.0.1", _connect(plan["port"]))
-    seen = [p for p in os.listdir("/proc") if p.isdigit()
-            and plan["marker"] in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
-            and Path(f"/proc/{p}/comm").read_text().strip() == "sleep"]
-    count = sum(p.isdigit() for p in os.listdir("/proc"))
-    add("see the instructor's processes", (not seen, f"{count} processes visible, the instructor's "
-                                           f"{'among them' if seen else 'not among them'}"))
+    command_lines = [_command_line(p) for p in os.listdir("/proc") if p.isdigit()]
+    seen = plan["command_line"] in command_lines
+    add("see the instructor's processes", (not seen, f"{len(command_lines)} processes visible, the "
+                                           f"instructor's {'among them' if seen else 'not among them'}"))
     status = Path("/proc/self/status").read_text()
     capabilities = next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff"))
     add("hold capabilities", (int(capabilities, 16) == 0, f"effective capabilities {capabilities}"))
@@ -182,22 +187,6 @@ def listen(ports=(0,)) -> tuple[socket.socket, list[bytes]]:
     return server, received
 
 
-def marked_process(marker: str, wait: float = 10.0) -> subprocess.Popen:
-    """Start ``sleep <marker>`` (a process of the instructor the probe must not see) and return
-    once it runs ``sleep``: right after the fork, the child still shows its parent's name.
-    Kill it when done."""
-    sleeper = subprocess.Popen(["sleep", marker])
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            if Path(f"/proc/{sleeper.pid}/comm").read_text().strip() == "sleep":
-                break
-        except OSError:
-            pass
-        time.sleep(0.01)
-    return sleeper
-
-
 def check_sandbox() -> tuple[bool, list[Finding]]:
     """Run the probe in this machine's sandbox; ``(every attack stopped, findings)``.
 
@@ -210,15 +199,14 @@ def check_sandbox() -> tuple[bool, list[Finding]]:
 
     sandbox = find_sandbox(PROBE_DISK_MB)
     server, received = listen()
-    marker = f"{900 + os.getpid() % 97}.{os.getpid()}"            # a unique `sleep` argument
-    sleeper = marked_process(marker)
     with tempfile.TemporaryDirectory(prefix="lstm-lessons-check-") as folder:
         outside = Path(folder) / "solutions.txt"
         outside.write_text("the instructor's answers")
         plan = {"read_only": [str(PACKAGE_DIR), *site.getsitepackages()], "system": SYSTEM_FOLDERS,
                 "outside_file": str(outside),
                 "home": str(Path.home()), "visible": [str(p) for p in visible_paths()],
-                "port": server.getsockname()[1], "marker": marker, "disk_mb": PROBE_DISK_MB,
+                "port": server.getsockname()[1],
+                "command_line": _command_line("self"), "disk_mb": PROBE_DISK_MB,
                 "shm_mb": SHM_MB}
         pipe = ResultPipe()
         command = [sys.executable, "-m", "lstm_lessons.grader.sandbox_check", json.dumps(plan), str(pipe.fd)]
@@ -227,8 +215,6 @@ def check_sandbox() -> tuple[bool, list[Finding]]:
             outcome = run_limited(sandbox.command(command, environment), 120, 2048, env=environment,
                                   cwd=folder, result=pipe)
         finally:
-            sleeper.kill()
-            sleeper.wait()
             server.close()
     try:
         findings = [Finding(**f) for f in json.loads(outcome.result)]
