@@ -30,7 +30,7 @@ SECRET_VARIABLE = "INSTRUCTOR_API_TOKEN"
 """Set in the grader's environment by the check, expected to be missing inside."""
 SYSTEM_FOLDERS = ["/", "/usr", "/etc", "/dev"]
 """Folders of the system the probe tries to create a file in."""
-MS_REMOUNT, MS_BIND, MS_RDONLY = 32, 4096, 1
+MS_REMOUNT, MS_BIND = 32, 4096
 """``mount(2)`` flags, from ``<sys/mount.h>``."""
 
 
