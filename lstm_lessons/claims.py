@@ -1,16 +1,21 @@
 """A lesson's claims: printed as verdict lines for readers, stored as data for the runner.
 
 A claim is a named statement the lesson checks on its own run, such as
-``symptom_reproduced`` or ``fix_verified``. :func:`claim` shows one verdict line and, in a
-notebook, attaches the result to the cell's output under the MIME type :data:`CLAIM_MIME`
-(JupyterLab shows the plain-text line; the data travels with the executed notebook).
-:func:`read_claims` collects them from an executed notebook, so ``lstm-lessons run`` never
-parses printed text.
+``symptom_reproduced`` or ``fix_verified``, made of one or more :class:`Check` s: a measured
+value compared with its bound (:func:`below`, :func:`at_most`, :func:`at_least`,
+:func:`above`) or a plain fact (:func:`is_true`). :func:`claim` shows one verdict line and, in
+a notebook, attaches the claim with every check's value, bound and margin to the cell's
+output under the MIME type :data:`CLAIM_MIME` (JupyterLab shows the plain-text line; the
+data travels with the executed notebook). :func:`read_claims` and :func:`read_claim_records`
+collect them from an executed notebook, so ``lstm-lessons run`` and
+``benchmarks/claims_margin.py`` never parse printed text.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 
 CLAIM_MIME = "application/vnd.lstm-lessons.claim+json"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -21,24 +26,117 @@ def verdict_line(name: str, holds: bool, statement: str) -> str:
     return f"[{'holds' if holds else 'FAILS'}] {name}: {statement}"
 
 
-def claim(name: str, holds, statement: str) -> None:
-    """Show a verdict line and record the claim in the executed notebook.
+_RELATIONS = {"<": lambda v, b: v < b, "<=": lambda v, b: v <= b,
+              ">=": lambda v, b: v >= b, ">": lambda v, b: v > b}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One measured part of a claim: ``value relation bound``, or a plain fact.
+
+    Attributes:
+        quantity: what was measured, in words (``"oscillation index of the fixed run"``).
+        value: the measurement (a number), or for a fact ``True``/``False``.
+        relation: ``"<"``, ``"<="``, ``">="``, ``">"``, or ``"is"`` for a fact.
+        bound: the threshold the value is compared with (``None`` for a fact).
+    """
+
+    quantity: str
+    value: float | bool
+    relation: str
+    bound: float | None = None
+
+    @property
+    def holds(self) -> bool:
+        """Whether the check passes; a value that is not a finite number never passes."""
+        if self.relation == "is":
+            return bool(self.value)
+        return _finite(self.value) and _finite(self.bound) and _RELATIONS[self.relation](
+            float(self.value), float(self.bound))
+
+    @property
+    def margin(self) -> float | None:
+        """How far the value is inside its bound, as a fraction of the bound's size.
+
+        ``(bound - value) / |bound|`` for ``<`` and ``<=``, ``(value - bound) / |bound|`` for
+        ``>=`` and ``>`` (the plain difference when the bound is 0): 0.5 means the value could
+        move by half the bound before the check flips; negative when it fails. ``None`` for a
+        fact or a value that is not a finite number.
+        """
+        if self.relation == "is" or not (_finite(self.value) and _finite(self.bound)):
+            return None
+        value, bound = float(self.value), float(self.bound)
+        room = bound - value if self.relation in ("<", "<=") else value - bound
+        return room / abs(bound) if bound else room
+
+    def record(self) -> dict:
+        """The check as JSON-ready data (a value that is not a finite number becomes ``None``)."""
+        def number(x):
+            return float(x) if _finite(x) else None
+        value = bool(self.value) if self.relation == "is" else number(self.value)
+        bound = None if self.relation == "is" else number(self.bound)
+        return {"quantity": self.quantity, "value": value, "relation": self.relation,
+                "bound": bound, "holds": self.holds, "margin": self.margin}
+
+
+def _finite(x) -> bool:
+    try:
+        return not isinstance(x, bool) and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def below(quantity: str, value, bound) -> Check:
+    """Check ``value < bound``."""
+    return Check(quantity, value, "<", bound)
+
+
+def at_most(quantity: str, value, bound) -> Check:
+    """Check ``value <= bound``."""
+    return Check(quantity, value, "<=", bound)
+
+
+def at_least(quantity: str, value, bound) -> Check:
+    """Check ``value >= bound``."""
+    return Check(quantity, value, ">=", bound)
+
+
+def above(quantity: str, value, bound) -> Check:
+    """Check ``value > bound``."""
+    return Check(quantity, value, ">", bound)
+
+
+def is_true(quantity: str, fact) -> Check:
+    """Check a fact with no margin (a file exists, an error was raised, a name matches)."""
+    return Check(quantity, bool(fact), "is")
+
+
+def claim(name: str, statement: str, *checks: Check) -> None:
+    """Show a verdict line and record the claim, with its checks, in the executed notebook.
+
+    The claim holds when every check holds.
 
     Args:
         name: identifier in snake_case, e.g. ``"symptom_reproduced"``.
-        holds: whether the claim is true on this run (anything ``bool()`` accepts).
         statement: what is claimed, with no raw measurements, so the line reads the same on
             every CPU (the verdict cells are compared by nbval).
+        *checks: at least one :class:`Check` (made with :func:`below`, :func:`at_most`,
+            :func:`at_least`, :func:`above` or :func:`is_true`).
 
     Returns ``None``, so a notebook cell that ends with this call shows only the verdict line.
 
     Raises:
         ValueError: ``name`` is not snake_case.
+        TypeError: no checks, or something that is not a :class:`Check`.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"A claim name must be snake_case, like 'fix_verified'. Received: name={name!r}")
-    holds = bool(holds)
-    show_record(verdict_line(name, holds, statement), CLAIM_MIME, {"name": name, "holds": holds})
+    if not checks or not all(isinstance(c, Check) for c in checks):
+        raise TypeError(f"claim {name!r} needs one or more checks made with ll.claims.below, "
+                        f"at_most, at_least, above or is_true. Received: {checks!r}")
+    holds = all(c.holds for c in checks)
+    show_record(verdict_line(name, holds, statement), CLAIM_MIME,
+                {"name": name, "holds": holds, "checks": [c.record() for c in checks]})
 
 
 def show_record(line: str, mime: str, record: dict) -> None:
@@ -83,4 +181,13 @@ def read_claims(notebook) -> dict[str, bool]:
     Returns:
         ``{name: holds}``; a claim recorded twice keeps its last value.
     """
-    return {str(r["name"]): bool(r.get("holds")) for r in recorded(notebook, CLAIM_MIME) if "name" in r}
+    return {name: bool(r.get("holds")) for name, r in read_claim_records(notebook).items()}
+
+
+def read_claim_records(notebook) -> dict[str, dict]:
+    """Every claim's full record (``name``, ``holds``, ``checks``), by name, in order of appearance.
+
+    Each check is a dict as :meth:`Check.record` makes it. A claim recorded twice keeps its
+    last record; records from before checks existed have no ``checks`` key.
+    """
+    return {str(r["name"]): r for r in recorded(notebook, CLAIM_MIME) if "name" in r}

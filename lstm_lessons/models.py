@@ -6,7 +6,7 @@ from lstm_lessons._tf import keras
 
 
 def build_lstm_regressor(lookback: int, n_features: int = 1, units: int = 32, horizon: int = 1,
-                         learning_rate: float = 1e-3, clipnorm: float | None = None,
+                         learning_rate=1e-3, clipnorm: float | None = None,
                          name: str = "lstm_regressor") -> keras.Model:
     """One LSTM layer and a linear read-out, compiled with Adam and mean squared error.
 
@@ -15,7 +15,8 @@ def build_lstm_regressor(lookback: int, n_features: int = 1, units: int = 32, ho
         n_features: features per step.
         units: size of the LSTM's hidden state.
         horizon: number of future steps predicted.
-        learning_rate: Adam's learning rate.
+        learning_rate: Adam's learning rate: a number, or a schedule
+            (``keras.optimizers.schedules.LearningRateSchedule``, as in lesson 04).
         clipnorm: if given, Adam clips each gradient tensor to this L2 norm.
         name: the model's name.
 

@@ -88,16 +88,25 @@ def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, lo
 def plot_lr_range_test(result, ax=None):
     """Loss against learning rate from :func:`lstm_lessons.training.lr_range_test`.
 
-    Draws each batch's loss (faint), the smoothed loss, and a vertical line at the suggested
-    learning rate. The x axis is the learning rate on a log scale.
+    Draws each repeat's smoothed loss (faint; the batch losses when there is one repeat), the
+    averaged curve the suggestion is read from, a vertical line at the suggestion and, with
+    several repeats, a tick at the top for each repeat's own suggestion. The x axis is the
+    learning rate on a log scale.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
-    ax.plot(result.learning_rates, result.losses, color="#7f7f7f", alpha=0.4, lw=1,
-            label="batch loss")
-    ax.plot(result.learning_rates, result.smoothed, color="black", lw=1.8, label="smoothed loss")
+    several = len(result.curves) > 1
+    faint = result.curves if several else result.losses
+    for k, curve in enumerate(faint):
+        ax.plot(result.learning_rates, curve, color="#7f7f7f", alpha=0.4, lw=1,
+                label=("smoothed loss of each repeat" if several else "batch loss") if k == 0 else None)
+    ax.plot(result.learning_rates, result.smoothed, color="black", lw=1.8,
+            label="average of the repeats" if several else "smoothed loss")
     ax.axvline(result.suggestion, color="#2ca02c", ls=":", lw=2,
                label=f"suggested learning rate ({result.suggestion:.1e})")
+    if several:
+        ax.plot(result.suggestions, np.full(len(result.suggestions), 0.97), "|", color="#2ca02c",
+                ms=14, mew=2, transform=ax.get_xaxis_transform(), label="each repeat's suggestion")
     ax.set_xscale("log")
     return _style_axes(ax, "learning rate (log scale)", "training loss", "Learning-rate range test",
                        log=True)

@@ -35,50 +35,109 @@ class RangeTestResult:
 
     Attributes:
         learning_rates: ``(n_steps,)`` learning rate used at each step.
-        losses: ``(n_steps,)`` training loss of each step's batch.
-        smoothed: ``(n_steps,)`` bias-corrected exponential moving average of ``losses``.
-        suggestion: the suggested learning rate (see :func:`lr_range_test`).
+        losses: ``(repeats, n_steps)`` training loss of each step's batch, per repeat.
+        curves: ``(repeats, n_steps)`` each repeat's loss, smoothed by a bias-corrected
+            exponential moving average.
+        smoothed: ``(n_steps,)`` the repeats' smoothed curves averaged (geometric mean): the
+            curve the suggestion is read from.
+        suggestions: ``(repeats,)`` the rate each repeat alone would suggest (their spread is
+            the test's own noise).
+        suggestion: the suggested learning rate, read from ``smoothed`` (see :func:`lr_range_test`).
+        rule: the rule that made the suggestions, ``"valley"`` or ``"minimum"``.
     """
 
     learning_rates: np.ndarray
     losses: np.ndarray
+    curves: np.ndarray
     smoothed: np.ndarray
+    suggestions: np.ndarray
     suggestion: float
+    rule: str
+
+
+RANGE_TEST_RULES = ("valley", "minimum")
+"""Ways :func:`lr_range_test` reads a suggestion from a smoothed loss curve."""
+
+
+def suggest_learning_rate(learning_rates, smoothed, rule: str = "valley") -> float:
+    """Read a learning rate off a range test's smoothed loss curve.
+
+    ``"valley"``: the longest stretch over which the loss keeps falling (the longest strictly
+    decreasing subsequence of the curve, taken as running from its first to its last step),
+    and the rate halfway along it; the first tenth of the steps, where the moving average is
+    still warming up and a fresh model learns fastest at any rate, and the last five are left
+    out. This is the rule of fastai's ``lr_find`` default suggestion, ``valley``.
+    ``"minimum"``: the rate at the lowest loss divided by ten, fastai's older default
+    (``minimum``). On a flat-bottomed curve the minimum wanders far between runs; the valley
+    lies on the falling slope, where the curve is steep and its position well defined.
+
+    Args:
+        learning_rates: ``(n_steps,)`` increasing rates.
+        smoothed: ``(n_steps,)`` smoothed losses at those rates.
+        rule: ``"valley"`` or ``"minimum"``.
+
+    Raises:
+        ValueError: ``rule`` is not one of :data:`RANGE_TEST_RULES`; fewer than 2 steps.
+    """
+    if rule not in RANGE_TEST_RULES:
+        raise ValueError(f"rule must be one of {RANGE_TEST_RULES}. Received: rule={rule!r}")
+    rates, loss = np.asarray(learning_rates, dtype=float), np.asarray(smoothed, dtype=float)
+    if len(rates) < 2 or len(rates) != len(loss):
+        raise ValueError(f"Need two or more steps with one loss each. Received: "
+                         f"{len(rates)} learning rates, {len(loss)} losses")
+    if rule == "minimum":
+        return float(rates[int(np.argmin(loss))] / 10)
+    first, last = len(loss) // 10, len(loss) - 5 if len(loss) - 5 > len(loss) // 10 + 1 else len(loss)
+    rates, loss = rates[first:last], loss[first:last]
+    longest = np.ones(len(loss), dtype=int)   # longest decreasing subsequence ending at each step
+    for i in range(1, len(loss)):
+        earlier = longest[:i][loss[:i] > loss[i]]
+        if earlier.size:
+            longest[i] = earlier.max() + 1
+    end = int(np.argmax(longest))
+    start = end - int(longest[end]) + 1
+    return float(rates[start + (end - start) // 2])
 
 
 def lr_range_test(build_model: Callable[[float], keras.Model], x, y, *, min_lr: float = 1e-4,
                   max_lr: float = 1.0, steps: int = 100, batch_size: int = 32,
-                  smoothing: float = 0.9, divergence: float = 4.0) -> RangeTestResult:
+                  smoothing: float = 0.9, divergence: float = 4.0, repeats: int = 1,
+                  rule: str = "valley") -> RangeTestResult:
     """Learning-rate range test: train briefly while the learning rate grows exponentially.
 
     A fresh model from ``build_model(min_lr)`` is trained for at most ``steps`` mini-batches;
     before step ``k`` its learning rate is set to ``min_lr * (max_lr / min_lr) ** (k / (steps-1))``.
     Each batch's loss comes from ``train_on_batch``; the curve is smoothed with a
     bias-corrected exponential moving average (factor ``smoothing``) and the test stops once
-    the smoothed loss exceeds ``divergence`` times its minimum. The suggestion is the learning
-    rate at the smoothed minimum divided by 10: the loss is still falling fast there, one
-    order of magnitude below where training becomes unstable.
+    the smoothed loss exceeds ``divergence`` times its minimum. With ``repeats`` > 1 the test
+    runs that many times, each with a fresh model and batch order, and the smoothed curves are
+    averaged (geometric mean, up to the step the shortest reached) before a suggestion is read
+    from them by ``rule`` (see :func:`suggest_learning_rate`): one test's suggestion moves by
+    a factor of 2 to 4 between seeds, because the batches and the starting weights make its
+    curve noisy; averaging a few curves removes part of that noise.
 
     Caveat: the model also learns during the test, so part of the fall of the loss is
-    progress, not a verdict on the rate; read the suggestion as an upper bound to try, and
-    seed the run (:func:`seed_everything`) to make it repeatable.
+    progress, not a verdict on the rate; read the suggestion as a starting rate to verify,
+    and seed the run (:func:`seed_everything`) to make it repeatable.
 
     Sources: L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017,
-    section 3.3 (the range test); the divide-by-ten rule and the stop at 4x the minimum are
-    the defaults of fastai's ``lr_find``.
+    section 3.3 (the range test); the stop at 4x the minimum, the smoothing and both rules
+    are those of fastai's ``lr_find``.
 
     Args:
         build_model: called with a learning rate, returns a compiled model.
         x: inputs ``(n_windows, lookback, n_features)``.
         y: targets ``(n_windows, horizon)``.
         min_lr, max_lr: learning-rate range, ``0 < min_lr < max_lr``.
-        steps: number of mini-batches at most (>= 10).
+        steps: number of mini-batches at most in each repeat (>= 10).
         batch_size: windows per mini-batch.
         smoothing: moving-average factor in [0, 1).
         divergence: stop when smoothed loss > ``divergence`` x its minimum (> 1).
+        repeats: independent tests to average (>= 1).
+        rule: ``"valley"`` (default) or ``"minimum"``.
 
     Raises:
-        ValueError: a range or size argument is out of its allowed range.
+        ValueError: a range, size or rule argument is out of its allowed range.
     """
     if not 0 < min_lr < max_lr:
         raise ValueError(f"Need 0 < min_lr < max_lr. Received: min_lr={min_lr!r}, max_lr={max_lr!r}")
@@ -87,12 +146,33 @@ def lr_range_test(build_model: Callable[[float], keras.Model], x, y, *, min_lr: 
     if not 0 <= smoothing < 1 or divergence <= 1:
         raise ValueError(f"Need 0 <= smoothing < 1 and divergence > 1. "
                          f"Received: smoothing={smoothing!r}, divergence={divergence!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1. Received: repeats={repeats!r}")
+    if rule not in RANGE_TEST_RULES:
+        raise ValueError(f"rule must be one of {RANGE_TEST_RULES}. Received: rule={rule!r}")
     x, y = np.asarray(x), np.asarray(y)
-    model = build_model(min_lr)
     rates = min_lr * (max_lr / min_lr) ** (np.arange(steps) / (steps - 1))
+    runs = [_range_test_once(build_model, x, y, rates, batch_size, smoothing, divergence)
+            for _ in range(repeats)]
+    n = min(len(losses) for losses, _ in runs)
+    if n < 2:
+        raise ValueError(f"The range test stopped after {n} step(s): the loss was not finite or "
+                         f"diverged at once. Lower min_lr (received {min_lr!r}).")
+    losses = np.array([run[:n] for run, _ in runs])
+    curves = np.array([curve[:n] for _, curve in runs])
+    smoothed = np.exp(np.log(curves).mean(axis=0))
+    rates = rates[:n]
+    suggestions = np.array([suggest_learning_rate(rates, curve, rule) for curve in curves])
+    return RangeTestResult(rates, losses, curves, smoothed, suggestions,
+                           suggest_learning_rate(rates, smoothed, rule), rule)
+
+
+def _range_test_once(build_model, x, y, rates, batch_size, smoothing, divergence):
+    """One range test: the batch losses and their smoothed curve, up to a stop."""
+    model = build_model(float(rates[0]))
     order = np.random.permutation(len(x))
     n_batches = max(1, len(x) // batch_size)
-    lrs, losses, smoothed = [], [], []
+    losses, smoothed = [], []
     average, best = 0.0, np.inf
     for k, rate in enumerate(rates):
         start = (k % n_batches) * batch_size
@@ -103,13 +183,11 @@ def lr_range_test(build_model: Callable[[float], keras.Model], x, y, *, min_lr: 
             break
         average = smoothing * average + (1 - smoothing) * loss
         value = average / (1 - smoothing ** (k + 1))
-        lrs.append(rate), losses.append(loss), smoothed.append(value)
+        losses.append(loss), smoothed.append(value)
         best = min(best, value)
         if value > divergence * best:
             break
-    smoothed_arr = np.array(smoothed)
-    suggestion = float(lrs[int(np.argmin(smoothed_arr))] / 10) if lrs else float(min_lr)
-    return RangeTestResult(np.array(lrs), np.array(losses), smoothed_arr, suggestion)
+    return np.array(losses), np.array(smoothed)
 
 
 class ValidationLossLogger(keras.callbacks.Callback):

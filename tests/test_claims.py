@@ -1,21 +1,57 @@
+import json
+import math
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from lstm_lessons.claims import CLAIM_MIME, claim, read_claims, verdict_line
+from lstm_lessons.claims import (CLAIM_MIME, above, at_least, at_most, below, claim, is_true,
+                                 read_claim_records, read_claims, verdict_line)
 
 
 def test_claim_prints_a_verdict_outside_a_notebook(capsys):
-    assert claim("fix_verified", 1, "the loss is smooth") is None
+    assert claim("fix_verified", "the loss is smooth", below("index", 0.1, 0.2)) is None
     assert capsys.readouterr().out == "[holds] fix_verified: the loss is smooth\n"
-    claim("symptom_reproduced", False, "it oscillates")
+    claim("symptom_reproduced", "it oscillates", at_least("index", 0.1, 0.2), is_true("seen", True))
     assert "[FAILS] symptom_reproduced" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["Fix Verified", "", "1abc", None])
 def test_claim_rejects_names_that_are_not_snake_case(name):
     with pytest.raises(ValueError, match="snake_case"):
-        claim(name, True, "x")
+        claim(name, "x", is_true("x", True))
+
+
+@pytest.mark.parametrize("checks", [(), (True,), ("0.1 < 0.2",)])
+def test_claim_needs_checks(checks):
+    with pytest.raises(TypeError, match="needs one or more checks"):
+        claim("fix_verified", "x", *checks)
+
+
+@pytest.mark.parametrize("check, holds, margin", [
+    (below("a", 0.1, 0.2), True, 0.5),
+    (below("a", 0.2, 0.2), False, 0.0),       # strict: at the bound fails, with no room left
+    (at_most("a", 0.2, 0.2), True, 0.0),
+    (at_most("a", 0.3, 0.2), False, -0.5),
+    (at_least("a", 3.0, 2.0), True, 0.5),
+    (above("a", 1.0, 2.0), False, -0.5),
+    (below("a", -1.0, 0.0), True, 1.0),       # a bound of 0: the plain difference
+    (below("a", float("nan"), 0.2), False, None),
+    (above("a", float("inf"), 0.2), False, None),
+])
+def test_check_holds_and_margin(check, holds, margin):
+    assert check.holds is holds
+    assert (check.margin is None) if margin is None else math.isclose(check.margin, margin)
+
+
+def test_a_fact_has_no_margin():
+    assert is_true("file exists", 1).holds is True and is_true("x", 0).margin is None
+
+
+def test_records_are_json_even_for_a_nan_value():
+    record = below("index", float("nan"), 0.2).record()
+    assert json.loads(json.dumps(record, allow_nan=False)) == {
+        "quantity": "index", "value": None, "relation": "<", "bound": 0.2, "holds": False, "margin": None}
 
 
 def _output(name, holds):
@@ -34,3 +70,4 @@ def test_read_claims_from_outputs_not_from_text():
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # survives a save and reload
     assert read_claims(nb) == {"symptom_reproduced": True, "fix_verified": True}
     assert read_claims(new_notebook()) == {}
+    assert list(read_claim_records(nb)) == ["symptom_reproduced", "fix_verified"]

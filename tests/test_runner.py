@@ -22,9 +22,9 @@ def _lesson(folder, name, body, parameters="learning_rate = 0.1\nepochs = 3"):
 def lessons(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _lesson(folder, "01_good", "from lstm_lessons.claims import claim\n"
-                               "claim('symptom_reproduced', learning_rate > 0.05, 'lr is high')\n"
-                               "claim('fix_verified', epochs == 3, 'three epochs')")
+    _lesson(folder, "01_good", "from lstm_lessons.claims import above, claim, is_true\n"
+                               "claim('symptom_reproduced', 'lr is high', above('rate', learning_rate, 0.05))\n"
+                               "claim('fix_verified', 'three epochs', is_true('three', epochs == 3))")
     _lesson(folder, "02_broken", "x = 1\nraise RuntimeError('boom in the lesson')")
     return folder
 

@@ -46,16 +46,51 @@ def test_lr_range_test_sweeps_geometrically_and_suggests_a_tenth_of_the_best():
     x, y = _tiny_data(256)
     training.seed_everything(0)
     result = training.lr_range_test(lambda lr: models.build_lstm_regressor(5, units=4, learning_rate=lr),
-                                    x, y, min_lr=1e-4, max_lr=10.0, steps=60, batch_size=32)
+                                    x, y, min_lr=1e-4, max_lr=10.0, steps=60, batch_size=32, rule="minimum")
     n = len(result.learning_rates)
-    assert 10 <= n <= 60 and len(result.losses) == len(result.smoothed) == n
+    assert 10 <= n <= 60 and result.losses.shape == result.curves.shape == (1, n)
+    assert len(result.smoothed) == n
     ratios = result.learning_rates[1:] / result.learning_rates[:-1]
     np.testing.assert_allclose(ratios, (10.0 / 1e-4) ** (1 / 59), rtol=1e-6)
     best = result.learning_rates[np.argmin(result.smoothed)]
     assert result.suggestion == pytest.approx(best / 10)
+    assert result.suggestions == pytest.approx([result.suggestion]) and result.rule == "minimum"
     # It either ran to max_lr or stopped because the loss diverged.
     stopped_early = n < 60
     assert not stopped_early or result.smoothed[-1] > 4 * result.smoothed.min()
+
+
+def test_lr_range_test_repeats_average_their_curves():
+    x, y = _tiny_data(256)
+    training.seed_everything(0)
+    result = training.lr_range_test(lambda lr: models.build_lstm_regressor(5, units=4, learning_rate=lr),
+                                    x, y, steps=30, batch_size=32, repeats=3)
+    n = len(result.learning_rates)
+    assert result.curves.shape == result.losses.shape == (3, n) and result.suggestions.shape == (3,)
+    # Fresh models and batch orders: the repeats differ; the average is their geometric mean.
+    assert not np.allclose(result.curves[0], result.curves[1])
+    np.testing.assert_allclose(result.smoothed, np.exp(np.log(result.curves).mean(axis=0)), rtol=1e-6)
+    assert result.suggestion == training.suggest_learning_rate(result.learning_rates, result.smoothed)
+
+
+def test_valley_is_halfway_down_the_longest_fall_and_minimum_a_tenth_of_the_lowest_point():
+    rates = np.geomspace(1e-4, 1.0, 100)
+    # Flat, then falling from step 30 to step 70 (with one bump that a subsequence skips), then rising.
+    loss = np.concatenate([np.full(30, 1.0), np.linspace(1.0, 0.1, 41)[1:], np.linspace(0.1, 2.0, 31)[1:]])
+    loss[50] = 0.9
+    assert len(loss) == 100
+    assert training.suggest_learning_rate(rates, loss) == pytest.approx(rates[29 + 41 // 2], rel=0.2)
+    assert training.suggest_learning_rate(rates, loss, "minimum") == pytest.approx(rates[69] / 10)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((np.geomspace(1e-3, 1, 20), np.ones(20), "steepest"), "rule='steepest'"),
+    ((np.ones(1), np.ones(1)), "two or more steps"),
+    ((np.ones(3), np.ones(4)), "3 learning rates, 4 losses"),
+])
+def test_suggest_learning_rate_rejects_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        training.suggest_learning_rate(*args)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -63,6 +98,8 @@ def test_lr_range_test_sweeps_geometrically_and_suggests_a_tenth_of_the_best():
     ({"steps": 5}, "steps=5"),
     ({"smoothing": 1.0}, "smoothing=1.0"),
     ({"divergence": 1.0}, "divergence=1.0"),
+    ({"repeats": 0}, "repeats=0"),
+    ({"rule": "steep"}, "rule='steep'"),
 ])
 def test_lr_range_test_rejects_bad_arguments(kwargs, message):
     x, y = _tiny_data()
