@@ -138,7 +138,8 @@ def main() -> None:
     for r in runs:
         if r["status"] == "error":
             detail = r["error"] or {"evalue": "no claims recorded"}
-            print(f"error: {r['lesson']} seed {r['seed']}: {detail.get('ename', '')} {detail['evalue'][:200]}")
+            message = f"{detail.get('ename', '')} {detail['evalue'][:200]}"
+            print(f"error: {r['lesson']} seed {r['seed']}: {message}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 # Log-scale tick labels (10^-2) are set with mathtext, whose fallback fonts are STIX and Computer
 # Modern. When matplotlib's font list lacks them (a font cache built elsewhere, a system

@@ -5,8 +5,18 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from lstm_lessons.claims import (CLAIM_MIME, above, at_least, at_most, below, claim, is_true,
-                                 read_claim_records, read_claims, verdict_line)
+from lstm_lessons.claims import (
+    CLAIM_MIME,
+    above,
+    at_least,
+    at_most,
+    below,
+    claim,
+    is_true,
+    read_claim_records,
+    read_claims,
+    verdict_line,
+)
 
 
 def test_claim_prints_a_verdict_outside_a_notebook(capsys):

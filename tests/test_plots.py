@@ -31,12 +31,19 @@ def test_plot_histories_names_the_missing_metric():
         plots.plot_histories({"run": {"loss": [1.0]}}, metric="mae")
 
 
-def test_plot_lr_range_test_marks_the_suggestion():
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_plot_lr_range_test_marks_the_suggestion(repeats):
     rates = np.geomspace(1e-4, 1, 20)
-    result = RangeTestResult(rates, np.linspace(1, 0.1, 20), np.linspace(1, 0.1, 20), 0.01)
+    curves = np.array([np.linspace(1, 0.1, 20) * (1 + k / 10) for k in range(repeats)])
+    suggestions = np.array([0.01, 0.02, 0.03][:repeats])
+    result = RangeTestResult(rates, curves, curves, curves[0], suggestions, 0.01, "valley")
     ax = plots.plot_lr_range_test(result)
     assert ax.get_xscale() == "log"
     assert any(line.get_xdata()[0] == 0.01 for line in ax.get_lines())
+    labels = [line.get_label() for line in ax.get_lines()]
+    # Several repeats: each one's curve (faint) and its own suggestion (a tick) are drawn too.
+    assert labels.count("each repeat's suggestion") == (repeats > 1)
+    assert len(ax.get_lines()) == repeats + 2 + (repeats > 1)
 
 
 def test_plot_series_marks_split_boundaries():

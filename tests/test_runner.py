@@ -7,6 +7,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from lstm_lessons import cli, runner
+from lstm_lessons.claims import read_claim_records
 from lstm_lessons.params import ParameterError
 
 
@@ -23,7 +24,7 @@ def lessons(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     _lesson(folder, "01_good", "from lstm_lessons.claims import above, claim, is_true\n"
-                               "claim('symptom_reproduced', 'lr is high', above('rate', learning_rate, 0.05))\n"
+                               "claim('symptom_reproduced', 'lr high', above('rate', learning_rate, 0.05))\n"
                                "claim('fix_verified', 'three epochs', is_true('three', epochs == 3))")
     _lesson(folder, "02_broken", "x = 1\nraise RuntimeError('boom in the lesson')")
     return folder
@@ -79,6 +80,11 @@ def test_parameters_reach_the_notebook_and_claims_come_from_outputs(lessons, tmp
                                  notebooks_dir=lessons)
     assert result.status == "claims_failed"
     assert result.claims == {"symptom_reproduced": False, "fix_verified": True}
+    # Each claim keeps its checks, with the measured value, the bound and the margin.
+    records = read_claim_records(nbformat.read(result.output, as_version=4))
+    assert records["symptom_reproduced"]["checks"] == [
+        {"quantity": "rate", "value": 0.01, "relation": ">", "bound": 0.05, "holds": False,
+         "margin": pytest.approx(-0.8)}]
 
 
 @pytest.mark.slow
