@@ -45,17 +45,21 @@ def run_one(path: Path, seed: int, out: Path, timeout: float, reuse: bool) -> di
     """Run one lesson with one seed (unless ``reuse`` finds it done); return its claim records."""
     folder = out / path.stem / f"seed-{seed:02d}"
     executed = folder / path.name
-    status, error = "passed", None
+    error = None
     if not (reuse and executed.exists()):
         parameters = {"seed": seed}
         if "log_dir" in papermill.inspect_notebook(str(path)):
             parameters["log_dir"] = str((folder / "logs").resolve())
         result, = run_lessons([path.stem], parameters, folder, timeout, progress=False,
                               notebooks_dir=path.parent)
-        status, error = result.status, result.error
+        error = result.error
+    elif (folder / "summary.json").exists():   # an earlier run's error stays an error
+        error = json.loads((folder / "summary.json").read_text())["lessons"][0]["error"]
     records = read_claim_records(nbformat.read(executed, as_version=4)) if executed.exists() else {}
     if error is not None or not records:
         status = "error"
+    else:
+        status = "passed" if all(r.get("holds") for r in records.values()) else "claims_failed"
     print(f"{path.stem} seed {seed}: {status}", flush=True)
     return {"lesson": path.stem, "seed": seed, "status": status, "error": error, "claims": records}
 
