@@ -81,3 +81,24 @@ def test_read_claims_from_outputs_not_from_text():
     assert read_claims(nb) == {"symptom_reproduced": True, "fix_verified": True}
     assert read_claims(new_notebook()) == {}
     assert list(read_claim_records(nb)) == ["symptom_reproduced", "fix_verified"]
+
+
+def test_margin_report_finds_each_checks_worst_seed_and_counts_errors_as_not_held():
+    from claims_margin import margin_rows, markdown, parse_seeds  # benchmarks/, on sys.path by conftest.py
+
+    assert parse_seeds("1-3,8") == [1, 2, 3, 8] and parse_seeds("4") == [4]
+
+    def run(seed, index, fact, status="passed"):
+        checks = [below("index", index, 0.2).record(), is_true("doctor", fact).record()]
+        holds = all(c["holds"] for c in checks)
+        return {"lesson": "01_x", "seed": seed, "status": status,
+                "claims": {"fix_verified": {"name": "fix_verified", "holds": holds, "checks": checks}}}
+
+    runs = [run(1, 0.05, True), run(2, 0.15, True), run(3, 0.25, False), run(4, 0.01, True, "error")]
+    index_row, fact_row = margin_rows(runs)
+    assert index_row["held"] == 2 and index_row["seeds"] == 4       # seed 3 fails, seed 4 errored
+    assert index_row["worst_seed"] == 3 and index_row["value"] == 0.25
+    assert index_row["margin"] == pytest.approx(-0.25)
+    assert fact_row["value"] == "true in 3/4"
+    table = markdown([index_row, fact_row])
+    assert "| 01 | fix_verified | 2/4 | index | 0.25 | < 0.2 | -25% | 3 |" in table
