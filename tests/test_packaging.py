@@ -59,6 +59,10 @@ def test_lesson_conventions(path):
     assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be tagged"
     assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
     assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    # papermill.parameterize_notebook (used on solutions) reads every cell's tags: a cell added
+    # by hand after the last execution has none. Re-execute with `make notebooks`.
+    untagged = [i for i, c in enumerate(nb.cells) if "tags" not in c.metadata]
+    assert untagged == [], f"cells without metadata.tags: {untagged}"
     # Committed executed, with figures, no errors, and verdict cells recording claims.
     assert all(c.execution_count is not None for c in code)
     assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
