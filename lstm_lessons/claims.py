@@ -34,6 +34,9 @@ _RELATIONS = {"<": lambda v, b: v < b, "<=": lambda v, b: v <= b,
 class Check:
     """One measured part of a claim: ``value relation bound``, or a plain fact.
 
+    Raises:
+        ValueError: ``relation`` is not one of those below.
+
     Attributes:
         quantity: what was measured, in words (``"oscillation index of the fixed run"``).
         value: the measurement (a number), or for a fact ``True``/``False``.
@@ -45,6 +48,11 @@ class Check:
     value: float | bool
     relation: str
     bound: float | None = None
+
+    def __post_init__(self):
+        if self.relation not in (*_RELATIONS, "is"):
+            raise ValueError(f"relation must be one of {[*_RELATIONS, 'is']}. "
+                             f"Received: relation={self.relation!r}")
 
     @property
     def holds(self) -> bool:

@@ -54,6 +54,11 @@ def test_check_holds_and_margin(check, holds, margin):
     assert (check.margin is None) if margin is None else math.isclose(check.margin, margin)
 
 
+def test_a_check_refuses_an_unknown_relation():
+    with pytest.raises(ValueError, match="relation='=='"):
+        Check("index", 0.1, "==", 0.2)
+
+
 def test_a_fact_has_no_margin():
     assert is_true("file exists", 1).holds is True and is_true("x", 0).margin is None
 
