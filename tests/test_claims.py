@@ -7,6 +7,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from lstm_lessons.claims import (
     CLAIM_MIME,
+    Check,
     above,
     at_least,
     at_most,
