@@ -112,9 +112,10 @@ def lr_range_test(build_model: Callable[[float], keras.Model], x, y, *, min_lr: 
     the smoothed loss exceeds ``divergence`` times its minimum. With ``repeats`` > 1 the test
     runs that many times, each with a fresh model and batch order, and the smoothed curves are
     averaged (geometric mean, up to the step the shortest reached) before a suggestion is read
-    from them by ``rule`` (see :func:`suggest_learning_rate`): one test's suggestion moves by
-    a factor of 2 to 4 between seeds, because the batches and the starting weights make its
-    curve noisy; averaging a few curves removes part of that noise.
+    from them by ``rule`` (see :func:`suggest_learning_rate`). One test's curve is noisy (the
+    batches and the starting weights), and so is its suggestion: on lesson 01's data one test
+    suggested 0.0087 to 0.032 over seeds 1-10, the average of three 0.011 to 0.015
+    (``benchmarks/claims_margin.py`` runs, 2026-11-23).
 
     Caveat: the model also learns during the test, so part of the fall of the loss is
     progress, not a verdict on the rate; read the suggestion as a starting rate to verify,
