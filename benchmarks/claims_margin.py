@@ -44,22 +44,16 @@ def parse_seeds(text: str) -> list[int]:
 def run_one(path: Path, seed: int, out: Path, timeout: float, reuse: bool) -> dict:
     """Run one lesson with one seed (unless ``reuse`` finds it done); return its claim records."""
     folder = out / path.stem / f"seed-{seed:02d}"
-    executed = folder / path.name
-    error = None
-    if not (reuse and executed.exists()):
+    executed, summary = folder / path.name, folder / "summary.json"
+    if not (reuse and summary.exists()):
         parameters = {"seed": seed}
         if "log_dir" in papermill.inspect_notebook(str(path)):
             parameters["log_dir"] = str((folder / "logs").resolve())
-        result, = run_lessons([path.stem], parameters, folder, timeout, progress=False,
-                              notebooks_dir=path.parent)
-        error = result.error
-    elif (folder / "summary.json").exists():   # an earlier run's error stays an error
-        error = json.loads((folder / "summary.json").read_text())["lessons"][0]["error"]
+        run_lessons([path.stem], parameters, folder, timeout, progress=False, notebooks_dir=path.parent)
+    # The runner's own verdict (passed, claims_failed or error), also for a reused run.
+    row = json.loads(summary.read_text())["lessons"][0]
+    status, error = row["status"], row["error"]
     records = read_claim_records(nbformat.read(executed, as_version=4)) if executed.exists() else {}
-    if error is not None or not records:
-        status = "error"
-    else:
-        status = "passed" if all(r.get("holds") for r in records.values()) else "claims_failed"
     print(f"{path.stem} seed {seed}: {status}", flush=True)
     return {"lesson": path.stem, "seed": seed, "status": status, "error": error, "claims": records}
 
