@@ -3,11 +3,11 @@
 Each case is a history shaped like a real run (losses decay exponentially towards a floor,
 with multiplicative noise) plus the set of symptoms a careful reader would name. The cases
 cover clean runs at several noise levels, U-shaped validation curves, single upticks,
-oscillation at several amplitudes, plateaus from the start and after learning, NaN midway,
-gradient spikes and vanishing layers, a classifier stuck on one class, a validation set far
-better than training, and runs from 3 to 1,000 epochs. ``tests/test_doctor.py`` requires the
-doctor to get every case right; ``benchmarks/doctor_accuracy.py`` reports precision and
-recall per symptom.
+oscillation at several amplitudes, training losses thrown back up, plateaus from the start and
+after learning, NaN midway, gradient spikes and vanishing layers, a classifier stuck on one
+class, a validation set far better than training, and runs from 3 to 1,000 epochs.
+``tests/test_doctor.py`` requires the doctor to get every case right;
+``benchmarks/doctor_accuracy.py`` reports precision and recall per symptom.
 """
 
 from __future__ import annotations
@@ -83,6 +83,23 @@ def _cases(rng) -> list[tuple]:
     run = _run(40, rng, 0.01, rate=0.5)
     run["val_loss"] = run["val_loss"] * np.exp(0.01 * np.where(np.arange(40) % 2 == 0, 1.0, -1.0))
     cases.append(("zig-zag of 2 % (too small to matter)", run, set()))
+    # Training loss thrown back up (a step too large for the minimum), in two shapes.
+    for rise in (0.2, 0.5):
+        run = _run(40, rng, 0.01, rate=0.3)
+        drift = np.exp(np.log1p(rise) * np.clip(np.arange(40) - 20, 0, None) / 19)
+        run["loss"], run["val_loss"] = run["loss"] * drift, run["val_loss"] * drift
+        cases.append((f"training loss creeping back up by {rise:.0%}", run, {"unstable_training"}))
+    run = _run(40, rng, 0.01, rate=0.3)
+    excursion = np.ones(40)
+    excursion[12:20] = np.array([2.0, 3.0, 3.0, 2.5, 2.0, 1.6, 1.3, 1.1])
+    run["loss"], run["val_loss"] = run["loss"] * excursion, run["val_loss"] * excursion
+    cases.append(("training loss thrown 3x up midway, then recovering", run, {"unstable_training"}))
+    run = _run(40, rng, 0.01, rate=0.3)
+    run["loss"][20] *= 1.5
+    cases.append(("one epoch of training loss 50 % up (a bad epoch, not instability)", run, set()))
+    run = _run(40, rng, 0.0, rate=0.3)
+    run["loss"] = run["loss"] * np.exp(np.log(1.06) * np.clip(np.arange(40) - 20, 0, None) / 19)
+    cases.append(("training loss 6 % up at the end (below the line)", run, set()))
     # Plateaus.
     flat = {"loss": 1.0 * np.exp(rng.normal(0, 0.005, 30)),
             "val_loss": 1.1 * np.exp(rng.normal(0, 0.005, 30))}

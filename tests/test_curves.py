@@ -74,3 +74,43 @@ def test_relative_improvement_and_stagnation():
 def test_relative_improvement_rejects_bad_curves(values, message):
     with pytest.raises(ValueError, match=message):
         curves.relative_improvement(values)
+
+
+def test_rebound_is_the_climb_above_the_earlier_best_of_the_running_median():
+    # medians of 3: 0.5, 0.4, 0.4, 0.5, 0.6, 0.6 -> the earlier best is 0.4
+    values = [1.0, 0.5, 0.4, 0.3, 0.5, 0.6, 0.6, 0.7]
+    curve = curves.rebound_curve(values)
+    assert curve.shape == (8,) and np.isnan(curve[[0, 1, 7]]).all()
+    np.testing.assert_allclose(curve[2:7], [0.0, 0.0, 0.25, 0.5, 0.5])
+    assert curves.loss_rebound(values) == pytest.approx(0.5)
+
+
+def test_one_odd_epoch_is_not_a_rebound_and_a_falling_curve_scores_zero():
+    falling = 0.2 + np.exp(-np.arange(30) / 5)
+    assert curves.loss_rebound(falling) == 0
+    spiked = falling.copy()
+    spiked[15] *= 3     # one bad epoch midway
+    spiked[-1] *= 3     # and a bad last epoch
+    assert curves.loss_rebound(spiked) == 0
+    two_bad = falling.copy()
+    two_bad[15:17] *= 1.5
+    assert curves.loss_rebound(two_bad) > curves.REBOUND_THRESHOLD
+
+
+def test_rebound_skips_non_finite_epochs_and_short_curves():
+    curve = curves.rebound_curve([1.0, np.nan, 0.5, 0.4, 0.6, 0.6])
+    # finite epochs 1.0, 0.5, 0.4, 0.6, 0.6: medians 0.5, 0.5, 0.6 -> 20 % above 0.5
+    assert np.isnan(curve[[1, 5]]).all() and curve[4] == pytest.approx(0.2)
+    assert curves.loss_rebound([1.0, 2.0, 3.0]) == 0
+    assert curves.loss_rebound([1.0]) == 0
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"values": [0.2, -0.1, 0.3, 0.4]}, "<= 0"),
+    ({"values": np.ones((4, 2))}, r"shape \(n_epochs,\)"),
+    ({"values": [0.3, 0.2, 0.1, 0.2], "window": 2}, "window=2"),
+    ({"values": [0.3, 0.2, 0.1, 0.2], "window": 0}, "window=0"),
+])
+def test_rebound_refuses_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        curves.rebound_curve(**kwargs)

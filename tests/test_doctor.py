@@ -14,9 +14,9 @@ from lstm_lessons.doctor.rules import RULES
 
 def test_vocabulary_is_the_fixed_list():
     assert set(SYMPTOMS) == set(RULES) == {
-        "stagnant_loss", "oscillating_loss", "overfitting", "non_finite_loss", "exploding_gradients",
-        "vanishing_gradients", "constant_predictions", "suspected_leakage", "missing_monitor_key",
-        "subset_disparity"}
+        "stagnant_loss", "oscillating_loss", "unstable_training", "overfitting", "non_finite_loss",
+        "exploding_gradients", "vanishing_gradients", "constant_predictions", "suspected_leakage",
+        "missing_monitor_key", "subset_disparity"}
 
 
 @pytest.mark.parametrize("case", labelled_histories(), ids=lambda c: c.name)

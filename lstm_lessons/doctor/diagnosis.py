@@ -12,6 +12,7 @@ LESSONS = {
     "non_finite_loss": "02_stagnant_loss",
     "stagnant_loss": "02_stagnant_loss",
     "oscillating_loss": "01_learning_rate_oscillation",
+    "unstable_training": "01_learning_rate_oscillation",
     "overfitting": "05_overfitting (planned)",
     "exploding_gradients": "08_exploding_vanishing_gradients (planned)",
     "vanishing_gradients": "08_exploding_vanishing_gradients (planned)",

@@ -36,6 +36,9 @@ STAGNATION_MIN_EPOCHS = 3
 OSCILLATION_MIN_EPOCHS = 6
 """The oscillation index needs a few reversals to mean anything."""
 
+UNSTABLE_MIN_EPOCHS = 5
+"""A rebound needs a few epochs before it and the 3-epoch median around it."""
+
 OVERFIT_GENERALISATION_LOSS = 0.10
 """Prechelt's generalisation loss (as a fraction) that must hold at the end of the run."""
 
@@ -163,6 +166,37 @@ def oscillating_loss(history, options) -> dict | None:
             "explanation": f"{key} turns up or down by 5% or more in {index:.0%} of the epochs "
                            f"(median swing {np.expm1(swing):.0%}) and is not settling: the learning rate "
                            f"is too high."}
+
+
+def unstable_training(history, options) -> dict | None:
+    """The training loss climbs back well above the best it had already reached.
+
+    Definition: the training loss has at least :data:`UNSTABLE_MIN_EPOCHS` finite positive
+    epochs and a :func:`lstm_lessons.curves.loss_rebound` of at least
+    :data:`lstm_lessons.curves.REBOUND_THRESHOLD`: its running median over 3 epochs stands 10 %
+    or more above the lowest median it had reached before. The symptom starts at the first
+    such epoch. This is the sign the Google tuning playbook (Godbole et al., 2023) gives for
+    training instability, "loss goes up not down during periods of training"; the threshold
+    and its evidence are in ``loss_rebound``'s docstring. The training loss is averaged over
+    each epoch's batches, so it is much calmer than the validation loss: a healthy run keeps
+    what it found, while steps too large for the minimum throw the weights out of it again.
+    It complements :func:`oscillating_loss`: a run thrown out of the minimum once, which then
+    recovers slowly, never zig-zags, but its training loss rebounds.
+    """
+    loss = history["loss"]
+    finite = _finite(loss)
+    if finite.size < UNSTABLE_MIN_EPOCHS or np.any(finite <= 0):
+        return None
+    rebound = curves.loss_rebound(loss)
+    if rebound < curves.REBOUND_THRESHOLD:
+        return None
+    start = int(np.flatnonzero(curves.rebound_curve(loss) >= curves.REBOUND_THRESHOLD)[0])
+    return {"epoch": start + 1, "evidence": {"key": "loss", "rebound": _nice(rebound),
+                                             "threshold": curves.REBOUND_THRESHOLD},
+            "explanation": f"the training loss climbed back {rebound:.0%} above the best it had "
+                           f"reached (median of 3 epochs): the steps are too large to stay in the "
+                           f"minimum. Lower the learning rate or let it decay; if the climbs are "
+                           f"sudden jumps, look at the gradient norms too."}
 
 
 def overfitting(history, options) -> dict | None:
@@ -377,6 +411,7 @@ RULES = {
     "non_finite_loss": non_finite_loss,
     "stagnant_loss": stagnant_loss,
     "oscillating_loss": oscillating_loss,
+    "unstable_training": unstable_training,
     "overfitting": overfitting,
     "exploding_gradients": exploding_gradients,
     "vanishing_gradients": vanishing_gradients,
