@@ -3,7 +3,8 @@
 A claim is a named statement the lesson checks on its own run, such as
 ``symptom_reproduced`` or ``fix_verified``, made of one or more :class:`Check` s: a measured
 value compared with its bound (:func:`below`, :func:`at_most`, :func:`at_least`,
-:func:`above`) or a plain fact (:func:`is_true`). :func:`claim` shows one verdict line and, in
+:func:`above`) or a plain fact (:func:`is_true`), or several of these of which one must hold
+(:func:`any_of`). :func:`claim` shows one verdict line and, in
 a notebook, attaches the claim with every check's value, bound and margin to the cell's
 output under the MIME type :data:`CLAIM_MIME` (JupyterLab shows the plain-text line; the
 data travels with the executed notebook). :func:`read_claims` and :func:`read_claim_records`
@@ -119,7 +120,53 @@ def is_true(quantity: str, fact) -> Check:
     return Check(quantity, bool(fact), "is")
 
 
-def claim(name: str, statement: str, *checks: Check) -> None:
+@dataclass(frozen=True)
+class AnyOf:
+    """A part of a claim that holds when at least one of its checks holds.
+
+    For a failure with more than one face (a too-high learning rate shows in the training
+    loss, the validation loss, or both): the claim names every face it accepts, and the
+    record keeps each check, so nothing is hidden. Made with :func:`any_of`.
+
+    Attributes:
+        checks: two or more :class:`Check` s.
+    """
+
+    checks: tuple[Check, ...]
+
+    @property
+    def quantity(self) -> str:
+        return " or ".join(c.quantity for c in self.checks)
+
+    @property
+    def holds(self) -> bool:
+        return any(c.holds for c in self.checks)
+
+    @property
+    def margin(self) -> float | None:
+        """The largest margin among the checks (the one that carries the claim), or ``None``."""
+        margins = [c.margin for c in self.checks if c.margin is not None]
+        return max(margins) if margins else None
+
+    def record(self) -> dict:
+        """JSON-ready data: relation ``"any"``, the best margin, and every check's own record."""
+        return {"quantity": self.quantity, "value": None, "relation": "any", "bound": None,
+                "holds": self.holds, "margin": self.margin, "checks": [c.record() for c in self.checks]}
+
+
+def any_of(*checks: Check) -> AnyOf:
+    """Check that at least one of ``checks`` holds.
+
+    Raises:
+        TypeError: fewer than two checks, or something that is not a :class:`Check`.
+    """
+    if len(checks) < 2 or not all(isinstance(c, Check) for c in checks):
+        raise TypeError(f"any_of needs two or more checks made with ll.claims.below, at_most, "
+                        f"at_least, above or is_true. Received: {checks!r}")
+    return AnyOf(tuple(checks))
+
+
+def claim(name: str, statement: str, *checks: Check | AnyOf) -> None:
     """Show a verdict line and record the claim, with its checks, in the executed notebook.
 
     The claim holds when every check holds.
@@ -129,7 +176,8 @@ def claim(name: str, statement: str, *checks: Check) -> None:
         statement: what is claimed, with no raw measurements, so the line reads the same on
             every CPU (the verdict cells are compared by nbval).
         *checks: at least one :class:`Check` (made with :func:`below`, :func:`at_most`,
-            :func:`at_least`, :func:`above` or :func:`is_true`).
+            :func:`at_least`, :func:`above` or :func:`is_true`) or :class:`AnyOf` (made with
+            :func:`any_of`).
 
     Returns ``None``, so a notebook cell that ends with this call shows only the verdict line.
 
@@ -139,9 +187,9 @@ def claim(name: str, statement: str, *checks: Check) -> None:
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"A claim name must be snake_case, like 'fix_verified'. Received: name={name!r}")
-    if not checks or not all(isinstance(c, Check) for c in checks):
+    if not checks or not all(isinstance(c, (Check, AnyOf)) for c in checks):
         raise TypeError(f"claim {name!r} needs one or more checks made with ll.claims.below, "
-                        f"at_most, at_least, above or is_true. Received: {checks!r}")
+                        f"at_most, at_least, above, is_true or any_of. Received: {checks!r}")
     holds = all(c.holds for c in checks)
     show_record(verdict_line(name, holds, statement), CLAIM_MIME,
                 {"name": name, "holds": holds, "checks": [c.record() for c in checks]})

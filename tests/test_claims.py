@@ -9,6 +9,7 @@ from lstm_lessons.claims import (
     CLAIM_MIME,
     Check,
     above,
+    any_of,
     at_least,
     at_most,
     below,
@@ -60,6 +61,22 @@ def test_a_check_refuses_an_unknown_relation():
         Check("index", 0.1, "==", 0.2)
 
 
+def test_any_of_holds_when_one_check_holds_and_keeps_every_check():
+    either = any_of(at_least("rebound", 0.05, 0.1), at_least("index", 0.3, 0.2))
+    assert either.holds and either.margin == pytest.approx(0.5)   # carried by the index
+    record = either.record()
+    assert record["relation"] == "any" and record["quantity"] == "rebound or index"
+    assert [c["holds"] for c in record["checks"]] == [False, True]
+    neither = any_of(at_least("rebound", 0.05, 0.1), is_true("doctor", False))
+    assert not neither.holds and neither.margin == pytest.approx(-0.5)
+
+
+@pytest.mark.parametrize("checks", [(), (below("a", 1, 2),), (below("a", 1, 2), "b")])
+def test_any_of_needs_two_checks(checks):
+    with pytest.raises(TypeError, match="any_of needs two or more checks"):
+        any_of(*checks)
+
+
 def test_a_fact_has_no_margin():
     assert is_true("file exists", 1).holds is True and is_true("x", 0).margin is None
 
@@ -108,3 +125,17 @@ def test_margin_report_finds_each_checks_worst_seed_and_counts_errors_as_not_hel
     assert fact_row["value"] == "true in 3/4"
     table = markdown([index_row, fact_row])
     assert "| 01 | fix_verified | 2/4 | index | 0.25 | < 0.2 | -25% | 3 |" in table
+
+
+def test_margin_report_names_the_alternative_that_carried_an_any_of_claim():
+    from claims_margin import margin_rows, markdown
+
+    def run(seed, rebound, index):
+        check = any_of(at_least("rebound", rebound, 0.1), at_least("index", index, 0.2)).record()
+        return {"lesson": "01_x", "seed": seed, "status": "passed",
+                "claims": {"symptom_reproduced": {"name": "symptom_reproduced", "holds": check["holds"],
+                                                  "checks": [check]}}}
+
+    (row,) = margin_rows([run(1, 0.8, 0.1), run(2, 0.05, 0.3), run(3, 2.0, 0.5)])
+    assert row["held"] == 3 and row["worst_seed"] == 2 and row["margin"] == pytest.approx(0.5)
+    assert "| 3/3 | rebound or index | 0.3 (index) | >= 0.2 | +50% | 2 |" in markdown([row])

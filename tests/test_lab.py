@@ -236,8 +236,8 @@ def test_doctor_command_reads_the_csvlogger_files_lesson_01_wrote_in_jupyterlab(
     doctor = [sys.executable, "-m", "lstm_lessons", "doctor"]
     failing = subprocess.run([*doctor, str(logs / "01_failing.csv")], capture_output=True, text=True)
     assert failing.returncode == 1, failing.stderr
-    assert failing.stdout.splitlines()[1].startswith("- oscillating_loss from epoch")
-    assert "1 symptom" in failing.stdout
+    findings = [line.split(" from epoch")[0] for line in failing.stdout.splitlines()[1:]]
+    assert "- unstable_training" in findings, failing.stdout   # the lesson's claim for every seed
     fixed = subprocess.run([*doctor, str(logs / "01_fixed.csv"), "--json"], capture_output=True, text=True)
     assert fixed.returncode == 0, fixed.stdout
     assert '"healthy": true' in fixed.stdout
