@@ -141,6 +141,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/claims-margin"))
     parser.add_argument("--reuse", action="store_true", help="keep runs already in --out")
     args = parser.parse_args()
+    # Absolute before any thread starts: papermill's cwd= is an os.chdir of the whole process.
+    args.out = args.out.resolve()
     paths = resolve_lessons(args.lessons)
     jobs = [(path, seed) for path in paths for seed in parse_seeds(args.seeds)]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

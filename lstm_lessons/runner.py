@@ -168,7 +168,10 @@ def run_lessons(names=(), parameters: dict | None = None, out_dir="build",
     Args:
         names: lesson names or numbers; empty means every lesson.
         parameters: ``{name: value}`` given to every lesson.
-        out_dir: output folder, created if missing.
+        out_dir: output folder, created if missing; a relative path is taken from the working
+            directory at the call, once (papermill changes the whole process's working
+            directory while a lesson runs, so a relative path read later, or by another
+            thread, would land beside the notebooks).
         timeout: per-cell limit in seconds, see :func:`run_lesson`.
         progress: show progress bars.
         notebooks_dir: folder holding the lessons.
@@ -177,9 +180,9 @@ def run_lessons(names=(), parameters: dict | None = None, out_dir="build",
         LessonNotFoundError, ParameterError: before anything runs.
     """
     parameters = dict(parameters or {})
-    paths = resolve_lessons(names, notebooks_dir)
+    paths = resolve_lessons(names, Path(notebooks_dir).resolve())
     check_parameters(paths, parameters)
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     results = [run_lesson(p, out_dir, parameters, timeout, progress) for p in paths]
     write_summary(results, out_dir)
     return results
