@@ -161,7 +161,7 @@ def loss_rebound(values, window: int = REBOUND_WINDOW) -> float:
     learning tuning playbook (Godbole et al., 2023, "How can optimization failures be debugged
     and mitigated?") names training instability by this sign, "loss goes up not down during
     periods of training", and notes that any workload becomes unstable when the learning rate is
-    too large. The 10 % line and the 3-epoch median are ours, set from lesson 01's runs: over 40
+    too large. The 10 % line and the 3-epoch median are ours, set from lesson 01's runs: over 30
     healthy runs on the sunspot data (constant learning rates 0.003 and 0.01, and the fixed runs
     of seeds 1-10) the training loss rebounded by at most 2 % (checked later on seeds 11-20 at
     0.01: at most 7.6 %, on a run whose training loss alternated by 9 % from epoch to epoch near
