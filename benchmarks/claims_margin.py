@@ -82,24 +82,18 @@ def margin_rows(runs: list[dict]) -> list[dict]:
 def worst_row(lesson, name, held, n_seeds, quantity, seen) -> dict:
     row = {"lesson": lesson, "claim": name, "held": held, "seeds": n_seeds, "check": quantity}
     relation = seen[0][1]["relation"]
-    if relation == "any":
-        # The seed where even the best of the alternatives came closest to failing, and which
-        # alternative carried it there.
-        seed, worst = min(seen, key=lambda item: (item[1]["margin"] is not None,
-                                                  item[1]["margin"] if item[1]["margin"] is not None else 0))
-        best = max((c for c in worst["checks"] if c["margin"] is not None),
-                   key=lambda c: c["margin"], default=None)
-        row.update(relation="any", value=best and best["value"], bound=best and best["bound"],
-                   carried_by=best and best["quantity"], carried_relation=best and best["relation"],
-                   margin=worst["margin"], worst_seed=seed)
-        return row
     if relation == "is":
         row.update(relation="is", value=f"true in {sum(1 for _, c in seen if c['value'])}/{len(seen)}")
         return row
     # The seed closest to failing: the smallest margin (a value that is not a number is worst).
     seed, worst = min(seen, key=lambda item: (item[1]["margin"] is not None,
                                               item[1]["margin"] if item[1]["margin"] is not None else 0))
-    row.update(relation=relation, value=worst["value"], bound=worst["bound"],
+    if relation == "any":
+        # Show the alternative that carried the claim on that seed: its margin is the claim's.
+        worst = max((c for c in worst["checks"] if c["margin"] is not None),
+                    key=lambda c: c["margin"], default=worst)
+        row["carried_by"] = worst["quantity"]
+    row.update(relation=worst["relation"], value=worst["value"], bound=worst["bound"],
                margin=worst["margin"], worst_seed=seed)
     return row
 
@@ -113,16 +107,10 @@ def markdown(rows: list[dict]) -> str:
     for row in rows:
         if row.get("relation") == "is":
             value, bound, margin, seed = row["value"], "is true", "", ""
-        elif row.get("relation") == "any":
-            if row["carried_by"]:
-                value = f"{number(row['value'])} ({row['carried_by']})"
-                bound = f"{row['carried_relation']} {number(row['bound'])}"
-            else:
-                value, bound = "n/a", "one holds"
-            margin = "n/a" if row["margin"] is None else f"{row['margin']:+.0%}"
-            seed = str(row["worst_seed"])
         elif "relation" in row:
             value, bound = number(row["value"]), f"{row['relation']} {number(row['bound'])}"
+            if "carried_by" in row:   # an any_of claim: which alternative held on the worst seed
+                value += f" ({row['carried_by']})"
             margin = "n/a" if row["margin"] is None else f"{row['margin']:+.0%}"
             seed = str(row["worst_seed"])
         else:

@@ -187,10 +187,11 @@ def unstable_training(history, options) -> dict | None:
     finite = _finite(loss)
     if finite.size < UNSTABLE_MIN_EPOCHS or np.any(finite <= 0):
         return None
-    rebound = curves.loss_rebound(loss)
-    if rebound < curves.REBOUND_THRESHOLD:
+    curve = curves.rebound_curve(loss)
+    over = np.flatnonzero(curve >= curves.REBOUND_THRESHOLD)
+    if over.size == 0:
         return None
-    start = int(np.flatnonzero(curves.rebound_curve(loss) >= curves.REBOUND_THRESHOLD)[0])
+    start, rebound = int(over[0]), float(np.nanmax(curve))
     return {"epoch": start + 1, "evidence": {"key": "loss", "rebound": _nice(rebound),
                                              "threshold": curves.REBOUND_THRESHOLD},
             "explanation": f"the training loss climbed back {rebound:.0%} above the best it had "
