@@ -223,3 +223,99 @@ def is_stagnant(values, threshold: float = STAGNATION_THRESHOLD) -> bool:
     steps; here one whole run is judged, so one number is enough.
     """
     return relative_improvement(values) < threshold
+
+
+def _curve(values, name: str = "values") -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be one value per epoch, shape (n_epochs,) with n_epochs >= 1. "
+                         f"Received shape {array.shape}.")
+    return array
+
+
+def generalisation_loss(val_losses) -> np.ndarray:
+    """Prechelt's generalisation loss per epoch, in per cent.
+
+    ``GL(t) = 100 * (E_va(t) / min_{t' <= t} E_va(t') - 1)``: how far the validation loss at
+    epoch ``t`` stands above the best it had reached so far. It is 0 at every new best and
+    grows while the validation loss climbs away from its minimum. Prechelt's stopping rule
+    GL_alpha stops training at the first epoch with ``GL(t) > alpha`` (he compares alpha from 1
+    to 5; the doctor's ``overfitting`` rule uses 10 % held for three epochs, on smoothed curves).
+
+    Source: L. Prechelt, "Early Stopping - But When?", in Neural Networks: Tricks of the Trade,
+    Springer 1998, section 2.2.
+
+    Args:
+        val_losses: validation losses, shape ``(n_epochs,)``, positive.
+
+    Returns:
+        ``(n_epochs,)`` float array; NaN where the loss, or every earlier one, is not finite.
+
+    Raises:
+        ValueError: not one value per epoch, or a finite value <= 0.
+    """
+    array = _curve(val_losses, "val_losses")
+    if np.any(array[np.isfinite(array)] <= 0):
+        raise ValueError("generalisation_loss works on positive losses. "
+                         f"Received a value <= 0: {array[np.isfinite(array) & (array <= 0)][0]!r}")
+    best = pd.Series(np.where(np.isfinite(array), array, np.nan)).cummin().to_numpy()
+    return 100 * (array / best - 1)
+
+
+def generalisation_gap(train_losses, val_losses) -> np.ndarray:
+    """Validation loss minus training loss, per epoch: ``E_va(t) - E_tr(t)``.
+
+    In the loss's own units (for binary cross-entropy, nats per example). A gap that widens
+    while the training loss falls is the signature of overfitting; a small gap with both losses
+    high is underfitting. Note that Keras's training loss is the mean over the epoch's batches
+    *with* dropout and regularisation penalties, while the validation loss is measured after
+    the epoch without dropout: a regularised model can show a negative gap.
+
+    Args:
+        train_losses, val_losses: shape ``(n_epochs,)`` each (``history.history["loss"]`` and
+            ``["val_loss"]``).
+
+    Raises:
+        ValueError: not one value per epoch each, or different lengths.
+    """
+    train, val = _curve(train_losses, "train_losses"), _curve(val_losses, "val_losses")
+    if train.size != val.size:
+        raise ValueError(f"train_losses and val_losses must have one value per epoch each. "
+                         f"Received {train.size} and {val.size} epochs.")
+    return val - train
+
+
+TREND_P_VALUE = 0.001
+"""Significance level of :func:`rising_trend`. Where it comes from (2026-11-30): the rising
+validation losses of lesson 05's overfitting baseline, seeds 1-10, have p <= 5e-5, the U-shaped
+curves of ``benchmarks/synthetic_histories.py`` p <= 1e-17, while its curves that only swing
+around a level reach p = 8e-3 at the lowest (seeds 0-9): 0.001 sits between, with a factor of
+about 10 on either side."""
+
+
+def rising_trend(values, p_value: float = TREND_P_VALUE) -> bool:
+    """True when the curve rises with epochs more consistently than noise would explain.
+
+    The Mann-Kendall test: Kendall's tau between epoch and value, one-sided, at ``p_value``
+    (H. B. Mann, "Nonparametric tests against trend", Econometrica 1945; scipy's
+    ``kendalltau``). It looks only at the order of the values, so one huge spike weighs as
+    much as a small step, and a curve swinging around a level has no trend whatever the size
+    of its swings. Non-finite epochs are ignored; fewer than 4 finite epochs never show a trend.
+
+    Args:
+        values: shape ``(n_epochs,)``, e.g. the validation loss after its best epoch.
+        p_value: the significance level, in (0, 1).
+
+    Raises:
+        ValueError: not one value per epoch, or ``p_value`` outside (0, 1).
+    """
+    from scipy.stats import kendalltau
+
+    array = _curve(values)
+    if not 0 < p_value < 1:
+        raise ValueError(f"p_value must be in (0, 1). Received: p_value={p_value!r}")
+    epochs = np.flatnonzero(np.isfinite(array))
+    if epochs.size < 4:
+        return False
+    result = kendalltau(epochs, array[epochs], alternative="greater")
+    return bool(result.pvalue < p_value)

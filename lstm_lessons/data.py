@@ -483,12 +483,15 @@ def split_by_year(dates, last_training_year: int = 2012,
 
 @dataclass(frozen=True)
 class ClassificationTask:
-    """Inputs ``(n, n_steps, n_features)`` and 0/1 targets ``(n,)`` for training and validation."""
+    """Inputs ``(n, n_steps, n_features)`` and 0/1 targets ``(n,)`` for training and validation,
+    and optionally for a test split kept for the final verdict."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
 
 
 def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int = 10) -> ClassificationTask:
@@ -518,3 +521,40 @@ def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int 
     keep = np.r_[np.flatnonzero(is_speaker == 0), np.flatnonzero(is_speaker == 1)[:minority_examples]]
     return ClassificationTask(train_set.x[keep, :frames], is_speaker[keep], val_set.x[:, :frames],
                               (val_set.labels == speaker).astype("float32"))
+
+
+def italy_power_task(validation: float = 0.3, split_seed: int = 0) -> ClassificationTask:
+    """ItalyPowerDemand as lesson 05 uses it: is this day in April to September (class 2)?
+
+    The archive's 67 training days are split, stratified by class, into training and validation
+    days (``train_test_split(..., stratify=labels, random_state=split_seed)``); the archive's
+    1029 test days are the test split, to be measured once, at the end. Each day is 24 hourly
+    values, already z-normalised per day by the archive, so no scaler is fitted here.
+
+    Args:
+        validation: fraction of the 67 training days held out for validation, in (0, 1);
+            the default 0.3 holds out 21 days and trains on 46.
+        split_seed: fixes which days are held out, the same for every model of the lesson.
+
+    Returns:
+        ``ClassificationTask`` with ``x_*`` of shape ``(n_days, 24, 1)`` and 0/1 targets
+        ``(n_days,)`` (1: April to September).
+
+    Raises:
+        ValueError: ``validation`` outside (0, 1) or leaving a split without both classes.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0 < validation < 1:
+        raise ValueError(f"validation must be a fraction in (0, 1). Received: validation={validation!r}")
+    days = load_italy_power_demand()
+    train_days, test_days = days.subset("train"), days.subset("test")
+    y_all = (train_days.labels == 2).astype("float32")
+    try:
+        x_train, x_val, y_train, y_val = train_test_split(
+            train_days.x, y_all, test_size=validation, stratify=y_all, random_state=split_seed)
+    except ValueError as error:
+        raise ValueError(f"validation={validation!r} leaves a split without both classes of the "
+                         f"{len(y_all)} training days: {error}") from None
+    return ClassificationTask(x_train, y_train, x_val, y_val, test_days.x,
+                              (test_days.labels == 2).astype("float32"))

@@ -33,25 +33,56 @@ def build_lstm_regressor(lookback: int, n_features: int = 1, units: int = 32, ho
     return model
 
 
-def build_lstm_classifier(n_steps: int, n_features: int, units: int = 16, learning_rate: float = 1e-3,
-                          name: str = "lstm_classifier") -> keras.Model:
+def build_lstm_classifier(n_steps: int, n_features: int, units: int = 16, learning_rate=1e-3,
+                          name: str = "lstm_classifier", *, dropout: float = 0.0,
+                          recurrent_dropout: float = 0.0, l2: float = 0.0,
+                          weight_decay: float | None = None) -> keras.Model:
     """One LSTM layer and a sigmoid read-out for a yes/no question about a sequence.
+
+    The Keras 3 form: ``keras.Input(shape=(n_steps, n_features))`` first, then the layers
+    (Keras 2's ``LSTM(..., input_shape=...)`` inside ``Sequential`` is gone).
 
     Args:
         n_steps: time steps in each sequence.
         n_features: features per step.
         units: size of the LSTM's hidden state.
-        learning_rate: Adam's learning rate.
+        learning_rate: Adam's (or AdamW's) learning rate: a number, or a
+            ``keras.optimizers.schedules.LearningRateSchedule``.
         name: the model's name.
+        dropout: fraction of the LSTM's *inputs* dropped at each step during training, in [0, 1).
+        recurrent_dropout: fraction of the LSTM's *recurrent state* dropped during training
+            (the same mask at every step, Gal and Ghahramani 2016), in [0, 1).
+        l2: L2 penalty factor added to the loss for every kernel (the LSTM's input and recurrent
+            kernels, the read-out's kernel): ``l2 * sum(w ** 2)`` each; biases are not penalised.
+        weight_decay: if given, train with ``keras.optimizers.AdamW`` and this decoupled weight
+            decay: each step shrinks every weight by ``learning_rate * weight_decay`` of itself,
+            outside the gradient (Loshchilov and Hutter, "Decoupled Weight Decay
+            Regularization", ICLR 2019). An L2 penalty instead goes through the gradient, and
+            Adam divides it by the gradient's running scale, so its pull differs from weight to
+            weight; that is why the two are not the same with Adam.
 
     Returns:
         A compiled ``keras.Model`` mapping ``(batch, n_steps, n_features)`` to the probability
-        of class 1, ``(batch, 1)``; loss ``binary_crossentropy``, metric ``accuracy``.
+        of class 1, ``(batch, 1)``; loss ``binary_crossentropy`` (nats per example, averaged),
+        metric ``accuracy``.
+
+    Raises:
+        ValueError: a dropout fraction outside [0, 1), a negative ``l2`` or ``weight_decay``.
     """
+    for label, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+        if not 0 <= value < 1:
+            raise ValueError(f"{label} must be a fraction in [0, 1). Received: {label}={value!r}")
+    for label, value in (("l2", l2), ("weight_decay", weight_decay)):
+        if value is not None and not value >= 0:
+            raise ValueError(f"{label} must be >= 0. Received: {label}={value!r}")
+    penalty = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=(n_steps, n_features), name="frames")
-    hidden = keras.layers.LSTM(units, name="lstm")(inputs)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(hidden)
+    hidden = keras.layers.LSTM(units, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                               kernel_regularizer=penalty, recurrent_regularizer=penalty, name="lstm")(inputs)
+    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=penalty,
+                                 name="probability")(hidden)
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    optimizer = (keras.optimizers.Adam(learning_rate=learning_rate) if weight_decay is None
+                 else keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay))
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
     return model

@@ -192,3 +192,33 @@ def plot_subsets(reports: Mapping[str, object], metric: str | None = None, ax=No
     first = next(iter(reports.values()))
     return _style_axes(ax, str(first.table.index.name or "group"), metric or first.metric, title,
                        grid_axis="y")
+
+
+def plot_generalisation(runs: Mapping[str, object], threshold: float = 10.0):
+    """Two panels for a few runs: their loss curves, and Prechelt's generalisation loss GL(t).
+
+    Left: training (solid) and validation (dashed) loss on a log scale, a dot at each run's
+    best validation epoch. Right: ``GL(t)`` in per cent (:func:`lstm_lessons.curves.generalisation_loss`)
+    with a line at ``threshold``, the level the doctor's ``overfitting`` rule uses.
+
+    Args:
+        runs: ``{label: history}``, each a Keras ``History`` or a dict with ``loss`` and
+            ``val_loss`` lists.
+        threshold: GL level to mark, in per cent.
+
+    Returns:
+        The two matplotlib axes.
+    """
+    from lstm_lessons.curves import generalisation_loss
+
+    _, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    plot_histories(runs, ax=left, title="Loss")
+    for label, history in runs.items():
+        val = np.asarray(_history_dict(history)["val_loss"], dtype=float)
+        best = int(np.nanargmin(val))
+        left.plot(best + 1, val[best], "o", color=run_color(label), ms=6)
+        right.plot(range(1, len(val) + 1), generalisation_loss(val), color=run_color(label), lw=1.8,
+                   label=label)
+    right.axhline(threshold, color="black", ls=":", lw=1, label=f"{threshold:g} %")
+    _style_axes(right, "epoch", "GL(t), % above the best so far", "Generalisation loss (Prechelt)")
+    return left, right

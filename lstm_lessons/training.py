@@ -264,3 +264,54 @@ class FileWriteLogger(keras.callbacks.Callback):
         if stamp is not None and stamp != self._stamp:
             self.epochs.append(epoch + 1)
         self._stamp = stamp
+
+
+def batches(x, y, batch_size: int | None = None, *, shuffle: bool = True, augment=None,
+            seed: int = 0) -> tf.data.Dataset:
+    """A ``tf.data`` pipeline of ``(x, y)`` mini-batches for ``fit``, built once and reused every epoch.
+
+    With ``shuffle`` the order is drawn afresh each epoch (``reshuffle_each_iteration``); with
+    ``augment`` each batch is transformed on its way to the model, freshly each epoch, so the
+    model never sees the same augmented example twice; validation and test batches get neither.
+    Pass the result to ``fit`` with ``shuffle=False`` (the pipeline already shuffles; Keras
+    warns otherwise).
+
+    Why not plain arrays: ``fit`` turns arrays into a new ``tf.data`` pipeline every epoch;
+    on a data set of a few dozen sequences that setup costs more than the training step
+    (lesson 05: 44 ms against 118 ms an epoch, both with validation, on 2 cores).
+
+    Args:
+        x: inputs ``(n, n_steps, n_features)``.
+        y: targets ``(n,)`` or ``(n, k)``.
+        batch_size: examples per batch; ``None``: all of them in one batch.
+        shuffle: reshuffle the examples every epoch.
+        augment: ``f(x_batch, rng) -> x_batch`` on NumPy arrays (see :mod:`lstm_lessons.augment`).
+        seed: seeds the shuffling and the augmentation's ``numpy.random.Generator``.
+
+    Raises:
+        ValueError: ``x`` and ``y`` differ in length, ``batch_size`` is not an integer >= 1.
+    """
+    x, y = np.asarray(x, dtype="float32"), np.asarray(y, dtype="float32")
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must hold the same number (>= 1) of examples. "
+                         f"Received {len(x)} and {len(y)}.")
+    batch_size = len(x) if batch_size is None else batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1 or None. Received: batch_size={batch_size!r}")
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(int(batch_size))
+    if augment is not None:
+        rng = np.random.default_rng(seed)
+
+        def transform(batch):
+            return np.asarray(augment(batch, rng), dtype="float32")
+
+        def on_batch(batch_x, batch_y):
+            changed = tf.numpy_function(transform, [batch_x], tf.float32, stateful=True)
+            changed.set_shape(batch_x.shape)
+            return changed, batch_y
+
+        dataset = dataset.map(on_batch)
+    return dataset.prefetch(2)

@@ -114,3 +114,31 @@ def test_rebound_skips_non_finite_epochs_and_short_curves():
 def test_rebound_refuses_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         curves.rebound_curve(**kwargs)
+
+
+def test_generalisation_loss_is_prechelts_gl_in_per_cent():
+    gl = curves.generalisation_loss([1.0, 0.5, 0.6, 0.4, 0.8])
+    np.testing.assert_allclose(gl, [0, 0, 20, 0, 100])
+
+
+def test_generalisation_loss_ignores_non_finite_epochs_for_the_best():
+    gl = curves.generalisation_loss([1.0, np.nan, 1.5])
+    assert gl[0] == 0 and np.isnan(gl[1]) and gl[2] == pytest.approx(50)
+
+
+def test_generalisation_gap_and_its_errors():
+    np.testing.assert_allclose(curves.generalisation_gap([0.5, 0.2], [0.6, 0.5]), [0.1, 0.3])
+    with pytest.raises(ValueError, match="Received 2 and 3 epochs"):
+        curves.generalisation_gap([0.5, 0.2], [0.6, 0.5, 0.4])
+    with pytest.raises(ValueError, match="value <= 0"):
+        curves.generalisation_loss([0.5, 0.0])
+
+
+def test_rising_trend_separates_a_climb_from_swings_around_a_level():
+    rng = np.random.default_rng(0)
+    climb = np.linspace(0.1, 0.3, 30) * np.exp(rng.normal(0, 0.1, 30))
+    swings = 0.2 * np.exp(rng.normal(0, 0.3, 30))
+    assert curves.rising_trend(climb)
+    assert not curves.rising_trend(swings)
+    assert not curves.rising_trend([0.1, 0.2, 0.3])  # three epochs are too few to call a trend
+    assert not curves.rising_trend(np.linspace(0.3, 0.1, 30))

@@ -233,3 +233,23 @@ def test_rare_speaker_task_keeps_few_examples_of_one_speaker():
         rare_speaker_task(frames=8)
     with pytest.raises(ValueError, match="minority_examples must be at most 30"):
         rare_speaker_task(minority_examples=31)
+
+
+def test_italy_power_task_holds_out_a_stratified_validation_part_and_keeps_the_test_split():
+    task = data.italy_power_task()
+    assert task.x_train.shape == (46, 24, 1) and task.x_val.shape == (21, 24, 1)
+    assert task.x_test.shape == (1029, 24, 1) and task.y_test.shape == (1029,)
+    assert task.y_train.mean() == pytest.approx(23 / 46) and task.y_val.mean() == pytest.approx(10 / 21)
+    archive = data.load_italy_power_demand()
+    train_days = archive.subset("train").x
+    together = np.concatenate([task.x_train, task.x_val])
+    assert sorted(map(bytes, together.round(6))) == sorted(map(bytes, train_days.round(6)))
+    np.testing.assert_array_equal(task.x_test, archive.subset("test").x)
+    other = data.italy_power_task(split_seed=1)
+    assert not np.array_equal(other.x_val, task.x_val)
+
+
+@pytest.mark.parametrize("validation", [0, 1, 1.5, True, 0.999])
+def test_italy_power_task_rejects_bad_fractions(validation):
+    with pytest.raises(ValueError, match=f"validation={validation!r}"):
+        data.italy_power_task(validation)

@@ -156,3 +156,26 @@ LABELS = json.loads((HISTORIES / "labels.json").read_text())
 @pytest.mark.parametrize("name", sorted(LABELS))
 def test_real_histories_from_elsewhere_get_their_labels(name):
     assert diagnose(HISTORIES / name).names == LABELS[name]["expected"]
+
+
+def test_a_climb_through_swings_is_overfitting_not_oscillation():
+    # Lesson 05's shape: a validation set of 21 days makes the curve zig-zag by 10-20 % while it
+    # climbs from its best; the training loss keeps falling. The climb is what matters.
+    rng = np.random.default_rng(3)
+    epochs = np.arange(60)
+    loss = 0.7 * np.exp(-epochs / 8) + 0.003
+    val = np.where(epochs < 25, 0.7 * np.exp(-epochs / 8) + 0.12, 0.12 + 0.004 * (epochs - 25))
+    val = val * np.exp(rng.choice([-0.12, 0.12], 60))
+    found = diagnose({"loss": loss, "val_loss": val})
+    assert found.names == ["overfitting"]
+    epoch = next(s.epoch for s in found.symptoms if s.name == "overfitting")
+    assert 25 < epoch < 50
+
+
+def test_constant_validation_accuracy_of_a_memorising_model_is_not_constant_predictions():
+    # 20 of 21 validation days right for 30 epochs, while training accuracy reaches 1: not stuck.
+    n = 40
+    history = {"loss": np.geomspace(0.7, 0.01, n), "val_loss": np.geomspace(0.7, 0.15, n),
+               "accuracy": np.r_[np.linspace(0.5, 1.0, 10), np.ones(n - 10)],
+               "val_accuracy": np.r_[np.linspace(0.5, 20 / 21, 10), np.full(n - 10, 20 / 21)]}
+    assert "constant_predictions" not in diagnose(history).names

@@ -70,7 +70,8 @@ def test_lesson_conventions(path):
     checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
     assert checked and all(any(CLAIM_MIME in o.get("data", {}) for o in c.outputs) for c in checked)
     # The validation helper runs before any training.
-    first_fit = next(i for i, c in enumerate(code) if ".fit(" in c.source)
+    first_fit = next(i for i, c in enumerate(code)
+                     if ".fit(" in c.source or "generalisation.train(" in c.source)
     first_check = next(i for i, c in enumerate(code) if "validate_parameters" in c.source)
     assert first_check < first_fit
     # Readers see only what the lesson means to show: no standard error at all (TensorFlow's
@@ -107,5 +108,5 @@ def test_the_handout_has_the_lessons_package_and_data_and_no_solutions(tmp_path)
                      "lstm_lessons/grader/grader.py", "data/README.md",
                      *(f"notebooks/{p.name}" for p in LESSONS)):
         assert f"lstm-lessons/{required}" in names, required
-    for withheld in ("solutions", "tests", "benchmarks", ".ci"):
+    for withheld in ("solutions", "tests", "benchmarks", ".ci", ".drafts"):
         assert not any(n.startswith(f"lstm-lessons/{withheld}/") for n in names), withheld

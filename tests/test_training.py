@@ -142,3 +142,48 @@ def test_file_write_logger_names_the_epochs_a_file_was_rewritten(tmp_path):
     models.build_lstm_regressor(5, units=4).fit(x, y, epochs=5, batch_size=32, verbose=0,
                                                 callbacks=[WriteOnEvenEpochs(), writes])
     assert writes.epochs == [2, 4]
+
+
+def test_build_lstm_classifier_regularisation_options():
+    plain = models.build_lstm_classifier(24, 1, units=4)
+    assert type(plain.optimizer).__name__ == "Adam" and not plain.losses
+    regular = models.build_lstm_classifier(24, 1, units=4, dropout=0.3, recurrent_dropout=0.2, l2=1e-3,
+                                           weight_decay=0.5)
+    lstm = regular.get_layer("lstm")
+    assert (lstm.dropout, lstm.recurrent_dropout) == (0.3, 0.2)
+    assert type(regular.optimizer).__name__ == "AdamW" and regular.optimizer.weight_decay == 0.5
+    assert len(regular.losses) == 3  # one L2 penalty per kernel: input, recurrent, read-out
+    with pytest.raises(ValueError, match="recurrent_dropout=1.0"):
+        models.build_lstm_classifier(24, 1, recurrent_dropout=1.0)
+    with pytest.raises(ValueError, match="l2=-0.1"):
+        models.build_lstm_classifier(24, 1, l2=-0.1)
+
+
+def test_batches_reshuffle_and_augment_afresh_every_epoch_and_leave_validation_alone():
+    x = np.arange(8, dtype="float32").reshape(8, 1, 1)
+    y = np.arange(8, dtype="float32")
+
+    def plus_noise(batch, rng):
+        return batch + rng.normal(0, 0.1, batch.shape)
+
+    train = training.batches(x, y, 4, augment=plus_noise, seed=0)
+    epochs = [[(bx.numpy().ravel(), by.numpy()) for bx, by in train] for _ in range(2)]
+    orders = [np.concatenate([by for _, by in epoch]) for epoch in epochs]
+    assert sorted(orders[0]) == list(range(8)) and not np.array_equal(orders[0], orders[1])
+    for epoch in epochs:  # each input still belongs to its own target, moved a little
+        for bx, by in epoch:
+            assert np.all(np.abs(bx - by) < 0.5) and np.all(bx != by)
+    first = {int(t): v for bx, by in epochs[0] for v, t in zip(bx, by, strict=True)}
+    second = {int(t): v for bx, by in epochs[1] for v, t in zip(bx, by, strict=True)}
+    assert all(first[k] != second[k] for k in first)  # new noise every epoch
+    val = training.batches(x, y, shuffle=False)
+    (bx, by), = list(val)
+    np.testing.assert_array_equal(bx.numpy(), x)
+    np.testing.assert_array_equal(by.numpy(), y)
+
+
+def test_batches_reject_bad_input():
+    with pytest.raises(ValueError, match="Received 3 and 2"):
+        training.batches(np.zeros((3, 2, 1)), np.zeros(2))
+    with pytest.raises(ValueError, match="batch_size=0"):
+        training.batches(np.zeros((3, 2, 1)), np.zeros(3), 0)

@@ -141,8 +141,9 @@ def oscillating_loss(history, options) -> dict | None:
     second condition is ours: a curve that is noisy but still falling keeps beating its
     earlier best by more than its noise, and is not called oscillating; a curve that spikes
     and recovers (a jump out of the valley, typical of a too-high learning rate) does not
-    get back below its earlier best. The symptom starts at the first epoch whose loss rises by
-    5 % or more over the previous one.
+    get back below its earlier best. A validation curve that climbs through its swings while
+    the training loss falls is overfitting instead (:func:`overfitting` is asked first). The
+    symptom starts at the first epoch whose loss rises by 5 % or more over the previous one.
     """
     has_val = "val_loss" in history and _finite(history["val_loss"]).size >= OSCILLATION_MIN_EPOCHS
     key = "val_loss" if has_val else "loss"
@@ -151,7 +152,7 @@ def oscillating_loss(history, options) -> dict | None:
     if values.size < OSCILLATION_MIN_EPOCHS or np.any(values <= 0):
         return None
     index = curves.oscillation_index(values)
-    if index < curves.OSCILLATION_THRESHOLD:
+    if index < curves.OSCILLATION_THRESHOLD or (has_val and overfitting(history, options) is not None):
         return None
     amplitudes = curves.reversal_amplitudes(values)
     swing = float(np.median(amplitudes[amplitudes >= curves.OSCILLATION_MIN_SWING]))
@@ -208,24 +209,30 @@ def overfitting(history, options) -> dict | None:
     smoothed validation loss, GL(t) = val(t) / val(best) - 1 is at least
     :data:`OVERFIT_GENERALISATION_LOSS` in each of the last :data:`OVERFIT_PATIENCE` epochs,
     and the smoothed training loss at the end is not above its value at ``best`` (by more than
-    :data:`OVERFIT_TRAIN_TOLERANCE`). The running median makes one uptick, or a curve jumping
-    between two levels (oscillation), leave the smoothed curve where it was; a run whose
-    training loss rises too is unstable, not overfitting. A curve that oscillates (see
-    :func:`oscillating_loss`) is not judged: its best epoch is a lucky trough. SageMaker's
-    ``Overfit`` rule instead compares validation with training loss, which flags a validation
-    set that is merely harder.
+    :data:`OVERFIT_TRAIN_TOLERANCE`), and the raw validation loss from ``best`` on rises more
+    consistently than noise explains (:func:`lstm_lessons.curves.rising_trend`, a Mann-Kendall
+    test at :data:`lstm_lessons.curves.TREND_P_VALUE`). The running median makes one uptick
+    leave the smoothed curve where it was; a run whose training loss rises too is unstable, not
+    overfitting. The trend test separates a climb from swings: a curve that only jumps around a
+    level (oscillation) can sit above a lucky trough for three epochs, but it does not climb,
+    while a small validation set (lesson 05: 21 days) makes a real climb zig-zag by 10-20 %. So
+    :func:`oscillating_loss` gives way to this rule when both fit. SageMaker's ``Overfit`` rule
+    instead compares validation with training loss, which flags a validation set that is merely
+    harder.
     """
-    if "val_loss" not in history or oscillating_loss(history, options) is not None:
+    if "val_loss" not in history:
         return None
     val, train = history["val_loss"], history["loss"]
     if val.size < OVERFIT_PATIENCE + 3 or not (np.isfinite(val).all() and np.isfinite(train).all()):
         return None
     smooth_val, smooth_train = _running_median(val), _running_median(train)
     best = int(np.argmin(smooth_val))
-    gl = smooth_val / smooth_val[best] - 1
+    gl = curves.generalisation_loss(smooth_val) / 100
     if best >= val.size - OVERFIT_PATIENCE or np.any(gl[-OVERFIT_PATIENCE:] < OVERFIT_GENERALISATION_LOSS):
         return None
     if smooth_train[-1] > smooth_train[best] * (1 + OVERFIT_TRAIN_TOLERANCE):
+        return None
+    if not curves.rising_trend(val[best:]):
         return None
     start = val.size - OVERFIT_PATIENCE
     while start - 1 > best and gl[start - 1] >= OVERFIT_GENERALISATION_LOSS:
@@ -315,8 +322,10 @@ def constant_predictions(history, options) -> dict | None:
     :class:`~lstm_lessons.doctor.TrainingDoctor`) is below :data:`CONSTANT_SPREAD`, or the
     ``majority_prediction_share`` (share of the sample given the most frequent class) is at
     least :data:`CONSTANT_SHARE`. Without those keys: an accuracy-like metric that is exactly
-    constant over the second half of a run of at least 6 epochs, below 0.999. A model that
-    predicts the prior sits at the majority-class rate this way (lesson 02). The thresholds
+    constant over the second half of a run of at least 6 epochs, below 0.999; the training
+    accuracy when the history has one, since a validation accuracy on a few examples (20 of 21
+    right, epoch after epoch) stays put for a model that learns, too. A model that predicts the
+    prior sits at the majority-class rate in both (lesson 02). The thresholds
     are ours: no source above defines this symptom; 0.01 and 0.999 mean "no variation at all"
     so that a model that merely predicts cautiously is not flagged.
     """
@@ -334,7 +343,9 @@ def constant_predictions(history, options) -> dict | None:
                 "explanation": "every input gets the same class: the model predicts the prior; weight the "
                                "classes and compare accuracy with the majority rate."}
     if n >= 6:
-        for key in sorted(k for k in history if k.endswith("acc") or k.endswith("accuracy")):
+        keys = sorted(k for k in history if k.endswith("acc") or k.endswith("accuracy"))
+        training_keys = [k for k in keys if not k.startswith("val_")]
+        for key in training_keys or keys:
             second_half = history[key][n // 2:]
             if np.all(np.isfinite(second_half)) and np.ptp(second_half) == 0 and second_half[0] < 0.999:
                 return {"epoch": n // 2 + 1, "evidence": {"key": key, "value": _nice(second_half[0]),

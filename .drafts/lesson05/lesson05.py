@@ -1,0 +1,71 @@
+"""Lesson 05's exercises: regularise the too-large model, and stop it at its best epoch."""
+
+from __future__ import annotations
+
+from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.params import Rule
+
+SEED = 1
+"""Every check trains with the lesson's default settings and this seed."""
+
+TARGET_VAL_LOSS, GAP_BOUND = 0.20, 0.05
+"""Exercise 1: the returned model's validation loss at most this (nats), its final gap at most that."""
+
+
+def _run(**changes):
+    from lstm_lessons import data, generalisation
+
+    return generalisation.train(generalisation.Recipe().but(**changes), data.italy_power_task(), SEED)
+
+
+def _verify_regularise(answer: dict) -> tuple[bool, str, str, dict]:
+    run = _run(dropout=answer["dropout"], recurrent_dropout=answer["dropout"], l2=answer["l2"])
+    measured = {"val_loss": round(run.val_loss, 4), "gap_at_end": round(run.final_gap, 4),
+                "best_epoch": run.best_epoch}
+    low, narrow = run.val_loss <= TARGET_VAL_LOSS, run.final_gap <= GAP_BOUND
+    message = (f"dropout {answer['dropout']:g} and L2 {answer['l2']:g}: validation loss at the end "
+               f"{run.val_loss:.3f} ({'at or below' if low else 'above'} {TARGET_VAL_LOSS}), gap "
+               f"{run.final_gap:.3f} ({'at or below' if narrow else 'above'} {GAP_BOUND})")
+    hint = first_hint((low, "the validation loss still climbs (or never got low): compare the recipes' "
+                            "table; too much regularisation underfits."),
+                      (narrow, "the model still fits the training days far better than the held-out ones."))
+    return low and narrow, message, hint, measured
+
+
+def _verify_patience(answer: dict) -> tuple[bool, str, str, dict]:
+    full = _run()
+    best = full.best_epoch
+    stopped = _run(patience=answer["patience"])
+    trained = len(stopped.history["val_loss"])
+    kept = stopped.best_epoch == best and trained < len(full.history["val_loss"])
+    reported = answer["best_epoch"] == best
+    measured = {"best_epoch_of_full_run": best, "epochs_trained": trained,
+                "restored_epoch": stopped.best_epoch}
+    message = (f"patience {answer['patience']}: stopped after {trained} epochs and restored epoch "
+               f"{stopped.best_epoch}; the full run's best epoch is {best}; you reported {answer['best_epoch']}")
+    hint = first_hint((stopped.best_epoch == best, "training stopped at an earlier dip: look at how many "
+                                                    "epochs pass between new bests before the real one."),
+                      (trained < len(full.history["val_loss"]), "that patience never stops early: all "
+                                                                "epochs were trained."),
+                      (reported, "report the epoch of the lowest validation loss of the full run."))
+    return kept and reported, message, hint, measured
+
+
+EXERCISES = (
+    Exercise(
+        "05-regularise", "05_generalisation_gap", 2,
+        "Choose one dropout fraction (used for both dropout and recurrent_dropout) and an L2 factor for "
+        f"lesson 05's 64-unit model (default settings, seed 1) so that the validation loss at the end is "
+        f"at most {TARGET_VAL_LOSS} and the gap (validation minus training loss) at the end at most {GAP_BOUND}.",
+        {"dropout": Rule(float, 0.0, 0.9, meaning="fraction of inputs and recurrent state dropped"),
+         "l2": Rule(float, 0.0, 0.1, meaning="L2 penalty factor on the kernels")},
+        _verify_regularise),
+    Exercise(
+        "05-patience", "05_generalisation_gap", 2,
+        "Choose EarlyStopping's patience (with restore_best_weights=True) for lesson 05's 64-unit model "
+        "(default settings, seed 1) so that training stops before the last epoch and keeps the epoch "
+        "with the lowest validation loss of the full 70-epoch run, and report that epoch.",
+        {"patience": Rule(int, 0, 70, meaning="epochs without improvement before stopping"),
+         "best_epoch": Rule(int, 1, 70, meaning="1-based epoch of the lowest validation loss")},
+        _verify_patience),
+)

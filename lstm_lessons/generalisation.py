@@ -1,0 +1,334 @@
+"""Lesson 05's experiment: one recipe (model size, regularisation, augmentation, early stopping)
+trained on a small real training set and measured the same way as every other recipe.
+
+The notebook, its exercise checks and the benchmarks all train through :func:`train` and
+:func:`cross_validate`, so a number in the lesson's table, a grade and a benchmark row come
+from the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from lstm_lessons import augment as augment_module
+from lstm_lessons import curves
+
+UNITS_TOO_LARGE = 64
+"""The baseline's hidden units: about 17,000 weights for 46 training days of 24 values."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one model is built and trained.
+
+    Attributes:
+        units: size of the LSTM's hidden state.
+        dropout, recurrent_dropout: fractions in [0, 1) (see ``ll.models.build_lstm_classifier``).
+        l2: L2 penalty factor on every kernel (0: none).
+        weight_decay: AdamW's decoupled weight decay (``None``: plain Adam).
+        augmentation: ``"none"`` or one of :data:`lstm_lessons.augment.AUGMENTATIONS`.
+        augmentation_sigma: its strength, in [0, 1].
+        patience: ``EarlyStopping(monitor="val_loss", patience=..., restore_best_weights=True)``;
+            ``None``: train all ``epochs``.
+        learning_rate: Adam's constant learning rate.
+        epochs: passes over the training set (one full batch each).
+    """
+
+    units: int = UNITS_TOO_LARGE
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    l2: float = 0.0
+    weight_decay: float | None = None
+    augmentation: str = "none"
+    augmentation_sigma: float = 0.0
+    patience: int | None = None
+    learning_rate: float = 5e-3
+    epochs: int = 70
+
+    def but(self, **changes) -> Recipe:
+        """A copy with some fields changed: ``baseline.but(dropout=0.3)``."""
+        return replace(self, **changes)
+
+
+@dataclass
+class Run:
+    """One trained recipe and what was measured.
+
+    Attributes:
+        label: the name shown in tables.
+        recipe: the :class:`Recipe` trained.
+        history: ``{"loss", "val_loss", "accuracy", "val_accuracy"}`` as arrays ``(n_epochs,)``;
+            losses in nats per example (binary cross-entropy).
+        val_loss, val_accuracy: the trained model's loss and accuracy on the validation days
+            (its best epoch's, when early stopping restored it).
+        test_loss, test_accuracy: the same on the published test split (``nan`` if none given).
+    """
+
+    label: str
+    recipe: Recipe
+    history: dict
+    val_loss: float
+    val_accuracy: float
+    test_loss: float = float("nan")
+    test_accuracy: float = float("nan")
+
+    @property
+    def best_epoch(self) -> int:
+        """1-based epoch of the lowest validation loss."""
+        return int(np.nanargmin(self.history["val_loss"])) + 1
+
+    @property
+    def best_val_loss(self) -> float:
+        return float(np.nanmin(self.history["val_loss"]))
+
+    @property
+    def final_gap(self) -> float:
+        """Validation minus training loss at the last epoch trained (nats)."""
+        return float(curves.generalisation_gap(self.history["loss"], self.history["val_loss"])[-1])
+
+    @property
+    def final_generalisation_loss(self) -> float:
+        """Prechelt's GL at the last epoch trained, in per cent."""
+        return float(curves.generalisation_loss(self.history["val_loss"])[-1])
+
+
+def build(recipe: Recipe, n_steps: int, n_features: int):
+    """The compiled model of ``recipe`` (``ll.models.build_lstm_classifier``)."""
+    from lstm_lessons import models
+
+    return models.build_lstm_classifier(n_steps, n_features, units=recipe.units,
+                                        learning_rate=recipe.learning_rate, dropout=recipe.dropout,
+                                        recurrent_dropout=recipe.recurrent_dropout, l2=recipe.l2,
+                                        weight_decay=recipe.weight_decay)
+
+
+_COMPILED: dict = {}
+"""Compiled models by architecture and optimiser, each with its optimiser's starting state."""
+
+
+def _fresh_model(recipe: Recipe, n_steps: int, n_features: int, seed: int):
+    """A compiled model of ``recipe`` in exactly the state a new seeded build would have.
+
+    TensorFlow traces a new model's training step the first time it trains: about 2.5 s on 2
+    cores, most of a 70-epoch run on 46 days. Recipes that differ only in data (augmentation),
+    callbacks (early stopping) or the folds they train on share one compiled model: it gets the
+    weights and dropout seed state of a new model built with ``seed``, and its optimiser's
+    starting state (zero moments, step 0). The numbers are the same as with a new model
+    (``tests/test_generalisation.py`` checks it).
+    """
+    from lstm_lessons import training
+
+    training.seed_everything(seed)
+    fresh = build(recipe, n_steps, n_features)
+    key = (recipe.units, recipe.dropout, recipe.recurrent_dropout, recipe.l2, recipe.weight_decay,
+           recipe.learning_rate, n_steps, n_features)
+    if key not in _COMPILED:
+        fresh.optimizer.build(fresh.trainable_variables)
+        _COMPILED[key] = (fresh, [variable.numpy() for variable in fresh.optimizer.variables])
+        return fresh
+    model, optimizer_start = _COMPILED[key]
+    for target, source in zip(model.variables, fresh.variables, strict=True):
+        target.assign(source)
+    for variable, start in zip(model.optimizer.variables, optimizer_start, strict=True):
+        variable.assign(start)
+    return model
+
+
+def check_recipe(recipe: Recipe) -> Recipe:
+    """Raise ``ValueError`` naming the field and value if ``recipe`` cannot be trained.
+
+    Checked before anything trains: ``units`` and ``epochs`` integers >= 1, fractions in
+    [0, 1), ``l2`` and ``weight_decay`` >= 0, a known augmentation with ``sigma`` in [0, 1],
+    ``patience`` ``None`` or an integer >= 0, ``learning_rate`` in (0, 1].
+    """
+    def is_int(value, low):
+        return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low
+
+    problems = []
+    if not is_int(recipe.units, 1):
+        problems.append(f"units={recipe.units!r} (an integer >= 1)")
+    if not is_int(recipe.epochs, 1):
+        problems.append(f"epochs={recipe.epochs!r} (an integer >= 1)")
+    for name in ("dropout", "recurrent_dropout"):
+        value = getattr(recipe, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+            problems.append(f"{name}={value!r} (a fraction in [0, 1))")
+    for name in ("l2", "weight_decay"):
+        value = getattr(recipe, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not value >= 0):
+            problems.append(f"{name}={value!r} (a number >= 0)")
+    if recipe.augmentation not in ("none", *augment_module.AUGMENTATIONS):
+        problems.append(f"augmentation={recipe.augmentation!r} "
+                        f"(one of {('none', *augment_module.AUGMENTATIONS)})")
+    sigma = recipe.augmentation_sigma
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= 1:
+        problems.append(f"augmentation_sigma={sigma!r} (a number in [0, 1])")
+    if recipe.patience is not None and not is_int(recipe.patience, 0):
+        problems.append(f"patience={recipe.patience!r} (None or an integer >= 0)")
+    rate = recipe.learning_rate
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+        problems.append(f"learning_rate={rate!r} (a number in (0, 1])")
+    if problems:
+        raise ValueError("Recipe not allowed: " + "; ".join(problems))
+    return recipe
+
+
+def train(recipe: Recipe, task, seed: int, label: str = "", *, curves_of_validation: bool = True) -> Run:
+    """Train ``recipe`` on ``task`` with one full batch an epoch, validating after every epoch.
+
+    Args:
+        recipe: what to build and how to train it (checked first, see :func:`check_recipe`).
+        task: a ``ll.data.ClassificationTask``: training ``(n, n_steps, n_features)`` and 0/1
+            targets ``(n,)``, validation likewise, test split optional.
+        seed: seeds the weights, the dropout masks and the augmentation.
+        label: the run's name in tables.
+        curves_of_validation: measure the validation days after every epoch (``val_loss`` in the
+            history; about half of each epoch's time here). ``False`` measures them once, after
+            training, and is only allowed without early stopping, which needs every epoch's value.
+
+    Raises:
+        ValueError: the recipe is not allowed, or early stopping without per-epoch validation
+            (before anything trains).
+    """
+    from lstm_lessons import training
+    from lstm_lessons._tf import keras
+
+    check_recipe(recipe)
+    if recipe.patience is not None and not curves_of_validation:
+        raise ValueError(f"Early stopping (patience={recipe.patience}) needs the validation loss of every "
+                         f"epoch: curves_of_validation must be True.")
+    model = _fresh_model(recipe, *task.x_train.shape[1:], seed)
+    augment = augment_module.augmentation(recipe.augmentation, recipe.augmentation_sigma)
+    train_batches = training.batches(task.x_train, task.y_train, augment=augment, seed=seed)
+    val_batches = training.batches(task.x_val, task.y_val, shuffle=False)
+    callbacks = ([] if recipe.patience is None else
+                 [keras.callbacks.EarlyStopping(monitor="val_loss", patience=recipe.patience,
+                                                restore_best_weights=True)])
+    fitted = model.fit(train_batches, validation_data=val_batches if curves_of_validation else None,
+                       epochs=recipe.epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    history = {key: np.asarray(values, dtype=float) for key, values in fitted.history.items()}
+    val = model.evaluate(val_batches, verbose=0, return_dict=True)
+    run = Run(label, recipe, history, float(val["loss"]), float(val["accuracy"]))
+    if getattr(task, "x_test", None) is not None:
+        test = model.evaluate(training.batches(task.x_test, task.y_test, shuffle=False), verbose=0,
+                              return_dict=True)
+        run.test_loss, run.test_accuracy = float(test["loss"]), float(test["accuracy"])
+    return run
+
+
+def _train_quietly(recipe: Recipe, task, seed: int, label: str, curves_of_validation: bool,
+                   quiet: bool) -> Run:
+    """:func:`train` in a worker process; ``quiet`` sends the worker's standard error to /dev/null
+    (a notebook shows a child's C++ and warning lines as red output; errors still come back as
+    exceptions)."""
+    if quiet:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    return train(recipe, task, seed, label, curves_of_validation=curves_of_validation)
+
+
+def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
+    """Run several independent :func:`train` calls, ``jobs`` at a time, in worker processes.
+
+    Each run seeds itself, so its numbers are the same whichever worker runs it and in whatever
+    order (``tests/test_generalisation.py`` checks it). Worker processes come from joblib's
+    ``loky`` backend and are kept for the next call, so TensorFlow is imported once per worker.
+    With ``jobs=1`` everything runs here, one after the other.
+
+    Args:
+        jobs_of_work: ``(recipe, task, seed, label)`` or ``(..., curves_of_validation)`` tuples.
+        jobs: worker processes (>= 1); 2 uses both cores of the course's machines.
+
+    Returns:
+        The :class:`Run` of each tuple, in order.
+
+    Raises:
+        ValueError: ``jobs`` is not an integer >= 1, or a recipe is not allowed (before anything
+            trains).
+    """
+    from joblib import Parallel, delayed
+
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1. Received: jobs={jobs!r}")
+    calls = []
+    for work in jobs_of_work:
+        recipe, task, seed, label, *rest = work
+        check_recipe(recipe)
+        calls.append((recipe, task, seed, label, rest[0] if rest else True))
+    if jobs == 1:
+        return [train(recipe, task, seed, label, curves_of_validation=curves)
+                for recipe, task, seed, label, curves in calls]
+    return Parallel(n_jobs=int(jobs), backend="loky")(
+        delayed(_train_quietly)(*call, True) for call in calls)
+
+
+def table(runs) -> pd.DataFrame:
+    """One row a run: best validation loss, its epoch, epochs trained, the returned model's
+    validation and test loss and accuracy, and the gap (validation - training loss) at the end."""
+    rows = [{"best val loss": r.best_val_loss, "best epoch": r.best_epoch,
+             "epochs": len(r.history["loss"]), "val loss": r.val_loss,
+             "gap at end": r.final_gap, "test loss": r.test_loss, "test accuracy": r.test_accuracy}
+            for r in runs]
+    return pd.DataFrame(rows, index=pd.Index([r.label for r in runs], name="recipe"))
+
+
+def cross_validate(recipes: dict, task, folds: int = 5, seed: int = 0, validation: float = 0.3,
+                   jobs: int = 2) -> pd.DataFrame:
+    """Stratified k-fold cross-validation of each recipe on the same folds.
+
+    The task's training and validation days together are cut into ``folds`` held-out parts of
+    equal class balance. For each part, the other days are split once more, stratified, into
+    training days and ``validation`` days (the same proportions as the lesson's own split);
+    every recipe trains on them (early stopping, if it has it, watches those validation days)
+    and is measured once on the held-out part, which took no part in any decision. Shuffling
+    the days into folds is fine here because the days are separate examples; for windows of one
+    series it leaks the future (lesson 06).
+
+    Args:
+        recipes: ``{label: Recipe}``.
+        task: a ``ll.data.ClassificationTask`` (``(n, n_steps, n_features)`` inputs, 0/1 targets
+            ``(n,)``); its test split is not used.
+        folds: k, an integer >= 2 and at most the smaller class's count.
+        seed: seeds the fold assignment (``StratifiedKFold(shuffle=True, random_state=seed)``),
+            the inner split and each fold's training.
+        validation: fraction of each fold's training days held out for per-epoch validation.
+        jobs: trainings run at a time (see :func:`train_many`).
+
+    Returns:
+        ``DataFrame`` with one row a (recipe, fold): ``held-out loss`` and ``held-out accuracy``.
+
+    Raises:
+        ValueError: ``folds`` is not an integer in [2, smaller class's count], or a recipe is not
+            allowed (before anything trains).
+    """
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from lstm_lessons.data import ClassificationTask
+
+    x, y = np.concatenate([task.x_train, task.x_val]), np.concatenate([task.y_train, task.y_val])
+    smallest = int(np.bincount(y.astype(int)).min())
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= smallest:
+        raise ValueError(f"folds must be an integer in [2, {smallest}] (the smaller class has "
+                         f"{smallest} examples). Received: folds={folds!r}")
+    for recipe in recipes.values():
+        check_recipe(recipe)
+    splitter = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=seed)
+    work, keys = [], []
+    for fold, (rest, held_out) in enumerate(splitter.split(x, y), start=1):
+        fit_rows, val_rows = train_test_split(rest, test_size=validation, stratify=y[rest], random_state=seed)
+        fold_task = ClassificationTask(x[fit_rows], y[fit_rows], x[val_rows], y[val_rows],
+                                       x[held_out], y[held_out])
+        for label, recipe in recipes.items():
+            work.append((recipe, fold_task, seed, label, recipe.patience is not None))
+            keys.append((label, fold))
+    runs = train_many(work, jobs)
+    return pd.DataFrame([{"recipe": label, "fold": fold, "held-out loss": run.test_loss,
+                          "held-out accuracy": run.test_accuracy}
+                         for (label, fold), run in zip(keys, runs, strict=True)])

@@ -1,0 +1,76 @@
+"""Lesson 05's experiment code: recipes are checked before training; runs are measured alike."""
+
+import numpy as np
+import pytest
+
+from lstm_lessons import data, generalisation
+from lstm_lessons.generalisation import Recipe
+
+
+@pytest.mark.parametrize("changes, named", [
+    ({"units": 0}, "units=0"), ({"dropout": 1.0}, "dropout=1.0"), ({"l2": -1.0}, "l2=-1.0"),
+    ({"augmentation": "mixup"}, "augmentation='mixup'"),
+    ({"augmentation_sigma": 2.0}, "augmentation_sigma=2.0"),
+    ({"patience": -1}, "patience=-1"), ({"learning_rate": 0.0}, "learning_rate=0.0"),
+    ({"epochs": 2.5}, "epochs=2.5"), ({"weight_decay": -0.1}, "weight_decay=-0.1"),
+])
+def test_a_bad_recipe_is_refused_naming_the_field(changes, named):
+    with pytest.raises(ValueError, match=named):
+        generalisation.check_recipe(Recipe().but(**changes))
+
+
+def test_cross_validation_refuses_impossible_folds_before_training():
+    task = data.italy_power_task()
+    with pytest.raises(ValueError, match=r"folds must be an integer in \[2, 33\].*folds=40"):
+        generalisation.cross_validate({"baseline": Recipe()}, task, folds=40)
+
+
+@pytest.mark.slow
+def test_train_measures_a_run_and_early_stopping_returns_the_best_epoch():
+    task = data.italy_power_task()
+    plain = generalisation.train(Recipe(epochs=12, units=8), task, seed=1, label="plain")
+    # the too-large baseline: its validation loss turns up within 50 epochs
+    stopped = generalisation.train(Recipe(epochs=50, patience=0), task, seed=1, label="stopped")
+    assert len(plain.history["val_loss"]) == 12
+    assert plain.val_loss == pytest.approx(plain.history["val_loss"][-1], rel=1e-4)
+    assert 0 <= plain.test_accuracy <= 1 and np.isfinite(plain.test_loss)
+    # patience 0 stops at the first epoch that does not improve and restores the best weights
+    assert len(stopped.history["val_loss"]) < 50
+    assert stopped.val_loss == pytest.approx(stopped.best_val_loss, rel=1e-4)
+    frame = generalisation.table([plain, stopped])
+    assert list(frame.index) == ["plain", "stopped"] and frame.loc["plain", "epochs"] == 12
+    final_gap = plain.history["val_loss"][-1] - plain.history["loss"][-1]
+    assert frame.loc["plain", "gap at end"] == pytest.approx(final_gap)
+
+
+@pytest.mark.slow
+def test_a_reused_compiled_model_gives_the_numbers_of_a_new_one():
+    task = data.italy_power_task()
+    recipe = Recipe(epochs=6, units=8, dropout=0.3, recurrent_dropout=0.3, augmentation="jitter",
+                    augmentation_sigma=0.1)
+    generalisation._COMPILED.clear()
+    first = generalisation.train(recipe, task, seed=3)
+    generalisation.train(recipe, task, seed=5)  # moves the shared model's weights, optimiser, dropout seed
+    again = generalisation.train(recipe, task, seed=3)
+    generalisation._COMPILED.clear()
+    new = generalisation.train(recipe, task, seed=3)
+    for run in (again, new):
+        np.testing.assert_array_equal(run.history["loss"], first.history["loss"])
+        np.testing.assert_array_equal(run.history["val_loss"], first.history["val_loss"])
+        assert run.test_loss == first.test_loss
+
+
+@pytest.mark.slow
+def test_train_many_in_worker_processes_gives_the_numbers_of_training_here():
+    task = data.italy_power_task()
+    work = [(Recipe(epochs=5, units=units), task, 2, f"{units} units") for units in (3, 5)]
+    here = generalisation.train_many(work, jobs=1)
+    there = generalisation.train_many(work, jobs=2)
+    assert [r.label for r in there] == ["3 units", "5 units"]
+    for a, b in zip(here, there, strict=True):
+        np.testing.assert_array_equal(a.history["val_loss"], b.history["val_loss"])
+        assert a.test_loss == b.test_loss
+    with pytest.raises(ValueError, match="jobs=0"):
+        generalisation.train_many(work, jobs=0)
+    with pytest.raises(ValueError, match="units=0"):
+        generalisation.train_many([(Recipe(units=0), task, 1, "bad")])
