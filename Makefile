@@ -52,9 +52,9 @@ notebooks: $(STAMP)
 	cp $(OUT)/executed/[0-9][0-9]_*.ipynb notebooks/
 
 ## handout: $(OUT)/lstm-lessons-handout.tar.gz, the committed lessons, package and data for students
-## (no solutions/, tests/, benchmarks/, .ci/, .drafts/); the grader runs from it as well
+## (no solutions/, tests/, benchmarks/, .ci/); the grader runs from it as well
 handout:
 	mkdir -p $(OUT)
 	git archive --format=tar.gz --prefix=lstm-lessons/ -o $(OUT)/lstm-lessons-handout.tar.gz HEAD -- . \
-		':(exclude)solutions' ':(exclude)tests' ':(exclude)benchmarks' ':(exclude).ci' ':(exclude).drafts'
+		':(exclude)solutions' ':(exclude)tests' ':(exclude)benchmarks' ':(exclude).ci'
 	@echo "wrote $(OUT)/lstm-lessons-handout.tar.gz (the last commit; uncommitted changes are not in it)"

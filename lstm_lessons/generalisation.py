@@ -109,6 +109,12 @@ _COMPILED: dict = {}
 """Compiled models by architecture and optimiser, each with its optimiser's starting state."""
 
 
+def _architecture(recipe: Recipe, n_steps: int, n_features: int) -> tuple:
+    """What a compiled model depends on: recipes with the same tuple can share one."""
+    return (recipe.units, recipe.dropout, recipe.recurrent_dropout, recipe.l2, recipe.weight_decay,
+            recipe.learning_rate, n_steps, n_features)
+
+
 def _fresh_model(recipe: Recipe, n_steps: int, n_features: int, seed: int):
     """A compiled model of ``recipe`` in exactly the state a new seeded build would have.
 
@@ -123,8 +129,7 @@ def _fresh_model(recipe: Recipe, n_steps: int, n_features: int, seed: int):
 
     training.seed_everything(seed)
     fresh = build(recipe, n_steps, n_features)
-    key = (recipe.units, recipe.dropout, recipe.recurrent_dropout, recipe.l2, recipe.weight_decay,
-           recipe.learning_rate, n_steps, n_features)
+    key = _architecture(recipe, n_steps, n_features)
     if key not in _COMPILED:
         fresh.optimizer.build(fresh.trainable_variables)
         _COMPILED[key] = (fresh, [variable.numpy() for variable in fresh.optimizer.variables])
@@ -220,27 +225,29 @@ def train(recipe: Recipe, task, seed: int, label: str = "", *, curves_of_validat
     return run
 
 
-def _train_quietly(recipe: Recipe, task, seed: int, label: str, curves_of_validation: bool,
-                   quiet: bool) -> Run:
-    """:func:`train` in a worker process; ``quiet`` sends the worker's standard error to /dev/null
-    (a notebook shows a child's C++ and warning lines as red output; errors still come back as
-    exceptions)."""
+def _train_group(calls: list[tuple], quiet: bool) -> list[Run]:
+    """:func:`train` for each call, in a worker process; ``quiet`` sends the worker's standard
+    error to /dev/null (a notebook shows a child's C++ and warning lines as red output; errors
+    still come back as exceptions)."""
     if quiet:
         import os
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)
-    return train(recipe, task, seed, label, curves_of_validation=curves_of_validation)
+    return [train(recipe, task, seed, label, curves_of_validation=curves)
+            for recipe, task, seed, label, curves in calls]
 
 
 def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
     """Run several independent :func:`train` calls, ``jobs`` at a time, in worker processes.
 
     Each run seeds itself, so its numbers are the same whichever worker runs it and in whatever
-    order (``tests/test_generalisation.py`` checks it). Worker processes come from joblib's
-    ``loky`` backend and are kept for the next call, so TensorFlow is imported once per worker.
-    With ``jobs=1`` everything runs here, one after the other.
+    order (``tests/test_generalisation.py`` checks it). Runs that can share a compiled model
+    (same architecture and optimiser, see :func:`_fresh_model`) go to the same worker, largest
+    group first, so each model is traced once. Worker processes come from joblib's ``loky``
+    backend and are kept for the next call, so TensorFlow is imported once per worker. With
+    ``jobs=1`` everything runs here, one after the other.
 
     Args:
         jobs_of_work: ``(recipe, task, seed, label)`` or ``(..., curves_of_validation)`` tuples.
@@ -263,10 +270,18 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
         check_recipe(recipe)
         calls.append((recipe, task, seed, label, rest[0] if rest else True))
     if jobs == 1:
-        return [train(recipe, task, seed, label, curves_of_validation=curves)
-                for recipe, task, seed, label, curves in calls]
-    return Parallel(n_jobs=int(jobs), backend="loky")(
-        delayed(_train_quietly)(*call, True) for call in calls)
+        return _train_group(calls, quiet=False)
+    groups: dict[tuple, list[int]] = {}
+    for i, (recipe, task, *_) in enumerate(calls):
+        groups.setdefault(_architecture(recipe, *np.shape(task.x_train)[1:]), []).append(i)
+    ordered = sorted(groups.values(), key=len, reverse=True)
+    results = Parallel(n_jobs=int(jobs), backend="loky")(
+        delayed(_train_group)([calls[i] for i in group], True) for group in ordered)
+    runs: list = [None] * len(calls)
+    for group, group_runs in zip(ordered, results, strict=True):
+        for i, run in zip(group, group_runs, strict=True):
+            runs[i] = run
+    return runs
 
 
 def table(runs) -> pd.DataFrame:

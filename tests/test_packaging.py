@@ -108,5 +108,5 @@ def test_the_handout_has_the_lessons_package_and_data_and_no_solutions(tmp_path)
                      "lstm_lessons/grader/grader.py", "data/README.md",
                      *(f"notebooks/{p.name}" for p in LESSONS)):
         assert f"lstm-lessons/{required}" in names, required
-    for withheld in ("solutions", "tests", "benchmarks", ".ci", ".drafts"):
+    for withheld in ("solutions", "tests", "benchmarks", ".ci"):
         assert not any(n.startswith(f"lstm-lessons/{withheld}/") for n in names), withheld

@@ -13,7 +13,7 @@ LESSONS = {
     "stagnant_loss": "02_stagnant_loss",
     "oscillating_loss": "01_learning_rate_oscillation",
     "unstable_training": "01_learning_rate_oscillation",
-    "overfitting": "05_generalisation_gap (planned)",
+    "overfitting": "05_generalisation_gap",
     "exploding_gradients": "08_exploding_vanishing_gradients (planned)",
     "vanishing_gradients": "08_exploding_vanishing_gradients (planned)",
     "constant_predictions": "02_stagnant_loss",
