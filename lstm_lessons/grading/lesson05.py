@@ -42,7 +42,8 @@ def _verify_patience(answer: dict) -> tuple[bool, str, str, dict]:
     measured = {"best_epoch_of_full_run": best, "epochs_trained": trained,
                 "restored_epoch": stopped.best_epoch}
     message = (f"patience {answer['patience']}: stopped after {trained} epochs and restored epoch "
-               f"{stopped.best_epoch}; the full run's best epoch is {best}; you reported {answer['best_epoch']}")
+               f"{stopped.best_epoch}; the full run's best epoch is {best}; "
+               f"you reported {answer['best_epoch']}")
     hint = first_hint((stopped.best_epoch == best, "training stopped at an earlier dip: look at how many "
                                                     "epochs pass between new bests before the real one."),
                       (trained < len(full.history["val_loss"]), "that patience never stops early: all "
@@ -56,7 +57,8 @@ EXERCISES = (
         "05-regularise", "05_generalisation_gap", 2,
         "Choose one dropout fraction (used for both dropout and recurrent_dropout) and an L2 factor for "
         f"lesson 05's 64-unit model (default settings, seed 1) so that the validation loss at the end is "
-        f"at most {TARGET_VAL_LOSS} and the gap (validation minus training loss) at the end at most {GAP_BOUND}.",
+        f"at most {TARGET_VAL_LOSS} and the gap (validation minus training loss) at the end at most "
+        f"{GAP_BOUND}.",
         {"dropout": Rule(float, 0.0, 0.9, meaning="fraction of inputs and recurrent state dropped"),
          "l2": Rule(float, 0.0, 0.1, meaning="L2 penalty factor on the kernels")},
         _verify_regularise),
