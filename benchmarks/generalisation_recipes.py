@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from claims_margin import parse_seeds  # beside this script
 
 BASELINE = {}
 RECIPES = {
@@ -44,14 +45,6 @@ RECIPES = {
                                       "patience": 20},
 }
 """Each recipe as the fields it changes in ``ll.generalisation.Recipe()``."""
-
-
-def parse_seeds(text: str) -> list[int]:
-    seeds = set()
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        seeds.update(range(int(low), int(high or low) + 1))
-    return sorted(seeds)
 
 
 def run_one(seed: int, names: list[str]) -> list[dict]:
