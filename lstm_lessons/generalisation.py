@@ -89,11 +89,6 @@ class Run:
         """Validation minus training loss at the last epoch trained (nats)."""
         return float(curves.generalisation_gap(self.history["loss"], self.history["val_loss"])[-1])
 
-    @property
-    def final_generalisation_loss(self) -> float:
-        """Prechelt's GL at the last epoch trained, in per cent."""
-        return float(curves.generalisation_loss(self.history["val_loss"])[-1])
-
 
 def build(recipe: Recipe, n_steps: int, n_features: int):
     """The compiled model of ``recipe`` (``ll.models.build_lstm_classifier``)."""
