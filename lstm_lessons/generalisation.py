@@ -15,6 +15,7 @@ import pandas as pd
 
 from lstm_lessons import augment as augment_module
 from lstm_lessons import curves
+from lstm_lessons.params import RULES, Choice, Rule
 
 UNITS_TOO_LARGE = 64
 """The baseline's hidden units: about 17,000 weights for 46 training days of 24 values."""
@@ -137,43 +138,28 @@ def _fresh_model(recipe: Recipe, n_steps: int, n_features: int, seed: int):
     return model
 
 
+_RECIPE_RULES = {
+    "units": RULES["units"], "epochs": RULES["epochs"], "learning_rate": RULES["learning_rate"],
+    "dropout": Rule(float, 0.0, 0.95, meaning="fraction of the LSTM's inputs dropped"),
+    "recurrent_dropout": Rule(float, 0.0, 0.95, meaning="fraction of the recurrent state dropped"),
+    "l2": Rule(float, 0.0, 1.0, meaning="L2 penalty factor"),
+    "weight_decay": Rule(float, 0.0, 10.0, meaning="AdamW's decoupled weight decay"),
+    "augmentation": Choice(("none", *augment_module.AUGMENTATIONS), meaning="the augmentation"),
+    "augmentation_sigma": Rule(float, 0.0, 1.0, meaning="the augmentation's strength"),
+    "patience": Rule(int, 0, 1000, meaning="epochs without improvement before stopping"),
+}
+"""The allowed value of each :class:`Recipe` field (``ll.params`` rules; ``None`` passes for
+``weight_decay`` and ``patience``)."""
+
+
 def check_recipe(recipe: Recipe) -> Recipe:
-    """Raise ``ValueError`` naming the field and value if ``recipe`` cannot be trained.
-
-    Checked before anything trains: ``units`` and ``epochs`` integers >= 1, fractions in
-    [0, 1), ``l2`` and ``weight_decay`` >= 0, a known augmentation with ``sigma`` in [0, 1],
-    ``patience`` ``None`` or an integer >= 0, ``learning_rate`` in (0, 1].
-    """
-    def is_int(value, low):
-        return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low
-
-    problems = []
-    if not is_int(recipe.units, 1):
-        problems.append(f"units={recipe.units!r} (an integer >= 1)")
-    if not is_int(recipe.epochs, 1):
-        problems.append(f"epochs={recipe.epochs!r} (an integer >= 1)")
-    for name in ("dropout", "recurrent_dropout"):
-        value = getattr(recipe, name)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-            problems.append(f"{name}={value!r} (a fraction in [0, 1))")
-    for name in ("l2", "weight_decay"):
-        value = getattr(recipe, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not value >= 0):
-            problems.append(f"{name}={value!r} (a number >= 0)")
-    if recipe.augmentation not in ("none", *augment_module.AUGMENTATIONS):
-        problems.append(f"augmentation={recipe.augmentation!r} "
-                        f"(one of {('none', *augment_module.AUGMENTATIONS)})")
-    sigma = recipe.augmentation_sigma
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= 1:
-        problems.append(f"augmentation_sigma={sigma!r} (a number in [0, 1])")
-    if recipe.patience is not None and not is_int(recipe.patience, 0):
-        problems.append(f"patience={recipe.patience!r} (None or an integer >= 0)")
-    rate = recipe.learning_rate
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
-        problems.append(f"learning_rate={rate!r} (a number in (0, 1])")
+    """Raise ``ValueError`` naming every field, its value and what is allowed if ``recipe``
+    cannot be trained (:data:`_RECIPE_RULES`); checked before anything trains."""
+    problems = [message for name, rule in _RECIPE_RULES.items()
+                if (value := getattr(recipe, name)) is not None or name not in ("weight_decay", "patience")
+                if (message := rule.check(name, value)) is not None]
     if problems:
-        raise ValueError("Recipe not allowed: " + "; ".join(problems))
+        raise ValueError("Recipe not allowed:\n  " + "\n  ".join(problems))
     return recipe
 
 
