@@ -44,6 +44,26 @@ def test_train_measures_a_run_and_early_stopping_returns_the_best_epoch():
 
 
 @pytest.mark.slow
+def test_validation_measured_in_the_training_step_equals_keras_own_validation():
+    from lstm_lessons import models, training
+
+    task = data.italy_power_task()
+    # dropout (off when measuring) and L2 (its penalty is part of the validation loss)
+    recipe = Recipe(epochs=8, units=8, dropout=0.3, recurrent_dropout=0.3, l2=1e-3)
+    generalisation._COMPILED.clear()
+    run = generalisation.train(recipe, task, seed=4)
+    training.seed_everything(4)
+    keras_model = models.build_lstm_classifier(24, 1, units=8, learning_rate=recipe.learning_rate,
+                                               dropout=0.3, recurrent_dropout=0.3, l2=1e-3)
+    validation = training.batches(task.x_val, task.y_val, shuffle=False)
+    fitted = keras_model.fit(training.batches(task.x_train, task.y_train, seed=4), epochs=8, shuffle=False,
+                             validation_data=validation, verbose=0)
+    assert set(run.history) == set(fitted.history)
+    for key in fitted.history:
+        np.testing.assert_allclose(run.history[key], fitted.history[key], rtol=1e-6, err_msg=key)
+
+
+@pytest.mark.slow
 def test_a_reused_compiled_model_gives_the_numbers_of_a_new_one():
     task = data.italy_power_task()
     recipe = Recipe(epochs=6, units=8, dropout=0.3, recurrent_dropout=0.3, augmentation="jitter",
@@ -63,14 +83,18 @@ def test_a_reused_compiled_model_gives_the_numbers_of_a_new_one():
 @pytest.mark.slow
 def test_train_many_in_worker_processes_gives_the_numbers_of_training_here():
     task = data.italy_power_task()
-    work = [(Recipe(epochs=5, units=units), task, 2, f"{units} units") for units in (3, 5)]
+    # one architecture: its two runs are split between the two workers, started beforehand
+    work = [(Recipe(epochs=5, units=3), task, seed, f"seed {seed}") for seed in (2, 3)]
     here = generalisation.train_many(work, jobs=1)
+    generalisation.start_workers(jobs=2)
     there = generalisation.train_many(work, jobs=2)
-    assert [r.label for r in there] == ["3 units", "5 units"]
+    assert [r.label for r in there] == ["seed 2", "seed 3"]
+    assert not np.array_equal(here[0].history["loss"], here[1].history["loss"])
     for a, b in zip(here, there, strict=True):
         np.testing.assert_array_equal(a.history["val_loss"], b.history["val_loss"])
         assert a.test_loss == b.test_loss
-    with pytest.raises(ValueError, match="jobs=0"):
-        generalisation.train_many(work, jobs=0)
+    for call in (generalisation.train_many, generalisation.start_workers):
+        with pytest.raises(ValueError, match="jobs=0"):
+            call(*([work] if call is generalisation.train_many else []), jobs=0)
     with pytest.raises(ValueError, match="units=0"):
         generalisation.train_many([(Recipe(units=0), task, 1, "bad")])
