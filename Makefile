@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= build
+TEST_WORKERS ?= 2
 
 .PHONY: install run test test-fast test-lab lint clean notebooks handout
 
@@ -25,11 +26,17 @@ run: $(STAMP)
 	$(BIN)/lstm-lessons run --out $(OUT)
 
 ## test: unit tests, the lessons re-run by nbval, seeds 2-3 and the solutions through the grader,
-## and every lesson in JupyterLab in Chromium (see test-lab); ends with the 15 slowest tests
+## and every lesson in JupyterLab in Chromium (see test-lab), on $(TEST_WORKERS) pytest-xdist workers;
+## then, alone, the tests marked `serial` (they change or watch what the others use). Each part
+## ends with its slowest tests; both always run, and the target fails if either failed.
 test: $(STAMP)
+	status=0; \
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
-		--junitxml=$(OUT)/test-results.xml \
-		--durations=15
+		-n $(TEST_WORKERS) --dist loadfile -m "not serial" \
+		--junitxml=$(OUT)/test-results.xml --durations=15 || status=$$?; \
+	$(BIN)/python -m pytest tests -p no:cacheprovider -m serial \
+		--junitxml=$(OUT)/test-results-serial.xml --durations=5 || status=$$?; \
+	exit $$status
 
 ## test-lab: every lesson in a real JupyterLab in Chromium, driven by Playwright (screenshots in build/lab/);
 ## needs Chromium: the system's (Debian/Ubuntu: apt-get install chromium) or `$(BIN)/playwright install chromium`

@@ -1,12 +1,16 @@
-"""How long each part of the test suite takes: a table from the JUnit file ``make test`` writes.
+"""How long each part of the test suite takes: a table from the JUnit files ``make test`` writes.
 
-Usage: ``.venv/bin/python benchmarks/suite_time.py [build/test-results.xml]``
+Usage: ``.venv/bin/python benchmarks/suite_time.py [JUNIT ...]`` (default: ``build/test-results.xml``
+and ``build/test-results-serial.xml``)
 
-``make test`` runs one pytest session with ``--junitxml=build/test-results.xml``; this script
-groups its test cases into the parts of the suite (unit tests, the lessons under nbval, the
-seed runs through the grader, the grader's corpus tests, the JupyterLab test...) and prints
-the number of tests and the seconds of each (setup and teardown included, as pytest reports
-them). Wall time of the whole session is the sum plus pytest's own collection.
+``make test`` runs two pytest sessions: everything but the ``serial`` tests on two pytest-xdist
+workers (``build/test-results.xml``), then the ``serial`` tests alone
+(``build/test-results-serial.xml``). This script groups their test cases into the parts of the
+suite (unit tests, the lessons under nbval, the seed runs through the grader, the grader's
+corpus tests, the JupyterLab test...) and prints the number of tests and the seconds of each
+(setup and teardown included, as pytest reports them). On two workers these seconds add up to
+about twice the wall time; the wall time of each session, as pytest reports it, is printed below
+the table.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ PARTS = (
 """Each part and how to recognise its test cases (by ``classname``); the rest are unit tests."""
 
 
-def parts(junit: Path) -> pd.DataFrame:
+def parts(*junits: Path) -> pd.DataFrame:
     """Tests and seconds of each part, slowest first, with a total row."""
     counts, seconds = defaultdict(int), defaultdict(float)
-    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+    cases = [case for junit in junits for case in ElementTree.parse(junit).getroot().iter("testcase")]
+    for case in cases:
         name = case.get("classname", "") + "::" + case.get("name", "")
         part = next((label for label, belongs in PARTS if belongs(name)), "unit tests (no whole lesson)")
         counts[part] += 1
@@ -44,14 +49,24 @@ def parts(junit: Path) -> pd.DataFrame:
     return table.astype({"tests": int})
 
 
+def wall_seconds(junit: Path) -> float:
+    """The session's duration as pytest wrote it (the ``testsuite`` element's ``time``)."""
+    return float(next(ElementTree.parse(junit).getroot().iter("testsuite")).get("time", 0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("junit", nargs="?", default="build/test-results.xml", type=Path,
-                        help="the JUnit XML file of a pytest run (default: build/test-results.xml)")
+    parser.add_argument("junit", nargs="*", type=Path,
+                        default=[Path("build/test-results.xml"), Path("build/test-results-serial.xml")],
+                        help="JUnit XML files of pytest runs (default: both of `make test`)")
     args = parser.parse_args()
-    if not args.junit.is_file():
-        parser.error(f"{args.junit} not found: run `make test` first (it writes build/test-results.xml)")
-    print(parts(args.junit).to_string(float_format=lambda v: f"{v:.1f}"))
+    missing = [str(path) for path in args.junit if not path.is_file()]
+    if missing:
+        parser.error(f"{', '.join(missing)} not found: run `make test` first (it writes them)")
+    print(parts(*args.junit).to_string(float_format=lambda v: f"{v:.1f}"))
+    walls = {path.name: wall_seconds(path) / 60 for path in args.junit}
+    print("wall time, minutes: " + ", ".join(f"{name} {m:.1f}" for name, m in walls.items())
+          + f"; total {sum(walls.values()):.1f}")
 
 
 if __name__ == "__main__":

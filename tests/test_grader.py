@@ -279,6 +279,7 @@ def survivors() -> list:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is_untouched(
         tmp_path, sandbox, package_guard, machine_guard):
     from lstm_lessons.data import DATA_DIR
@@ -355,6 +356,7 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_without_the_sandbox_an_edit_of_the_exercise_code_is_undone_before_the_checks_and_named(
         tmp_path, package_guard):
     # The second line of defence, and what --no-sandbox means: the edit succeeds, the grader
@@ -393,6 +395,7 @@ def as_a_terminal_starts_it():
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize(("stop_signal", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
 def test_ctrl_c_or_kill_stops_every_process_at_once_and_keeps_the_grades_written(tmp_path, stop_signal,
                                                                                   status):
