@@ -29,6 +29,9 @@ run: $(STAMP)
 ## and every lesson in JupyterLab in Chromium (see test-lab), on $(TEST_WORKERS) pytest-xdist workers;
 ## then, alone, the tests marked `serial` (they change or watch what the others use). Each part
 ## ends with its slowest tests; both always run, and the target fails if either failed.
+## --dist loadfile keeps a file's tests on one worker: a notebook's cells share one kernel, the
+## JupyterLab tests one server. (Not loadgroup: with pytest 9.2 it silently stops grouping,
+## pytest-xdist issue #1386.)
 test: $(STAMP)
 	status=0; \
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
