@@ -246,26 +246,30 @@ def train(recipe: Recipe, task, seed: int, label: str = "", *, curves_of_validat
     return run
 
 
-def _quiet_worker() -> None:
-    """Send this worker process's standard error to /dev/null: a notebook shows a child's C++
-    and warning lines as red output; errors still come back as exceptions."""
+def _prepare_worker(threads: dict) -> None:
+    """In a worker process, before TensorFlow loads: its thread pools sized by ``threads``
+    (``ll.cores.tensorflow_threads``: the workers share the cores instead of each
+    taking all of them), and standard error sent to /dev/null (a notebook shows a child's C++
+    and warning lines as red output; errors still come back as exceptions)."""
     import os
 
+    os.environ.update(threads)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
 
 
-def _train_group(calls: list[tuple], quiet: bool) -> list[Run]:
-    """:func:`train` for each call, in a worker process (``quiet``: see :func:`_quiet_worker`)."""
-    if quiet:
-        _quiet_worker()
+def _train_group(calls: list[tuple], threads: dict | None) -> list[Run]:
+    """:func:`train` for each call; in a worker process ``threads`` is given (see
+    :func:`_prepare_worker`)."""
+    if threads is not None:
+        _prepare_worker(threads)
     return [train(recipe, task, seed, label, curves_of_validation=curves)
             for recipe, task, seed, label, curves in calls]
 
 
-def _import_tensorflow() -> None:
-    _quiet_worker()
+def _import_tensorflow(threads: dict) -> None:
+    _prepare_worker(threads)
     from lstm_lessons._tf import tf  # noqa: F401
 
 
@@ -290,8 +294,11 @@ def start_workers(jobs: int = 2) -> None:
     _check_jobs(jobs)
     if jobs == 1:
         return
+    from lstm_lessons.cores import tensorflow_threads
+
+    threads = tensorflow_threads(int(jobs))
     thread = threading.Thread(target=lambda: Parallel(n_jobs=int(jobs), backend="loky")(
-        delayed(_import_tensorflow)() for _ in range(int(jobs))), daemon=True)
+        delayed(_import_tensorflow)(threads) for _ in range(int(jobs))), daemon=True)
     thread.start()
     _STARTING.append(thread)
 
@@ -325,6 +332,8 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
     """
     from joblib import Parallel, delayed
 
+    from lstm_lessons.cores import tensorflow_threads
+
     _check_jobs(jobs)
     calls = []
     for work in jobs_of_work:
@@ -332,7 +341,7 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
         check_recipe(recipe)
         calls.append((recipe, task, seed, label, rest[0] if rest else True))
     if jobs == 1:
-        return _train_group(calls, quiet=False)
+        return _train_group(calls, threads=None)
     groups: dict[tuple, list[int]] = {}
     for i, (recipe, task, *_) in enumerate(calls):
         groups.setdefault(_architecture(recipe, *np.shape(task.x_train)[1:]), []).append(i)
@@ -346,7 +355,7 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
     while _STARTING:   # the workers start_workers began: one pool, not two
         _STARTING.pop().join()
     results = Parallel(n_jobs=int(jobs), backend="loky")(
-        delayed(_train_group)([calls[i] for i in group], True) for group in ordered)
+        delayed(_train_group)([calls[i] for i in group], tensorflow_threads(int(jobs))) for group in ordered)
     runs: list = [None] * len(calls)
     for group, group_runs in zip(ordered, results, strict=True):
         for i, run in zip(group, group_runs, strict=True):

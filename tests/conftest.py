@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# `make test` runs two pytest-xdist workers: each worker, and the kernels, graders and lessons it
+# starts, gives TensorFlow its share of the cores instead of all of them (see ll.cores).
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    from lstm_lessons.cores import tensorflow_threads
+
+    os.environ.update(tensorflow_threads(int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
 ROOT = Path(__file__).resolve().parent.parent
 # The doctor's labelled synthetic histories live with the benchmark that scores them.

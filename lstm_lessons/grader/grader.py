@@ -37,6 +37,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from lstm_lessons.cores import available_cores, tensorflow_threads
 from lstm_lessons.grader.integrity import PackageSnapshot
 from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.report import (
@@ -73,19 +74,20 @@ class GradingError(ValueError):
 
 def default_workers() -> int:
     """The number of CPU cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return available_cores()
 
 
 def _worker_command(job_path, result: ResultPipe) -> list[str]:
     return [sys.executable, "-m", "lstm_lessons.grader.worker", str(job_path), str(result.fd)]
 
 
-def _environment(temporary: Path) -> dict:
-    """The child's environment: grading mode, quiet TensorFlow, and temporary files (``tempfile``)
-    under ``temporary``, which the grader deletes afterwards."""
+def _environment(temporary: Path, workers: int) -> dict:
+    """The child's environment: grading mode, quiet TensorFlow sharing the cores with the other
+    ``workers`` (``ll.cores.tensorflow_threads``), and temporary files (``tempfile``) under
+    ``temporary``, which the grader deletes afterwards."""
     temporary.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0",
-            "TMPDIR": str(temporary)}
+    return {**os.environ, **tensorflow_threads(workers), GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONHASHSEED": "0", "TMPDIR": str(temporary)}
 
 
 def _report(output: bytes | None) -> dict:
@@ -250,7 +252,8 @@ class Grader:
     def _execute(self, grade: Grade, text: str, folder: Path):
         """Execute one prepared submission; returns (grade so far, answers, executed notebook)."""
         folder.mkdir(parents=True)
-        job, pipe, environment = self._job(text, folder), ResultPipe(), _environment(folder / "tmp")
+        job, pipe = self._job(text, folder), ResultPipe()
+        environment = _environment(folder / "tmp", self.workers)
         command = _worker_command(job, pipe)
         if self.sandbox is not None:
             command = self.sandbox.command(command, environment, inputs=folder)
@@ -375,9 +378,10 @@ class Grader:
         job = {"mode": "verify", "exercise": exercise, "answer": json.loads(answer)}
         (folder / "job.json").write_text(json.dumps(job))
         pipe = ResultPipe()
+        environment = _environment(folder / "tmp", self.workers)
         outcome = run_limited(_worker_command(folder / "job.json", pipe), max(self.timeout, CHECK_TIMEOUT),
-                              max(self.memory_mb, CHECK_MEMORY_MB), env=_environment(folder / "tmp"),
-                              cwd=folder, stop=self._stop, result=pipe)
+                              max(self.memory_mb, CHECK_MEMORY_MB), env=environment, cwd=folder,
+                              stop=self._stop, result=pipe)
         result = _report(outcome.result).get("result") if outcome.limit is None else None
         try:
             return CheckResult(**result)
