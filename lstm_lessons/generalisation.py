@@ -8,6 +8,7 @@ from the same code.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -105,9 +106,7 @@ def build(recipe: Recipe, n_steps: int, n_features: int):
     return model
 
 
-_VALIDATING: list = []
-
-
+@functools.cache
 def _validating_class():
     """A ``keras.Model`` whose ``train_step`` accepts ``((x, y), (x_val, y_val))`` and returns
     ``val_loss`` and ``val_accuracy`` measured right after the update, beside the usual logs.
@@ -120,22 +119,20 @@ def _validating_class():
     here, that is once an epoch, exactly where Keras measures; with several batches the last
     batch's measurement would be logged. Plain ``(x, y)`` batches train as usual.
     """
-    if not _VALIDATING:
-        from lstm_lessons._tf import keras
+    from lstm_lessons._tf import keras
 
-        class ValidatingModel(keras.Model):
-            def train_step(self, data):
-                if not (len(data) == 2 and isinstance(data[0], tuple)):
-                    return super().train_step(data)
-                train_part, (x_val, y_val) = data
-                logs = super().train_step(train_part)
-                y_pred = self(x_val, training=False)
-                val_loss = self._compute_loss(x=x_val, y=y_val, y_pred=y_pred, training=False)
-                hits = keras.metrics.binary_accuracy(keras.ops.reshape(y_val, (-1, 1)), y_pred)
-                return {**logs, "val_loss": val_loss, "val_accuracy": keras.ops.mean(hits)}
+    class ValidatingModel(keras.Model):
+        def train_step(self, data):
+            if not (len(data) == 2 and isinstance(data[0], tuple)):
+                return super().train_step(data)
+            train_part, (x_val, y_val) = data
+            logs = super().train_step(train_part)
+            y_pred = self(x_val, training=False)
+            val_loss = self._compute_loss(x=x_val, y=y_val, y_pred=y_pred, training=False)
+            hits = keras.metrics.binary_accuracy(keras.ops.reshape(y_val, (-1, 1)), y_pred)
+            return {**logs, "val_loss": val_loss, "val_accuracy": keras.ops.mean(hits)}
 
-        _VALIDATING.append(ValidatingModel)
-    return _VALIDATING[0]
+    return ValidatingModel
 
 
 _COMPILED: dict = {}
