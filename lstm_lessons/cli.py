@@ -192,6 +192,10 @@ def _grade(args) -> int:
               f"{', '.join(repair['running']) or 'submissions'} ran ({'; '.join(repair['changes'])}); "
               f"restored from the copy taken before grading, so every check used the original code",
               file=sys.stderr)
+    if grader.last_run["answers_reused"]:
+        print(f"Answers checked: {grader.last_run['answers_trained']} trained, "
+              f"{grader.last_run['answers_reused']} taken from the earlier checks in {args.out}/ "
+              f"(same lstm_lessons code, libraries and machine)")
     print(f"Grades: {args.out}/grades.csv, {args.out}/results.json, feedback in {args.out}/feedback/")
     return 1 if any(g.status == "grader-error" for g in grades) else 0
 

@@ -344,7 +344,8 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     assert results["sandbox"] is True and all(g["sandbox"] for g in results["submissions"])
     assert results["package_repairs"] == []          # the package was never writable
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{i}.html" for i in EXPECTED)
-    # Rerun part of the corpus into the same folder: same grades, the other rows kept.
+    # Rerun part of the corpus into the same folder: same grades, the other rows kept, and no
+    # answer trained again.
     again = grade_cli([hand_in / f"{i}.ipynb" for i in ("full_marks", "partial", "tamper_check")], tmp_path,
                       "--workers", "2", "--timeout", "120")
     assert again.returncode == 0, again.stderr
@@ -353,6 +354,9 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     strip = ("seconds",)
     assert [{k: v for k, v in r.items() if k not in strip} for r in second.values()] == \
            [{k: v for k, v in r.items() if k not in strip} for r in table.values()]
+    # Their answers were checked in the first run, with the same code on the same machine: kept.
+    last_run = json.loads((out / "results.json").read_text())["last_run"]
+    assert last_run["answers_trained"] == 0 and last_run["answers_reused"] > 0, last_run
 
 
 @pytest.mark.slow
@@ -499,3 +503,61 @@ def test_a_notebook_too_large_to_send_back_keeps_only_its_answer_records():
     assert note.text.startswith("[outputs removed by the grader") and notebook.cells[1].outputs == []
     assert len(nbformat.writes(notebook)) < 10_000
     nbformat.validate(notebook)
+
+
+def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_changes(tmp_path, monkeypatch):
+    import lstm_lessons.grader.grader as grader_module
+    from lstm_lessons.grader.limits import Outcome
+
+    trained = []
+
+    def worker(command, *args, result, **kwargs):
+        result.close_unstarted()
+        job = json.loads(Path(command[-2]).read_text())
+        if job["mode"] == "execute":
+            answers = {EX1: {"learning_rate": 0.01}, EX2: {"epochs": 7}}
+            report = {"result": {"status": "graded", "message": "ran to the end", "error": None,
+                                 "answers": answers}, "notebook": None}
+        else:
+            trained.append(job["exercise"])
+            check = {"exercise": job["exercise"], "points": 2, "max_points": 2, "message": "measured",
+                     "measurements": {"calls": len(trained)}}
+            report = {"result": check}
+        return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
+
+    monkeypatch.setattr(grader_module, "run_limited", worker)
+    monkeypatch.setattr(grader_module, "screen", lambda exercise, answer: None)
+    out = tmp_path / "grades"
+    first = Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])
+    assert sorted(trained) == sorted([EX1, EX2])
+    # Regraded into the same folder, by a new grader: the same answers keep their checks.
+    regrader = Grader("01", out, workers=1, progress=False, sandbox=False)
+    again = regrader.grade([CORPUS / "full_marks.ipynb", CORPUS / "partial.ipynb"])
+    assert len(trained) == 2
+    assert [g.checks for g in again] == [first[0].checks] * 2
+    results = json.loads((out / "results.json").read_text())
+    assert results["last_run"] == {"answers_trained": 0, "answers_reused": 2}
+    assert results["submissions"][0]["answers"] == {EX1: {"learning_rate": 0.01}, EX2: {"epochs": 7}}
+    # Another version of the package's code (or of TensorFlow, or another machine): trained again.
+    environment = grader_module.check_environment
+    monkeypatch.setattr(grader_module, "check_environment",
+                        lambda snapshot: {**environment(snapshot), "tensorflow": "0.0.1"})
+    Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])
+    assert len(trained) == 4
+    assert json.loads((out / "results.json").read_text())["last_run"] == \
+           {"answers_trained": 2, "answers_reused": 0}
+
+
+def test_the_package_checksum_follows_every_file_and_nothing_else(tmp_path):
+    from lstm_lessons.grader.integrity import PackageSnapshot
+
+    (tmp_path / "grading").mkdir()
+    (tmp_path / "grading" / "lesson01.py").write_text("THRESHOLD = 0.2\n")
+    (tmp_path / "__init__.py").write_text("")
+    first = PackageSnapshot.take(tmp_path).checksum
+    assert PackageSnapshot.take(tmp_path).checksum == first
+    (tmp_path / "grading" / "__pycache__").mkdir()          # bytecode is not part of it
+    (tmp_path / "grading" / "__pycache__" / "lesson01.pyc").write_bytes(b"\0")
+    assert PackageSnapshot.take(tmp_path).checksum == first
+    (tmp_path / "grading" / "lesson01.py").write_text("THRESHOLD = 0.9\n")
+    assert PackageSnapshot.take(tmp_path).checksum != first

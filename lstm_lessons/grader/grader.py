@@ -16,7 +16,9 @@ How a submission is graded:
    submission ran (:mod:`lstm_lessons.grader.integrity`), so a submission that edited the
    exercise code gains nothing; then each distinct recorded answer is trained and measured
    once by the trusted exercise code (:mod:`lstm_lessons.grading.registry`). The checks are
-   seeded and deterministic, so the same answer always gets the same points. The notebook's
+   seeded and deterministic, so the same answer always gets the same points: an answer that an
+   earlier run into the same folder already checked with the same code, libraries and machine
+   (:func:`check_environment`) keeps that check instead of training again. The notebook's
    printed output and any points it recorded are never read.
 
 The notebook decides only *which answer* it hands in; the grader decides the points.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import sys
 import tempfile
 import threading
@@ -44,6 +47,7 @@ from lstm_lessons.grader.report import (
     Grade,
     feedback_html,
     read_earlier,
+    reusable_checks,
     write_tables,
     write_text_atomically,
 )
@@ -75,6 +79,23 @@ class GradingError(ValueError):
 def default_workers() -> int:
     """The number of CPU cores this process may use."""
     return available_cores()
+
+
+def check_environment(snapshot: PackageSnapshot) -> dict:
+    """What a check's result depends on besides the answer: the checksum of the ``lstm_lessons``
+    package as snapshotted (its checks and data checksums), the versions of Python, TensorFlow,
+    Keras and NumPy, and the machine (its name and architecture: the last digits of a training
+    can differ between CPUs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    environment = {"lstm_lessons": snapshot.checksum, "python": platform.python_version(),
+                   "host": platform.node(), "machine": platform.machine()}
+    for distribution in ("tensorflow", "keras", "numpy"):
+        try:
+            environment[distribution] = version(distribution)
+        except PackageNotFoundError:
+            environment[distribution] = None
+    return environment
 
 
 def _worker_command(job_path, result: ResultPipe) -> list[str]:
@@ -159,6 +180,9 @@ class Grader:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._snapshot: PackageSnapshot | None = None
+        self._environment: dict = {}
+        self.last_run = {"answers_trained": 0, "answers_reused": 0}
+        """Distinct answers the last :meth:`grade` trained, and those it took from earlier checks."""
 
     @property
     def limits(self) -> dict:
@@ -182,6 +206,10 @@ class Grader:
         self.order += [i for i in ids if i not in self.grades]
         # Before any submission runs: the trusted code the checks will import afterwards.
         self._snapshot = PackageSnapshot.take()
+        self._environment = check_environment(self._snapshot)
+        # Read before any submission runs, from the grades this grader itself loaded or wrote.
+        reusable = reusable_checks(list(self.grades.values()), self._environment)
+        self.last_run = {"answers_trained": 0, "answers_reused": 0}
         self._stop.clear()
         # A submission may leave files that cannot be removed; that must not lose the grades.
         with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as staging:
@@ -208,7 +236,7 @@ class Grader:
                 self._note_repairs(self._snapshot.restore(bytecode=True), running=[])
             except OSError as exc:
                 executed = self._untrusted(executed, exc)
-            self._check(executed, Path(staging))
+            self._check(executed, Path(staging), reusable)
         for repair in self.repairs:
             if len(repair["running"]) == 1 and TAMPER_NOTE not in self.grades[repair["running"][0]].message:
                 self.grades[repair["running"][0]].message += f"; {TAMPER_NOTE}"
@@ -327,14 +355,20 @@ class Grader:
                                    seconds=grade.seconds, peak_mb=grade.peak_mb), notebook)
         return []
 
-    def _check(self, executed, staging: Path) -> None:
-        """Verify every distinct answer once, then finish and record each executed submission."""
+    def _check(self, executed, staging: Path, reusable: dict) -> None:
+        """Verify every distinct answer once (or take its earlier check from ``reusable``, see
+        :func:`~lstm_lessons.grader.report.reusable_checks`), then finish and record each
+        executed submission."""
         results: dict[tuple, CheckResult] = {}
-        to_train = []
+        to_train, reused = [], 0
         for _, answers, _ in executed:
             for exercise in self.exercises:
                 key = (exercise, json.dumps(answers.get(exercise), sort_keys=True))
                 if key in results or key in to_train:
+                    continue
+                if key in reusable:
+                    results[key] = CheckResult(**reusable[key])
+                    reused += 1
                     continue
                 answer = answers.get(exercise)
                 if answer is None:
@@ -358,8 +392,11 @@ class Grader:
                     results[key] = job.result()
                     bar.update()
         bar.close()
+        self.last_run = {"answers_trained": len(to_train), "answers_reused": reused}
         for grade, answers, notebook in executed:
             checks = {e: results[(e, json.dumps(answers.get(e), sort_keys=True))] for e in self.exercises}
+            grade.answers = {e: answers[e] for e in self.exercises if answers.get(e) is not None}
+            grade.check_environment = self._environment
             failed = [e for e, c in checks.items() if c.measurements.get("grader_error")]
             grade.checks = {e: asdict(c) for e, c in checks.items()}
             grade.points = {e: c.points for e, c in checks.items()}
@@ -402,7 +439,7 @@ class Grader:
     def _write_tables(self) -> None:
         grades = [self.grades[i] for i in self.order if i in self.grades]
         write_tables(self.out, self.lesson, self.exercises, grades, self.limits, self.repairs,
-                     sandbox=self.sandbox is not None)
+                     sandbox=self.sandbox is not None, last_run=self.last_run)
 
     def _write_all(self) -> None:
         """Write everything again from memory at the end: whatever a submission wrote into the

@@ -20,6 +20,7 @@ loaded). See the README's threat model.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -81,6 +82,17 @@ class PackageSnapshot:
         entries = _entries(root)
         files = {rel: (root / rel).read_bytes() for rel, kind in entries.items() if kind == "file"}
         return cls(root, frozenset(rel for rel, kind in entries.items() if kind == "dir"), files)
+
+    @property
+    def checksum(self) -> str:
+        """SHA-256 of the snapshot: every file's relative path and content, in path order; the
+        same package files give the same checksum on any machine."""
+        digest = hashlib.sha256()
+        for rel in sorted(self.files):
+            content = self.files[rel]
+            digest.update(f"{rel}\0{len(content)}\0".encode())
+            digest.update(content)
+        return digest.hexdigest()
 
     def changes(self) -> list[str]:
         """What differs from the snapshot now, e.g. ``["changed grading/lesson01.py",

@@ -55,6 +55,10 @@ class Grade:
             as this run recorded them; not graded, but a false one shows that the student's
             run no longer demonstrates what the lesson claims.
         sandbox: whether the submission ran in the bubblewrap sandbox.
+        answers: ``{exercise id: answer}`` as the notebook recorded them (executed submissions).
+        check_environment: what the checks of ``answers`` ran with (see
+            :func:`~lstm_lessons.grader.grader.check_environment`); a later run with the same
+            environment reuses these checks for the same answers instead of training again.
     """
 
     id: str
@@ -70,6 +74,8 @@ class Grade:
     checks: dict = field(default_factory=dict)
     claims: dict = field(default_factory=dict)
     sandbox: bool = False
+    answers: dict = field(default_factory=dict)
+    check_environment: dict = field(default_factory=dict)
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -113,14 +119,31 @@ def read_earlier(out: Path, lesson: str) -> list[Grade]:
     return earlier[1]
 
 
+def reusable_checks(grades: list[Grade], environment: dict) -> dict[tuple[str, str], dict]:
+    """The checks of earlier grades that a run in ``environment`` may reuse, by
+    ``(exercise id, answer as sorted JSON)``: those made in exactly that environment, of a
+    recorded answer, that did not fail in the grader itself. A check trains with fixed seeds, so
+    the same answer, code, libraries and machine give the same result (README, grading)."""
+    reusable = {}
+    for grade in grades:
+        if grade.check_environment != environment:
+            continue
+        for exercise, check in grade.checks.items():
+            answer = grade.answers.get(exercise)
+            if answer is not None and not check.get("measurements", {}).get("grader_error"):
+                reusable[(exercise, json.dumps(answer, sort_keys=True))] = check
+    return reusable
+
+
 def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list[Grade],
-                 limits: dict, package_repairs=(), sandbox: bool = True) -> None:
+                 limits: dict, package_repairs=(), sandbox: bool = True, last_run=None) -> None:
     """Write ``out/grades.csv`` and ``out/results.json`` (every grade, in order, whether this
-    run used the sandbox, and the changes to the ``lstm_lessons`` package it found and undid:
-    ``{"changes", "running"}``)."""
+    run used the sandbox, the changes to the ``lstm_lessons`` package it found and undid:
+    ``{"changes", "running"}``, and ``last_run``: how many distinct answers this run trained and
+    how many it reused from earlier checks, ``{"answers_trained", "answers_reused"}``)."""
     results = {"lesson": lesson, "exercises": exercises, "sandbox": sandbox, "limits": limits,
                "statuses": STATUSES, "package_repairs": list(package_repairs),
-               "submissions": [asdict(g) for g in grades]}
+               "last_run": dict(last_run or {}), "submissions": [asdict(g) for g in grades]}
     write_text_atomically(out / "results.json", json.dumps(results, indent=1) + "\n")
     write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
 
