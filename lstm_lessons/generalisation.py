@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import augment as augment_module
-from lstm_lessons import curves
+from lstm_lessons import curves, workers
 from lstm_lessons.params import RULES, Choice, Rule
 
 UNITS_TOO_LARGE = 64
@@ -243,66 +243,14 @@ def train(recipe: Recipe, task, seed: int, label: str = "", *, curves_of_validat
     return run
 
 
-def _prepare_worker(threads: dict) -> None:
-    """In a worker process, before TensorFlow loads: its thread pools sized by ``threads``
-    (``ll.cores.tensorflow_threads``: the workers share the cores instead of each
-    taking all of them), and standard error sent to /dev/null (a notebook shows a child's C++
-    and warning lines as red output; errors still come back as exceptions)."""
-    import os
-
-    os.environ.update(threads)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
-def _train_group(calls: list[tuple], threads: dict | None) -> list[Run]:
-    """:func:`train` for each call; in a worker process ``threads`` is given (see
-    :func:`_prepare_worker`)."""
-    if threads is not None:
-        _prepare_worker(threads)
+def _train_group(calls: list[tuple]) -> list[Run]:
+    """:func:`train` for each call (in a worker process of :func:`train_many`)."""
     return [train(recipe, task, seed, label, curves_of_validation=curves)
             for recipe, task, seed, label, curves in calls]
 
 
-def _import_tensorflow(threads: dict) -> None:
-    _prepare_worker(threads)
-    from lstm_lessons._tf import tf  # noqa: F401
-
-
-_STARTING: list = []
-
-
-def start_workers(jobs: int = 2) -> None:
-    """Start :func:`train_many`'s ``jobs`` worker processes in the background and return at once.
-
-    Each worker spends seconds importing TensorFlow before it can train (about 7 s on the
-    course's 2 cores); started early, that import overlaps what the notebook does meanwhile
-    (lesson 05: the baseline's training). :func:`train_many` waits for this start before it
-    hands out work. Calling it is optional.
-
-    Raises:
-        ValueError: ``jobs`` is not an integer >= 1.
-    """
-    import threading
-
-    from joblib import Parallel, delayed
-
-    _check_jobs(jobs)
-    if jobs == 1:
-        return
-    from lstm_lessons.cores import tensorflow_threads
-
-    threads = tensorflow_threads(int(jobs))
-    thread = threading.Thread(target=lambda: Parallel(n_jobs=int(jobs), backend="loky")(
-        delayed(_import_tensorflow)(threads) for _ in range(int(jobs))), daemon=True)
-    thread.start()
-    _STARTING.append(thread)
-
-
-def _check_jobs(jobs) -> None:
-    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
-        raise ValueError(f"jobs must be an integer >= 1. Received: jobs={jobs!r}")
+start_workers = workers.start
+"""Start :func:`train_many`'s workers in the background (see ``ll.workers.start``)."""
 
 
 def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
@@ -313,8 +261,8 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
     (same architecture and optimiser, see :func:`_fresh_model`) go to the same worker, largest
     group first, so each model is traced once per worker; with fewer groups than workers the
     largest is split between them. Worker processes come from joblib's ``loky``
-    backend and are kept for the next call, so TensorFlow is imported once per worker. With
-    ``jobs=1`` everything runs here, one after the other.
+    backend and are kept for the next call, so TensorFlow is imported once per worker
+    (``ll.workers``). With ``jobs=1`` everything runs here, one after the other.
 
     Args:
         jobs_of_work: ``(recipe, task, seed, label)`` or ``(..., curves_of_validation)`` tuples.
@@ -327,18 +275,14 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
         ValueError: ``jobs`` is not an integer >= 1, or a recipe is not allowed (before anything
             trains).
     """
-    from joblib import Parallel, delayed
-
-    from lstm_lessons.cores import tensorflow_threads
-
-    _check_jobs(jobs)
+    jobs = workers.check_jobs(jobs)
     calls = []
     for work in jobs_of_work:
         recipe, task, seed, label, *rest = work
         check_recipe(recipe)
         calls.append((recipe, task, seed, label, rest[0] if rest else True))
     if jobs == 1:
-        return _train_group(calls, threads=None)
+        return _train_group(calls)
     groups: dict[tuple, list[int]] = {}
     for i, (recipe, task, *_) in enumerate(calls):
         groups.setdefault(_architecture(recipe, *np.shape(task.x_train)[1:]), []).append(i)
@@ -349,10 +293,7 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
         largest = ordered.pop(0)
         half = (len(largest) + 1) // 2   # contiguous: cross-validation's folds alternate recipes
         ordered = sorted([*ordered, largest[:half], largest[half:]], key=len, reverse=True)
-    while _STARTING:   # the workers start_workers began: one pool, not two
-        _STARTING.pop().join()
-    results = Parallel(n_jobs=int(jobs), backend="loky")(
-        delayed(_train_group)([calls[i] for i in group], tensorflow_threads(int(jobs))) for group in ordered)
+    results = workers.run_groups(_train_group, [[calls[i] for i in group] for group in ordered], jobs)
     runs: list = [None] * len(calls)
     for group, group_runs in zip(ordered, results, strict=True):
         for i, run in zip(group, group_runs, strict=True):

@@ -1,0 +1,102 @@
+"""Worker processes that train side by side, one per core, for lessons that train many models.
+
+Lessons 05 and 06 train a dozen small, independent models; two processes train them in about
+half the time one would on the course's 2 cores. The processes come from joblib's ``loky``
+backend (a well-kept pool that survives between calls), so each imports TensorFlow once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+_STARTING: list[threading.Thread] = []
+"""Background starts of the pool (:func:`start`) that :func:`run_groups` must wait for."""
+
+
+def check_jobs(jobs) -> int:
+    """Return ``jobs`` as an int.
+
+    Raises:
+        ValueError: ``jobs`` is not an integer >= 1.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1. Received: jobs={jobs!r}")
+    return int(jobs)
+
+
+def _prepare(threads: dict) -> None:
+    """In a worker process, before TensorFlow loads: its thread pools sized by ``threads``
+    (``ll.cores.tensorflow_threads``: the workers share the cores instead of each taking all of
+    them), and standard error sent to /dev/null (a notebook shows a child's C++ and warning
+    lines as red output; errors still come back as exceptions)."""
+    import os
+
+    os.environ.update(threads)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def _import_tensorflow(threads: dict) -> None:
+    _prepare(threads)
+    from lstm_lessons._tf import tf  # noqa: F401
+
+
+def _run_group(function: Callable, calls: list, threads: dict) -> list:
+    _prepare(threads)
+    return function(calls)
+
+
+def start(jobs: int = 2) -> None:
+    """Start ``jobs`` worker processes in the background and return at once.
+
+    Each worker spends seconds importing TensorFlow before it can train (about 7 s on the
+    course's 2 cores); started early, that import overlaps what the notebook does meanwhile
+    (lesson 05: the baseline's training). :func:`run_groups` waits for this start before it
+    hands out work. Calling it is optional.
+
+    Raises:
+        ValueError: ``jobs`` is not an integer >= 1.
+    """
+    from joblib import Parallel, delayed
+
+    from lstm_lessons.cores import tensorflow_threads
+
+    jobs = check_jobs(jobs)
+    if jobs == 1:
+        return
+    threads = tensorflow_threads(jobs)
+    thread = threading.Thread(target=lambda: Parallel(n_jobs=jobs, backend="loky")(
+        delayed(_import_tensorflow)(threads) for _ in range(jobs)), daemon=True)
+    thread.start()
+    _STARTING.append(thread)
+
+
+def run_groups(function: Callable[[list], list], groups: Sequence[list], jobs: int = 2) -> list[list]:
+    """``function(group)`` for each group, ``jobs`` groups at a time, in the worker processes.
+
+    ``function`` must be importable (a module-level function) and its arguments picklable. Each
+    worker's TensorFlow gets ``cores / jobs`` threads a pool (``ll.cores.tensorflow_threads``).
+    With ``jobs=1`` the groups run here, one after the other.
+
+    Returns:
+        ``function``'s result for each group, in the order of ``groups``.
+
+    Raises:
+        ValueError: ``jobs`` is not an integer >= 1.
+    """
+    from joblib import Parallel, delayed
+
+    from lstm_lessons.cores import tensorflow_threads
+
+    jobs = check_jobs(jobs)
+    if jobs == 1:
+        return [function(group) for group in groups]
+    while _STARTING:   # the workers start() began: one pool, not two
+        _STARTING.pop().join()
+    threads = tensorflow_threads(jobs)
+    return Parallel(n_jobs=jobs, backend="loky")(delayed(_run_group)(function, group, threads)
+                                                 for group in groups)
