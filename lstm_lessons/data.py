@@ -558,3 +558,81 @@ def italy_power_task(validation: float = 0.3, split_seed: int = 0) -> Classifica
                          f"{len(y_all)} training days: {error}") from None
     return ClassificationTask(x_train, y_train, x_val, y_val, test_days.x,
                               (test_days.labels == 2).astype("float32"))
+
+
+def window_gap(lookback: int, horizon: int = 1) -> int:
+    """Windows to leave out between the last training window and the first validation window
+    so that the two share no step: ``lookback + horizon - 1``.
+
+    Window ``i`` of :func:`make_windows` (stride 1) covers steps ``i .. i + lookback + horizon - 1``
+    (inputs, then targets). Window ``j >= i + lookback + horizon`` starts after window ``i`` ends;
+    every window in between shares at least one step with it: its inputs include window ``i``'s
+    targets, or its targets fall inside window ``i``'s inputs. (scikit-learn's ``TimeSeriesSplit``
+    takes this number as ``gap``.)
+
+    Raises:
+        ValueError: ``lookback`` or ``horizon`` is not an integer >= 1.
+    """
+    return _check_positive_int("lookback", lookback) + _check_positive_int("horizon", horizon) - 1
+
+
+def windows_sharing_steps(train_windows, val_windows, lookback: int, horizon: int = 1) -> int:
+    """How many validation windows share at least one step with some training window.
+
+    A shared step means the model trained on a value that the validation window asks about
+    (as an input or a target): the validation loss is then measured partly on training data.
+    Windows are indices into the output of :func:`make_windows` (stride 1); window ``i`` covers
+    steps ``i .. i + lookback + horizon - 1``.
+
+    Args:
+        train_windows, val_windows: ``(n,)`` integer window indices.
+        lookback, horizon: the window sizes, in steps.
+
+    Returns:
+        The number of validation windows within ``lookback + horizon - 1`` windows of a
+        training window (0 for a chronological split with :func:`window_gap`).
+
+    Raises:
+        ValueError: a size is not an integer >= 1.
+    """
+    reach = window_gap(lookback, horizon)
+    train_windows = np.sort(np.asarray(train_windows, dtype=int))
+    val_windows = np.asarray(val_windows, dtype=int)
+    if train_windows.size == 0 or val_windows.size == 0:
+        return 0
+    # Distance of each validation window to its nearest training window.
+    position = np.searchsorted(train_windows, val_windows)
+    before = train_windows[np.clip(position - 1, 0, train_windows.size - 1)]
+    after = train_windows[np.clip(position, 0, train_windows.size - 1)]
+    nearest = np.minimum(np.abs(val_windows - before), np.abs(after - val_windows))
+    return int(np.sum(nearest <= reach))
+
+
+def walk_forward_splits(n_windows: int, folds: int, lookback: int, horizon: int = 1):
+    """Walk-forward validation folds over ``n_windows`` consecutive windows, without leaks.
+
+    scikit-learn's ``TimeSeriesSplit(n_splits=folds, gap=window_gap(lookback, horizon))``: fold
+    ``k`` trains on the windows up to a point and validates on the next block of windows after a
+    gap of ``lookback + horizon - 1`` windows, so no validation window shares a step with a
+    training window and every validation window lies in the training windows' future (the
+    situation the model will be used in). Later folds train on more history.
+
+    Returns:
+        A list of ``folds`` ``(train_windows, val_windows)`` pairs of integer index arrays.
+
+    Raises:
+        ValueError: ``folds`` is not an integer >= 2, a size is not an integer >= 1, or there
+            are too few windows for ``folds`` folds and the gap.
+    """
+    from sklearn.model_selection import TimeSeriesSplit
+
+    gap = window_gap(lookback, horizon)
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ValueError(f"folds must be an integer >= 2. Received: folds={folds!r}")
+    n_windows = _check_positive_int("n_windows", n_windows)
+    splitter = TimeSeriesSplit(n_splits=int(folds), gap=gap)
+    try:
+        return list(splitter.split(np.zeros(n_windows)))
+    except ValueError as error:
+        raise ValueError(f"{n_windows} windows are too few for folds={folds} with a gap of {gap} "
+                         f"windows (lookback={lookback}, horizon={horizon}): {error}") from None

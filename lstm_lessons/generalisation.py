@@ -135,41 +135,20 @@ def _validating_class():
     return ValidatingModel
 
 
-_COMPILED: dict = {}
-"""Compiled models by architecture and optimiser, each with its optimiser's starting state."""
-
-
 def _architecture(recipe: Recipe, n_steps: int, n_features: int) -> tuple:
     """What a compiled model depends on: recipes with the same tuple can share one."""
-    return (recipe.units, recipe.dropout, recipe.recurrent_dropout, recipe.l2, recipe.weight_decay,
-            recipe.learning_rate, n_steps, n_features)
+    return ("generalisation", recipe.units, recipe.dropout, recipe.recurrent_dropout, recipe.l2,
+            recipe.weight_decay, recipe.learning_rate, n_steps, n_features)
 
 
 def _fresh_model(recipe: Recipe, n_steps: int, n_features: int, seed: int):
-    """A compiled model of ``recipe`` in exactly the state a new seeded build would have.
-
-    TensorFlow traces a new model's training step the first time it trains: about 2.5 s on 2
-    cores, most of a 70-epoch run on 46 days. Recipes that differ only in data (augmentation),
-    callbacks (early stopping) or the folds they train on share one compiled model: it gets the
-    weights and dropout seed state of a new model built with ``seed``, and its optimiser's
-    starting state (zero moments, step 0). The numbers are the same as with a new model
-    (``tests/test_generalisation.py`` checks it).
-    """
+    """A compiled model of ``recipe`` in exactly the state a new seeded build would have
+    (``ll.training.fresh_model``): recipes that differ only in data (augmentation), callbacks
+    (early stopping) or the folds they train on share one compiled model, traced once."""
     from lstm_lessons import training
 
-    training.seed_everything(seed)
-    fresh = build(recipe, n_steps, n_features)
-    key = _architecture(recipe, n_steps, n_features)
-    if key not in _COMPILED:
-        fresh.optimizer.build(fresh.trainable_variables)
-        _COMPILED[key] = (fresh, [variable.numpy() for variable in fresh.optimizer.variables])
-        return fresh
-    model, optimizer_start = _COMPILED[key]
-    for target, source in zip(model.variables, fresh.variables, strict=True):
-        target.assign(source)
-    for variable, start in zip(model.optimizer.variables, optimizer_start, strict=True):
-        variable.assign(start)
-    return model
+    return training.fresh_model(_architecture(recipe, n_steps, n_features),
+                                lambda: build(recipe, n_steps, n_features), seed)
 
 
 _RECIPE_RULES = {

@@ -29,6 +29,40 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+_COMPILED: dict = {}
+"""Compiled models by key (see :func:`fresh_model`), each with its optimiser's starting state."""
+
+
+def fresh_model(key: tuple, build: Callable[[], keras.Model], seed: int) -> keras.Model:
+    """A compiled model in exactly the state ``build()`` gives after ``seed_everything(seed)``,
+    reusing the model of an earlier call with the same ``key`` instead of a new one.
+
+    TensorFlow traces a new model's training step the first time it trains: about 2.5 s on 2
+    cores, most of a short run on a small data set (lessons 05 and 06 train a dozen). A reused
+    model gets the weights and the dropout seed state of the new build, and its optimiser's
+    starting state (zero moments, step 0), so the numbers are those of the new model
+    (``tests/test_generalisation.py`` and ``tests/test_leakage.py`` check it).
+
+    Args:
+        key: everything the compiled model depends on (architecture, optimiser and its settings,
+            input shape); models with equal keys must differ only in their starting weights.
+        build: returns a new compiled model.
+        seed: as for :func:`seed_everything`.
+    """
+    seed_everything(seed)
+    fresh = build()
+    if key not in _COMPILED:
+        fresh.optimizer.build(fresh.trainable_variables)
+        _COMPILED[key] = (fresh, [variable.numpy() for variable in fresh.optimizer.variables])
+        return fresh
+    model, optimizer_start = _COMPILED[key]
+    for target, source in zip(model.variables, fresh.variables, strict=True):
+        target.assign(source)
+    for variable, start in zip(model.optimizer.variables, optimizer_start, strict=True):
+        variable.assign(start)
+    return model
+
+
 @dataclass(frozen=True)
 class RangeTestResult:
     """Outcome of :func:`lr_range_test`.

@@ -253,3 +253,43 @@ def test_italy_power_task_holds_out_a_stratified_validation_part_and_keeps_the_t
 def test_italy_power_task_rejects_bad_fractions(validation):
     with pytest.raises(ValueError, match=f"validation={validation!r}"):
         data.italy_power_task(validation)
+
+
+def steps_of(window: int, lookback: int, horizon: int) -> set:
+    return set(range(window, window + lookback + horizon))
+
+
+@pytest.mark.parametrize(("lookback", "horizon"), [(4, 1), (4, 3), (1, 1)])
+def test_window_gap_is_the_fewest_windows_left_out_so_that_no_step_is_shared(lookback, horizon):
+    gap = data.window_gap(lookback, horizon)
+    last_train = 10
+    assert not steps_of(last_train, lookback, horizon) & steps_of(last_train + gap + 1, lookback, horizon)
+    assert steps_of(last_train, lookback, horizon) & steps_of(last_train + gap, lookback, horizon)
+
+
+def test_windows_sharing_steps_counts_like_a_brute_force_check():
+    rng = np.random.default_rng(0)
+    lookback, horizon = 5, 2
+    for _ in range(20):
+        windows = rng.permutation(80)
+        train, val = windows[:60], windows[60:]
+        brute = sum(any(steps_of(v, lookback, horizon) & steps_of(t, lookback, horizon) for t in train)
+                    for v in val)
+        assert data.windows_sharing_steps(train, val, lookback, horizon) == brute
+    # chronological: without a gap every window within reach shares; with the gap none does
+    assert data.windows_sharing_steps(np.arange(50), np.arange(50, 80), lookback, horizon) == 6
+    assert data.windows_sharing_steps(np.arange(50), np.arange(56, 80), lookback, horizon) == 0
+    assert data.windows_sharing_steps([], np.arange(5), lookback, horizon) == 0
+
+
+def test_walk_forward_splits_validate_later_windows_after_the_gap():
+    splits = data.walk_forward_splits(500, 4, lookback=24, horizon=6)
+    assert len(splits) == 4
+    for train, val in splits:
+        assert train.min() == 0 and val.min() - train.max() == data.window_gap(24, 6) + 1
+        assert data.windows_sharing_steps(train, val, 24, 6) == 0
+    assert [len(t) for t, _ in splits] == sorted(len(t) for t, _ in splits)   # more history each fold
+    with pytest.raises(ValueError, match="folds=1"):
+        data.walk_forward_splits(500, 1, 24, 6)
+    with pytest.raises(ValueError, match="40 windows are too few for folds=4 with a gap of 29"):
+        data.walk_forward_splits(40, 4, 24, 6)

@@ -50,7 +50,7 @@ def test_validation_measured_in_the_training_step_equals_keras_own_validation():
     task = data.italy_power_task()
     # dropout (off when measuring) and L2 (its penalty is part of the validation loss)
     recipe = Recipe(epochs=8, units=8, dropout=0.3, recurrent_dropout=0.3, l2=1e-3)
-    generalisation._COMPILED.clear()
+    training._COMPILED.clear()
     run = generalisation.train(recipe, task, seed=4)
     training.seed_everything(4)
     keras_model = models.build_lstm_classifier(24, 1, units=8, learning_rate=recipe.learning_rate,
@@ -65,14 +65,16 @@ def test_validation_measured_in_the_training_step_equals_keras_own_validation():
 
 @pytest.mark.slow
 def test_a_reused_compiled_model_gives_the_numbers_of_a_new_one():
+    from lstm_lessons import training
+
     task = data.italy_power_task()
     recipe = Recipe(epochs=6, units=8, dropout=0.3, recurrent_dropout=0.3, augmentation="jitter",
                     augmentation_sigma=0.1)
-    generalisation._COMPILED.clear()
+    training._COMPILED.clear()
     first = generalisation.train(recipe, task, seed=3)
     generalisation.train(recipe, task, seed=5)  # moves the shared model's weights, optimiser, dropout seed
     again = generalisation.train(recipe, task, seed=3)
-    generalisation._COMPILED.clear()
+    training._COMPILED.clear()
     new = generalisation.train(recipe, task, seed=3)
     for run in (again, new):
         np.testing.assert_array_equal(run.history["loss"], first.history["loss"])

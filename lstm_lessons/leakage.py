@@ -1,0 +1,304 @@
+"""Lesson 06's experiment: one forecasting pipeline, leaky or leak-free, measured on the same later
+test period.
+
+The series is the monthly sunspot number (``ll.data.load_sunspots()``, 1749-1983). Its last
+:data:`TEST_FRACTION` is the *later test period*: no pipeline fits anything on it, and every
+pipeline is measured on the same test targets, with inputs built the way they could be built on
+the day of each forecast (from the past only). The rest, the *development period*, is split into
+training and validation windows, leak-free or in one of the leaky ways of :data:`PIPELINES`.
+
+A pipeline's **optimism** is its test error divided by its validation error: how much worse the
+model does on the truly later period than validation promised. A leak shows as an optimism
+clearly above the leak-free pipeline's. The notebook, its exercise checks and the benchmarks
+all go through :func:`prepare` and :func:`train`, so a number in the lesson, a grade and a
+benchmark row come from the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lstm_lessons import data, workers
+
+LOOKBACK = 24
+"""Months of history in each input window (two years)."""
+HORIZON = 6
+"""Months forecast from each window: the next six."""
+TEST_FRACTION = 0.1
+"""Share of the series (its end: 1960-1983) kept as the later test period."""
+VALIDATION_FRACTION = 0.2
+"""Share of the development period (its end) used for validation by the leak-free pipeline."""
+CENTRED_MONTHS = 13
+"""Window of the centred mean: the 13-month smoothed sunspot number is the field's standard
+(SILSO, Royal Observatory of Belgium), and it needs six months of the future for every value."""
+
+PIPELINES = {
+    "leak-free": "chronological split, training and validation windows share no step, scaler "
+                 "fitted on the training part",
+    "shuffled windows": "all development windows split at random (train_test_split(shuffle=True))",
+    "no gap": "windows cut from the whole development period, then split in time order without a "
+              "gap: the first validation windows share steps with the last training windows",
+    "scaler on the whole series": "the leak-free split, but the scaler fitted on every step, the "
+                                  "test period included",
+    "centred mean feature": "the leak-free split, plus a second input: the centred 13-month mean, "
+                            "which averages six months past and six months *future*",
+}
+"""Every pipeline :func:`prepare` builds, and what it does."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One pipeline's windows, scaled the pipeline's way.
+
+    Attributes:
+        label: the pipeline's name, a key of :data:`PIPELINES`.
+        x_train, x_val, x_test: inputs ``(n_windows, lookback, n_features)`` (scaled).
+        y_train, y_val, y_test: targets ``(n_windows, horizon)`` (scaled sunspot numbers).
+        scale, mean: the scaler's standard deviation and mean, in sunspot numbers:
+            ``y * scale + mean`` are the targets as published.
+        shared: validation windows sharing at least one step with a training window
+            (``ll.data.windows_sharing_steps``).
+    """
+
+    label: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    scale: float
+    mean: float
+    shared: int
+
+
+def centred_mean(values, months: int = CENTRED_MONTHS) -> np.ndarray:
+    """The centred moving mean of ``months`` steps (odd), as pandas computes it on the values given:
+    ``Series.rolling(months, center=True, min_periods=months // 2 + 1).mean()``; near the ends the
+    window is cut short. Shape ``(n_steps,)``."""
+    return pd.Series(np.asarray(values, dtype=float)).rolling(
+        months, center=True, min_periods=months // 2 + 1).mean().to_numpy()
+
+
+def centred_mean_as_known(values, last_steps, lookback: int, months: int = CENTRED_MONTHS) -> np.ndarray:
+    """The centred mean over the ``lookback`` steps ending at each of ``last_steps``, computed, as
+    on the day, from the values up to that step only (:func:`centred_mean` of ``values[:t + 1]``).
+
+    Its last ``months // 2`` values average fewer and fewer steps: the future half of their window
+    does not exist yet. Shape ``(len(last_steps), lookback)``.
+    """
+    values = np.asarray(values, dtype=float)
+    everything = centred_mean(values, months)
+    half = months // 2
+    rows = []
+    for t in last_steps:
+        row = everything[t - lookback + 1:t + 1].copy()
+        for back in range(min(half, lookback)):          # the last `half` steps: window cut at t
+            step = t - back
+            row[lookback - 1 - back] = values[max(step - half, 0):t + 1].mean()
+        rows.append(row)
+    return np.asarray(rows)
+
+
+def _check_pipeline(pipeline: str) -> str:
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}. Received: pipeline={pipeline!r}")
+    return pipeline
+
+
+def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int = HORIZON) -> Split:
+    """The training, validation and test windows of one pipeline of :data:`PIPELINES`.
+
+    Steps: the last :data:`TEST_FRACTION` of the monthly sunspot series is the test period, the
+    rest the development period; the leak-free training part is the development period's first
+    ``1 - VALIDATION_FRACTION``. Windows come from ``ll.data.make_windows`` (stride 1). Test
+    windows are those whose ``horizon`` targets all lie in the test period; their inputs are the
+    ``lookback`` months before, scaled with the pipeline's scaler, and the centred mean feature is
+    recomputed from the values known at each window's last month
+    (:func:`centred_mean_as_known`), as it would be on the day of the forecast.
+
+    Args:
+        pipeline: a key of :data:`PIPELINES`.
+        seed: seeds the random split of ``"shuffled windows"`` (the others do not use it).
+        lookback, horizon: window sizes in months.
+
+    Raises:
+        ValueError: an unknown ``pipeline``, or a size that is not an integer >= 1.
+    """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    _check_pipeline(pipeline)
+    gap = data.window_gap(lookback, horizon)
+    series = data.load_sunspots().to_numpy()
+    n = len(series)
+    n_dev = n - int(round(TEST_FRACTION * n))
+    n_train = int(round((1 - VALIDATION_FRACTION) * n_dev))
+    fitted_on = series if pipeline == "scaler on the whole series" else series[:n_train]
+    scaler = StandardScaler().fit(fitted_on[:, None])
+    mean, scale = float(scaler.mean_[0]), float(scaler.scale_[0])
+    inputs = (series - mean) / scale
+    if pipeline == "centred mean feature":
+        inputs = np.c_[inputs, (centred_mean(series) - mean) / scale]
+    x, y = data.make_windows(inputs, lookback, horizon)
+    last_dev, first_test = n_dev - lookback - horizon, n_dev - lookback   # window indices
+    test = np.arange(first_test, len(x))
+    x_test = x[test].copy()
+    if pipeline == "centred mean feature":
+        x_test[:, :, 1] = (centred_mean_as_known(series, test + lookback - 1, lookback) - mean) / scale
+    if pipeline == "shuffled windows":
+        n_val = last_dev + 1 - (n_train - lookback - horizon + 1) - gap
+        train, val = train_test_split(np.arange(last_dev + 1), test_size=n_val, shuffle=True,
+                                      random_state=seed)
+    else:
+        last_train = n_train - lookback - horizon
+        first_val = last_train + 1 if pipeline == "no gap" else last_train + 1 + gap
+        train, val = np.arange(last_train + 1), np.arange(first_val, last_dev + 1)
+    return Split(pipeline, x[train], y[train], x[val], y[val], x_test, y[test], scale, mean,
+                 data.windows_sharing_steps(train, val, lookback, horizon))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How every model of the lesson is built and trained (``ll.models.build_lstm_regressor``)."""
+
+    units: int = 16
+    epochs: int = 15
+    learning_rate: float = 3e-3
+    batch_size: int = 128
+
+
+@dataclass
+class Result:
+    """One trained pipeline and what was measured, in sunspot numbers (root mean squared error
+    over the ``horizon`` months of every window).
+
+    Attributes:
+        label: the pipeline's (or fold's) name.
+        train_rmse, val_rmse, test_rmse: the trained model on each part.
+        shared: validation windows sharing a step with a training window.
+        n_val: validation windows.
+        history: ``{"loss", "val_loss"}`` per epoch (MSE in scaled units) when curves were asked for.
+    """
+
+    label: str
+    train_rmse: float
+    val_rmse: float
+    test_rmse: float
+    shared: int
+    n_val: int
+    history: dict = field(default_factory=dict)
+
+    @property
+    def optimism(self) -> float:
+        """Test error / validation error: how much worse the later period is than validation said."""
+        return self.test_rmse / self.val_rmse
+
+
+def train(split: Split, seed: int, settings: Settings = Settings(), *, curves: bool = False) -> Result:
+    """Train a new LSTM forecaster on ``split``'s training windows and measure all three parts.
+
+    The model is ``ll.models.build_lstm_regressor``, seeded with ``seed``; models of the same
+    shape reuse one compiled model (``ll.training.fresh_model``), with the same numbers.
+
+    Args:
+        split: from :func:`prepare` (or a fold of :func:`cross_validate`).
+        seed: seeds the weights and the order of the mini-batches.
+        settings: model size and training.
+        curves: also measure the validation windows after every epoch (``history["val_loss"]``,
+            for plots and the doctor); costs about a third more time.
+    """
+    from lstm_lessons import models, training
+
+    shape = (split.x_train.shape[1], split.x_train.shape[2], split.y_train.shape[1])
+    model = training.fresh_model(
+        ("leakage", *shape, settings.units, settings.learning_rate),
+        lambda: models.build_lstm_regressor(shape[0], shape[1], units=settings.units, horizon=shape[2],
+                                            learning_rate=settings.learning_rate), seed)
+    fitted = model.fit(training.batches(split.x_train, split.y_train, settings.batch_size, seed=seed),
+                       validation_data=(split.x_val, split.y_val) if curves else None,
+                       epochs=settings.epochs, shuffle=False, verbose=0)
+
+    def rmse(x, y) -> float:
+        error = model.predict(x, batch_size=1024, verbose=0) - y
+        return float(np.sqrt(np.mean(error ** 2)) * split.scale)
+
+    history = {key: np.asarray(values, dtype=float) for key, values in fitted.history.items()}
+    return Result(split.label, rmse(split.x_train, split.y_train), rmse(split.x_val, split.y_val),
+                  rmse(split.x_test, split.y_test), split.shared, len(split.x_val),
+                  history if curves else {})
+
+
+def _train_group(calls: list[tuple]) -> list[Result]:
+    return [train(split, seed, settings, curves=curves) for split, seed, settings, curves in calls]
+
+
+def train_many(calls: list[tuple], jobs: int = 2) -> list[Result]:
+    """:func:`train` for each ``(split, seed, settings, curves)``, ``jobs`` at a time in worker
+    processes (``ll.workers``); each run seeds itself, so the numbers are those of training here.
+
+    Raises:
+        ValueError: ``jobs`` is not an integer >= 1.
+    """
+    jobs = workers.check_jobs(jobs)
+    groups = [list(calls[i::jobs]) for i in range(jobs)]
+    done = workers.run_groups(_train_group, groups, jobs)
+    results: list = [None] * len(calls)
+    for i, group_results in enumerate(done):
+        results[i::jobs] = group_results
+    return results
+
+
+def table(results) -> pd.DataFrame:
+    """One row a result: train, validation and test RMSE (sunspot numbers), optimism, and the
+    validation windows that share a step with a training window."""
+    rows = [{"train RMSE": r.train_rmse, "validation RMSE": r.val_rmse, "test RMSE": r.test_rmse,
+             "optimism": r.optimism, "shared windows": f"{r.shared} of {r.n_val}"} for r in results]
+    return pd.DataFrame(rows, index=pd.Index([r.label for r in results], name="pipeline"))
+
+
+SPLITTERS = ("walk-forward", "shuffled k-fold")
+"""How :func:`fold_splits` cuts the development windows into folds."""
+
+
+def fold_splits(splitter: str, folds: int, seed: int = 0, lookback: int = LOOKBACK,
+                horizon: int = HORIZON) -> list[Split]:
+    """The development windows cut into ``folds`` validation folds, each with its own training windows.
+
+    ``"walk-forward"``: ``ll.data.walk_forward_splits`` (scikit-learn's ``TimeSeriesSplit`` with a
+    gap of ``lookback + horizon - 1`` windows): each fold validates on a later block than it trains
+    on. ``"shuffled k-fold"``: ``KFold(folds, shuffle=True, random_state=seed)`` over the same
+    windows, the way independent examples are cross-validated. In both, each fold's scaler is
+    fitted on the steps its training windows cover, and each fold also carries the later test
+    period's windows (scaled that fold's way), so each fold's model can be measured there too.
+
+    Raises:
+        ValueError: an unknown ``splitter``, ``folds`` not an integer >= 2, or too few windows.
+    """
+    from sklearn.model_selection import KFold
+
+    if splitter not in SPLITTERS:
+        raise ValueError(f"splitter must be one of {SPLITTERS}. Received: splitter={splitter!r}")
+    series = data.load_sunspots().to_numpy()
+    n_dev = len(series) - int(round(TEST_FRACTION * len(series)))
+    n_windows = n_dev - lookback - horizon + 1
+    if splitter == "walk-forward":
+        pairs = data.walk_forward_splits(n_windows, folds, lookback, horizon)
+    else:
+        if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+            raise ValueError(f"folds must be an integer >= 2. Received: folds={folds!r}")
+        pairs = list(KFold(int(folds), shuffle=True, random_state=seed).split(np.zeros(n_windows)))
+    splits = []
+    for k, (train, val) in enumerate(pairs, start=1):
+        covered = np.zeros(n_dev, dtype=bool)
+        for start in train:
+            covered[start:start + lookback + horizon] = True
+        mean, scale = float(series[:n_dev][covered].mean()), float(series[:n_dev][covered].std())
+        x, y = data.make_windows((series - mean) / scale, lookback, horizon)
+        test = np.arange(n_dev - lookback, len(x))
+        splits.append(Split(f"{splitter} {k}", x[train], y[train], x[val], y[val], x[test], y[test], scale,
+                            mean, data.windows_sharing_steps(train, val, lookback, horizon)))
+    return splits

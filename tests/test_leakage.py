@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from lstm_lessons import data, leakage, training
+
+
+def test_centred_mean_as_known_uses_no_value_after_the_forecast_day():
+    values = np.arange(100.0) ** 1.5
+    last = np.array([40, 70])
+    known = leakage.centred_mean_as_known(values, last, lookback=24)
+    for row, t in zip(known, last, strict=True):
+        np.testing.assert_allclose(row, leakage.centred_mean(values[:t + 1])[t - 23:t + 1])
+        # only the last six values differ from the centred mean of the whole series
+        whole = leakage.centred_mean(values)[t - 23:t + 1]
+        np.testing.assert_allclose(row[:-6], whole[:-6])
+        assert np.all(row[-6:] < whole[-6:])          # a rising series: the future half is missing
+
+
+SERIES = data.load_sunspots().to_numpy()
+N_DEV = len(SERIES) - int(round(leakage.TEST_FRACTION * len(SERIES)))
+
+
+@pytest.mark.parametrize("pipeline", list(leakage.PIPELINES))
+def test_every_pipeline_is_measured_on_the_same_later_test_targets(pipeline):
+    split = leakage.prepare(pipeline, seed=3)
+    # the targets of the test period, in sunspot numbers, whatever the scaler
+    _, targets = data.make_windows(SERIES[N_DEV - leakage.LOOKBACK:], leakage.LOOKBACK, leakage.HORIZON)
+    np.testing.assert_allclose(split.y_test * split.scale + split.mean, targets)
+    assert split.x_train.shape[1:] == (leakage.LOOKBACK, 2 if pipeline == "centred mean feature" else 1)
+    n_val = len(leakage.prepare("leak-free").x_val)
+    assert len(split.x_val) == n_val + (data.window_gap(24, 6) if pipeline == "no gap" else 0)
+
+
+def test_the_leaks_are_where_the_pipelines_say():
+    splits = {p: leakage.prepare(p, seed=1) for p in leakage.PIPELINES}
+    assert splits["leak-free"].shared == 0
+    assert splits["shuffled windows"].shared == len(splits["shuffled windows"].x_val)
+    assert splits["no gap"].shared == data.window_gap(leakage.LOOKBACK, leakage.HORIZON)
+    leak_free, whole = splits["leak-free"], splits["scaler on the whole series"]
+    assert (whole.mean, whole.scale) != (leak_free.mean, leak_free.scale)
+    assert (whole.mean, whole.scale) == pytest.approx((SERIES.mean(), SERIES.std()))
+    # The centred mean: the whole series' in training (it holds six months of each window's
+    # future), and in the test windows only what was known on the day.
+    centred = splits["centred mean feature"]
+    np.testing.assert_array_equal(centred.x_train[..., 0], leak_free.x_train[..., 0])
+    everywhere = (leakage.centred_mean(SERIES) - centred.mean) / centred.scale
+    np.testing.assert_allclose(centred.x_train[:, :, 1], np.lib.stride_tricks.sliding_window_view(
+        everywhere, leakage.LOOKBACK)[:len(centred.x_train)])
+    last_days = N_DEV - 1 + np.arange(len(centred.x_test))
+    known = leakage.centred_mean_as_known(SERIES, last_days, leakage.LOOKBACK)
+    known = (known - centred.mean) / centred.scale
+    np.testing.assert_allclose(centred.x_test[:, :, 1], known)
+    with pytest.raises(ValueError, match="pipeline='random'"):
+        leakage.prepare("random")
+
+
+def test_folds_walk_forward_without_shared_steps_and_shuffled_with_all_shared():
+    walk = leakage.fold_splits("walk-forward", 3)
+    shuffled = leakage.fold_splits("shuffled k-fold", 3, seed=0)
+    assert [s.shared for s in walk] == [0, 0, 0]
+    assert all(s.shared == len(s.x_val) for s in shuffled)
+    with pytest.raises(ValueError, match="splitter='random'"):
+        leakage.fold_splits("random", 3)
+
+
+@pytest.mark.slow
+def test_training_in_the_workers_gives_the_numbers_of_training_here():
+    quick = leakage.Settings(units=4, epochs=1)
+    splits = [leakage.prepare("leak-free"), leakage.prepare("centred mean feature")]
+    here = [leakage.train(split, 2, quick) for split in splits]
+    there = leakage.train_many([(split, 2, quick, False) for split in splits], jobs=2)
+    assert [r.label for r in there] == ["leak-free", "centred mean feature"]
+    for a, b in zip(here, there, strict=True):
+        assert (a.train_rmse, a.val_rmse, a.test_rmse) == (b.train_rmse, b.val_rmse, b.test_rmse)
+    assert there[0].optimism == there[0].test_rmse / there[0].val_rmse
+    # A reused compiled model (the second call here) gives the numbers of a new one.
+    training._COMPILED.clear()
+    leakage.train(splits[0], 5, quick)
+    again = leakage.train(splits[0], 2, quick)
+    assert (again.train_rmse, again.val_rmse, again.test_rmse) == (here[0].train_rmse, here[0].val_rmse,
+                                                                 here[0].test_rmse)
+    curves = leakage.train(splits[0], 2, quick, curves=True)
+    assert set(curves.history) == {"loss", "val_loss", "mae", "val_mae"}
+    table = leakage.table(there)
+    assert list(table.index) == ["leak-free", "centred mean feature"]
+    assert table.loc["leak-free", "shared windows"] == f"0 of {len(splits[0].x_val)}"
