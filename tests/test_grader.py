@@ -453,6 +453,8 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
     from lstm_lessons.grader.limits import Outcome
 
     class Unrestorable:
+        checksum = "of a package that cannot be restored"
+
         def restore(self, bytecode=False):
             raise PermissionError("read-only file system (simulated)")
 
