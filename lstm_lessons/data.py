@@ -568,7 +568,9 @@ def window_gap(lookback: int, horizon: int = 1) -> int:
     (inputs, then targets). Window ``j >= i + lookback + horizon`` starts after window ``i`` ends;
     every window in between shares at least one step with it: its inputs include window ``i``'s
     targets, or its targets fall inside window ``i``'s inputs. (scikit-learn's ``TimeSeriesSplit``
-    takes this number as ``gap``.)
+    takes this number as ``gap``.) The strict minimum is ``horizon - 1``: with fewer, a training
+    target lies after a validation window's last input, in the future of its forecast; the rest of
+    this gap keeps validation inputs out of training too (lesson 06).
 
     Raises:
         ValueError: ``lookback`` or ``horizon`` is not an integer >= 1.

@@ -78,7 +78,7 @@ RULES: dict[str, Rule] = {
                                 meaning="the deliberately too-small step size of lesson 02"),
     "minority_examples": Rule(int, 1, 30, meaning="training utterances kept of the minority "
                                                    "speaker (Japanese Vowels has 30 a speaker)"),
-    "folds": Rule(int, 2, 33, meaning="cross-validation folds (ItalyPowerDemand's smaller class has 33 "
+    "folds": Rule(int, 2, 33, meaning="cross-validation folds (at most 33: lesson 05's smaller class has 33 "
                                       "training days)"),
 }
 """The rules for every parameter name the lessons use."""

@@ -114,7 +114,7 @@ def plot_lr_range_test(result, ax=None):
 
 
 def plot_series(series, splits: Sequence[int] = (), ax=None, title: str | None = None,
-                ylabel: str | None = None):
+                ylabel: str | None = None, names: Sequence[str] = ("validation starts", "test starts")):
     """A time series, with the boundaries between its train, validation and test parts.
 
     Args:
@@ -122,11 +122,12 @@ def plot_series(series, splits: Sequence[int] = (), ax=None, title: str | None =
         splits: positions (in steps) where a new part starts, e.g. ``(n_train, n_train+n_val)``.
         ax, title: as in :func:`plot_histories`.
         ylabel: label of the y axis; default the series' name.
+        names: the label of each boundary in ``splits``.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3))
     ax.plot(series.index, series.to_numpy(), color="#444444", lw=0.8)
-    for position, name in zip(splits, ("validation starts", "test starts"), strict=False):
+    for position, name in zip(splits, names, strict=False):
         ax.axvline(series.index[position], color="black", ls="--", lw=1)
         ax.annotate(name, (series.index[position], ax.get_ylim()[1]), fontsize="small",
                     ha="left", va="top", xytext=(3, -3), textcoords="offset points")
@@ -222,3 +223,25 @@ def plot_generalisation(runs: Mapping[str, object], threshold: float = 10.0):
     right.axhline(threshold, color="black", ls=":", lw=1, label=f"{threshold:g} %")
     _style_axes(right, "epoch", "GL(t), % above the best so far", "Generalisation loss (Prechelt)")
     return left, right
+
+
+def plot_estimates(table, ax=None,
+                   title: str | None = "What validation promised, what the later period gave"):
+    """Validation error against the later test error, one pair of bars a pipeline (lesson 06).
+
+    Args:
+        table: ``pd.DataFrame`` indexed by pipeline with ``validation RMSE`` and ``test RMSE``
+            columns (``ll.leakage.table``).
+
+    Returns:
+        The matplotlib axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.6))
+    positions = np.arange(len(table))
+    ax.bar(positions - 0.2, table["validation RMSE"], 0.4, color=PALETTE[1], label="validation (promised)")
+    ax.bar(positions + 0.2, table["test RMSE"], 0.4, color=PALETTE[0], label="later test period (got)")
+    ax.set_xticks(positions, [str(label).replace(" ", "\n", 1) for label in table.index], fontsize="small")
+    highest = float(table[["validation RMSE", "test RMSE"]].to_numpy().max())
+    ax.set_ylim(0, 1.3 * highest)   # room for the legend above the bars
+    return _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y")

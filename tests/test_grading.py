@@ -109,3 +109,17 @@ def test_the_hint_is_that_of_the_first_unmet_condition():
 
     assert first_hint((True, "a"), (False, "b"), (False, "c")) == "b"
     assert first_hint((True, "a"), (True, "b")) == ""
+
+
+def test_the_gap_exercise_wants_the_smallest_gap_and_the_count_without_one():
+    from lstm_lessons.grading.registry import EXERCISES
+
+    gap = EXERCISES["06-gap"]
+    passed, message, hint, measured = gap.verify({"gap": 35, "shared_without_gap": 35})
+    assert passed and hint == "" and measured["shared_without_gap"] == 35
+    passed, _, hint, measured = gap.verify({"gap": 34, "shared_without_gap": 35})
+    assert not passed and measured["shared_with_gap"] == 1 and hint.startswith("a validation window still")
+    passed, _, hint, _ = gap.verify({"gap": 36, "shared_without_gap": 35})
+    assert not passed and hint.startswith("that gap is larger than needed")
+    passed, _, hint, _ = gap.verify({"gap": 35, "shared_without_gap": 0})
+    assert not passed and hint.startswith("without a gap, count")

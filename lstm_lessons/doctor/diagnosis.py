@@ -17,7 +17,7 @@ LESSONS = {
     "exploding_gradients": "08_exploding_vanishing_gradients (planned)",
     "vanishing_gradients": "08_exploding_vanishing_gradients (planned)",
     "constant_predictions": "02_stagnant_loss",
-    "suspected_leakage": "06_leakage (planned)",
+    "suspected_leakage": "06_leakage",
     "missing_monitor_key": "04_model_saving_failures",
     "subset_disparity": "03_biased_validation_subsets",
 }

@@ -1,0 +1,92 @@
+"""Lesson 06's exercises: size the gap that removes the shared months, and measure a leak's optimism."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.params import Rule
+
+SEED = 1
+"""Every check trains with the lesson's default settings and this seed."""
+
+GAP_LOOKBACK, GAP_HORIZON = 24, 12
+"""Exercise 1's forecaster: two years of months in, the next twelve out."""
+
+OPTIMISM_TOLERANCE = 0.03
+"""Exercise 2: a reported optimism may differ by this much from the grader's (another CPU's last
+digits, a rounding)."""
+
+
+def _shared(gap: int) -> int:
+    """Validation windows sharing a month with a training window when exercise 1's chronological
+    split leaves ``gap`` windows out (the lesson's development period and validation share)."""
+    from lstm_lessons import data, leakage
+
+    n_months = len(data.load_sunspots())
+    n_dev = n_months - int(round(leakage.TEST_FRACTION * n_months))
+    n_windows = n_dev - GAP_LOOKBACK - GAP_HORIZON + 1
+    last_train = int(round((1 - leakage.VALIDATION_FRACTION) * n_dev)) - GAP_LOOKBACK - GAP_HORIZON
+    train = np.arange(last_train + 1)
+    val = np.arange(last_train + 1 + gap, n_windows)
+    return data.windows_sharing_steps(train, val, GAP_LOOKBACK, GAP_HORIZON)
+
+
+def _verify_gap(answer: dict) -> tuple[bool, str, str, dict]:
+    gap, without = answer["gap"], answer["shared_without_gap"]
+    shared, shared_one_less, shared_none = _shared(gap), _shared(max(gap - 1, 0)), _shared(0)
+    enough, smallest, counted = shared == 0, gap == 0 or shared_one_less > 0, without == shared_none
+    measured = {"shared_with_gap": shared, "shared_with_one_window_less": shared_one_less,
+                "shared_without_gap": shared_none}
+    message = (f"a gap of {gap} windows leaves {shared} validation windows sharing a month with "
+               f"training ({shared_one_less} with {max(gap - 1, 0)}); without a gap {shared_none} do, "
+               f"you said {without}")
+    hint = first_hint((enough, "a validation window still reaches back into a training window: count the "
+                               "months one window covers, inputs and targets."),
+                      (smallest, "that gap is larger than needed: a smaller one already shares no month."),
+                      (counted, "without a gap, count the validation windows that start within one window's "
+                                "length of the last training window."))
+    return enough and smallest and counted, message, hint, measured
+
+
+def _verify_optimism(answer: dict) -> tuple[bool, str, str, dict]:
+    from lstm_lessons import leakage
+
+    measured = {}
+    for key, pipeline in (("leak_free", "leak-free"), ("centred_mean", "centred mean feature")):
+        result = leakage.train(leakage.prepare(pipeline, seed=SEED, horizon=1), SEED)
+        measured[key] = round(result.optimism, 3)
+    close = {key: abs(answer[key] - value) <= OPTIMISM_TOLERANCE for key, value in measured.items()}
+    message = (f"optimism at horizon 1, seed {SEED}: leak-free {measured['leak_free']:.2f} (you said "
+               f"{answer['leak_free']:g}), centred mean {measured['centred_mean']:.2f} (you said "
+               f"{answer['centred_mean']:g})")
+    hint = first_hint((close["leak_free"], "prepare the leak-free pipeline with horizon=1, train it with "
+                                           "seed 1 and read Result.optimism (test RMSE / validation RMSE)."),
+                      (close["centred_mean"], "the same for the centred mean feature pipeline, with "
+                                              "horizon=1 and seed 1."))
+    return all(close.values()), message, hint, measured
+
+
+EXERCISES = (
+    Exercise(
+        "06-gap", "06_leakage", 2,
+        f"A forecaster reads {GAP_LOOKBACK} months and predicts the next {GAP_HORIZON}; its windows "
+        "(stride 1) are split in time order as in lesson 06. Give the smallest number of windows to leave "
+        "out between the last training window and the first validation window so that no validation "
+        "window shares a month with a training window, and how many validation windows share a month when "
+        "none is left out.",
+        {"gap": Rule(int, 0, 1000, meaning="windows left out between training and validation"),
+         "shared_without_gap": Rule(int, 0, 10_000,
+                                    meaning="validation windows sharing a month without a gap")},
+        _verify_gap),
+    Exercise(
+        "06-optimism", "06_leakage", 2,
+        "Measure the leak of the centred mean at horizon 1 instead of 6: prepare the leak-free and the "
+        "centred mean feature pipelines with horizon=1, train each with seed 1 (default settings), and "
+        f"report each one's optimism (test RMSE / validation RMSE), to within {OPTIMISM_TOLERANCE}.",
+        {"leak_free": Rule(float, 0.0, 100.0, low_inclusive=False,
+                           meaning="the leak-free pipeline's optimism"),
+         "centred_mean": Rule(float, 0.0, 100.0, low_inclusive=False,
+                              meaning="the centred mean feature pipeline's optimism")},
+        _verify_optimism),
+)
