@@ -315,15 +315,12 @@ def scale_splits(train, *others, scaler=None):
 
 
 @dataclass(frozen=True)
-class ForecastingData:
-    """Windows of a series, split in time order and scaled on the training part.
+class WindowParts:
+    """Training, validation and test windows.
 
     Attributes:
-        x_train, x_val, x_test: inputs, ``(n_windows, lookback, n_features)``, scaled.
-        y_train, y_val, y_test: targets, ``(n_windows, horizon)``, scaled.
-        scaler: the scaler fitted on the training part (undo with ``inverse_transform``).
-        n_train_steps: number of steps in the training part of the series.
-        lookback, horizon: the window sizes used.
+        x_train, x_val, x_test: inputs, ``(n_windows, lookback, n_features)``.
+        y_train, y_val, y_test: targets, ``(n_windows, horizon)``.
     """
 
     x_train: np.ndarray
@@ -332,6 +329,19 @@ class ForecastingData:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class ForecastingData(WindowParts):
+    """Windows of a series, split in time order and scaled on the training part (the windows of
+    :class:`WindowParts`, scaled).
+
+    Attributes:
+        scaler: the scaler fitted on the training part (undo with ``inverse_transform``).
+        n_train_steps: number of steps in the training part of the series.
+        lookback, horizon: the window sizes used.
+    """
+
     scaler: object
     n_train_steps: int
     lookback: int

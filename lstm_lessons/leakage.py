@@ -50,13 +50,12 @@ PIPELINES = {
 
 
 @dataclass(frozen=True)
-class Split:
-    """One pipeline's windows, scaled the pipeline's way.
+class Split(data.WindowParts):
+    """One pipeline's windows (``ll.data.WindowParts``: inputs ``(n_windows, lookback, n_features)``,
+    targets ``(n_windows, horizon)``), scaled the pipeline's way.
 
     Attributes:
         label: the pipeline's name, a key of :data:`PIPELINES`.
-        x_train, x_val, x_test: inputs ``(n_windows, lookback, n_features)`` (scaled).
-        y_train, y_val, y_test: targets ``(n_windows, horizon)`` (scaled sunspot numbers).
         scale, mean: the scaler's standard deviation and mean, in sunspot numbers:
             ``y * scale + mean`` are the targets as published.
         shared: validation windows sharing at least one step with a training window
@@ -64,12 +63,6 @@ class Split:
     """
 
     label: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     scale: float
     mean: float
     shared: int
@@ -157,7 +150,7 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
         last_train = n_train - lookback - horizon
         first_val = last_train + 1 if pipeline == "no gap" else last_train + 1 + gap
         train, val = np.arange(last_train + 1), np.arange(first_val, last_dev + 1)
-    return Split(pipeline, x[train], y[train], x[val], y[val], x_test, y[test], scale, mean,
+    return Split(x[train], y[train], x[val], y[val], x_test, y[test], pipeline, scale, mean,
                  data.windows_sharing_steps(train, val, lookback, horizon))
 
 
@@ -299,6 +292,6 @@ def fold_splits(splitter: str, folds: int, seed: int = 0, lookback: int = LOOKBA
         mean, scale = float(series[:n_dev][covered].mean()), float(series[:n_dev][covered].std())
         x, y = data.make_windows((series - mean) / scale, lookback, horizon)
         test = np.arange(n_dev - lookback, len(x))
-        splits.append(Split(f"{splitter} {k}", x[train], y[train], x[val], y[val], x[test], y[test], scale,
+        splits.append(Split(x[train], y[train], x[val], y[val], x[test], y[test], f"{splitter} {k}", scale,
                             mean, data.windows_sharing_steps(train, val, lookback, horizon)))
     return splits
