@@ -96,6 +96,12 @@ def centred_mean_as_known(values, last_steps, lookback: int, months: int = CENTR
     return np.asarray(rows)
 
 
+def development_months(n_months: int) -> int:
+    """Months of the development period in a series of ``n_months``: all but the last
+    :data:`TEST_FRACTION` (rounded), which is the later test period."""
+    return n_months - int(round(TEST_FRACTION * n_months))
+
+
 def _check_pipeline(pipeline: str) -> str:
     if pipeline not in PIPELINES:
         raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}. Received: pipeline={pipeline!r}")
@@ -128,7 +134,7 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
     gap = data.window_gap(lookback, horizon)
     series = data.load_sunspots().to_numpy()
     n = len(series)
-    n_dev = n - int(round(TEST_FRACTION * n))
+    n_dev = development_months(n)
     n_train = int(round((1 - VALIDATION_FRACTION) * n_dev))
     fitted_on = series if pipeline == "scaler on the whole series" else series[:n_train]
     scaler = StandardScaler().fit(fitted_on[:, None])
@@ -276,7 +282,7 @@ def fold_splits(splitter: str, folds: int, seed: int = 0, lookback: int = LOOKBA
     if splitter not in SPLITTERS:
         raise ValueError(f"splitter must be one of {SPLITTERS}. Received: splitter={splitter!r}")
     series = data.load_sunspots().to_numpy()
-    n_dev = len(series) - int(round(TEST_FRACTION * len(series)))
+    n_dev = development_months(len(series))
     n_windows = n_dev - lookback - horizon + 1
     if splitter == "walk-forward":
         pairs = data.walk_forward_splits(n_windows, folds, lookback, horizon)

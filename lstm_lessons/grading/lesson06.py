@@ -24,7 +24,7 @@ def _shared(gap: int) -> int:
     from lstm_lessons import data, leakage
 
     n_months = len(data.load_sunspots())
-    n_dev = n_months - int(round(leakage.TEST_FRACTION * n_months))
+    n_dev = leakage.development_months(n_months)
     n_windows = n_dev - GAP_LOOKBACK - GAP_HORIZON + 1
     last_train = int(round((1 - leakage.VALIDATION_FRACTION) * n_dev)) - GAP_LOOKBACK - GAP_HORIZON
     train = np.arange(last_train + 1)
