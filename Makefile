@@ -31,11 +31,12 @@ run: $(STAMP)
 ## ends with its slowest tests; both always run, and the target fails if either failed.
 ## --dist loadfile keeps a file's tests on one worker: a notebook's cells share one kernel, the
 ## JupyterLab tests one server. (Not loadgroup: with pytest 9.2 it silently stops grouping,
-## pytest-xdist issue #1386.)
+## pytest-xdist issue #1386.) --no-loadscope-reorder: the files go out in the order of
+## tests/conftest.py (the longest first), not xdist's (the most tests first).
 test: $(STAMP)
 	status=0; \
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
-		-n $(TEST_WORKERS) --dist loadfile -m "not serial" \
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not serial" \
 		--junitxml=$(OUT)/test-results.xml --durations=15 || status=$$?; \
 	$(BIN)/python -m pytest tests -p no:cacheprovider -m serial \
 		--junitxml=$(OUT)/test-results-serial.xml --durations=5 || status=$$?; \

@@ -24,7 +24,7 @@ import pandas as pd
 
 PARTS = (
     ("lessons under nbval (seed 1)", lambda case: ".ipynb" in case),
-    ("seeds 2-3 + solutions through the grader", lambda case: "test_lessons_over_seeds" in case),
+    ("seed 2 + the solution through the grader", lambda case: "test_lessons_over_seeds" in case),
     ("lessons in JupyterLab (Chromium)", lambda case: "test_lab" in case),
     ("grader: corpus, sandbox, limits, Ctrl-C",
      lambda case: any(name in case for name in ("test_grader", "test_integrity", "test_sandbox"))),

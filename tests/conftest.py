@@ -22,6 +22,23 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 # The fake hand-ins are inputs of the grader's tests, not notebooks for nbval to run.
 collect_ignore = ["grading_corpus"]
 
+LONGEST_FIRST = ("tests/test_lab.py", "tests/test_lessons_over_seeds.py", "notebooks/")
+"""The files that execute whole lessons, longest first (see :func:`pytest_collection_modifyitems`)."""
+
+
+def pytest_collection_modifyitems(items):
+    """Run the files that execute whole lessons first, the JupyterLab test and the seeds first of
+    all, and the short files last. ``make test`` gives pytest-xdist ``--dist loadfile
+    --no-loadscope-reorder``, so the workers take whole files in this order: a worker that
+    finishes early then finds short files to fill its time, instead of the other worker
+    starting a 15-minute file at the end (xdist's own order, by number of tests, put them last).
+    The sort is stable: the order inside a file (a notebook's cells) is kept."""
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                    len(LONGEST_FIRST))
+
+    items.sort(key=rank)
+
 
 @functools.cache
 def sandbox_problem() -> str | None:

@@ -2,17 +2,18 @@
 
 ``make test-lab`` (and ``make test``) starts JupyterLab from this environment on a free loopback
 port with a token, opens each lesson (a copy, its stored outputs removed so that everything
-seen comes from this run), chooses *Run > Run All Cells* from the menu and waits for every
-cell. It fails if a cell shows an error or anything on standard error, if a claim reads
-anything but ``[holds]``, or if a cell never finishes. It then types the reference answer of
-the lesson's first exercise into its cell, runs the cell and its check with Shift+Enter, and
-waits for the feedback with full points. A screenshot of each lesson goes to ``build/lab/``.
+seen comes from this run, with seed :data:`SEED` set by papermill's injected-parameters cell),
+chooses *Run > Run All Cells* from the menu and waits for every cell. It fails if a cell shows
+an error or anything on standard error, if a claim reads anything but ``[holds]``, or if a cell
+never finishes. It then types the reference answer of the lesson's first exercise into its
+cell, runs the cell and its check with Shift+Enter, and waits for the feedback with full
+points. A screenshot of each lesson goes to ``build/lab/``.
 
 Chromium: the operating system's (``chromium`` on Debian and Ubuntu) when present, else
 Playwright's own download. With neither, the test fails and says how to install one; it
-never skips. This is the fourth whole-lesson execution in the suite (see
-``test_lessons_over_seeds.py``). Lesson 01's run here also leaves the ``CSVLogger`` files that
-``lstm-lessons doctor`` is tested on.
+never skips. This is the third and last whole-lesson execution in the suite, the one that
+checks the claims for seed 3 (see ``test_lessons_over_seeds.py``). Lesson 01's run here also
+leaves the ``CSVLogger`` files that ``lstm-lessons doctor`` is tested on.
 """
 
 import json
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from papermill.parameterize import parameterize_notebook
 
 from lstm_lessons.grader import load_solution
 from lstm_lessons.grader.solutions import exercise_cells
@@ -37,6 +39,9 @@ from lstm_lessons.runner import available_lessons
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build" / "lab"
 LESSONS = sorted(available_lessons())
+SEED = 3
+"""The seed every lesson runs with here: nbval runs seed 1 and the grader seed 2, so each of the
+three executions of a lesson checks its claims for another seed."""
 LESSON_SECONDS = 600
 """How long Run All may take before the cells still running count as never finishing (the
 lessons take under a minute headlessly; the browser adds little)."""
@@ -83,7 +88,7 @@ def lab(tmp_path_factory):
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
-        nbformat.write(notebook, folder / f"{lesson}.ipynb")
+        nbformat.write(parameterize_notebook(notebook, {"seed": SEED}), folder / f"{lesson}.ipynb")
     for name, values in SETTINGS.items():
         (home / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (home / "settings" / name).write_text(json.dumps(values))
@@ -189,6 +194,9 @@ def test_lesson_runs_in_jupyterlab_and_its_exercise_gets_feedback(lab, browser, 
         # `reset`: a clean workspace, not the previous lesson's tabs restored.
         page.goto(f"{base}/lab/tree/{lesson}.ipynb?reset&token={token}")
         wait_until_ready(page, n_code, 120)
+        # papermill's injected-parameters cell, below the lesson's own (which says seed = 1)
+        injected = page.locator(".jp-Notebook .jp-CodeCell", has_text=f"seed = {SEED}")
+        assert injected.count() == 1, f"no cell sets seed = {SEED}"
 
         run_all_from_the_menu(page)
         shown = wait_for_every_cell(page, n_code, LESSON_SECONDS)
