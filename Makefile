@@ -25,8 +25,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/lstm-lessons run --out $(OUT)
 
-## test: unit tests, the lessons re-run by nbval, seeds 2-3 and the solutions through the grader,
-## and every lesson in JupyterLab in Chromium (see test-lab), on $(TEST_WORKERS) pytest-xdist workers;
+## test: unit tests, the lessons re-run by nbval (seed 1), each solution through the grader (seed 2),
+## and every lesson in JupyterLab in Chromium (seed 3; see test-lab), on $(TEST_WORKERS) pytest-xdist workers;
 ## then, alone, the tests marked `serial` (they change or watch what the others use). Each part
 ## ends with its slowest tests; both always run, and the target fails if either failed.
 ## --dist loadfile keeps a file's tests on one worker: a notebook's cells share one kernel, the

@@ -17,6 +17,20 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def tensorflow_cores() -> int:
+    """The cores this process's TensorFlow is meant to use: ``TF_NUM_INTRAOP_THREADS`` where a
+    parent set it (the grader and ``make test`` give each process they run side by side its
+    share, see :func:`tensorflow_threads`), else every core this process may use
+    (:func:`available_cores`); at least 1 and at most the available cores. (TensorFlow reads 0
+    or a missing value as "every core".)"""
+    cores = available_cores()
+    try:
+        threads = int(os.environ.get(THREAD_VARIABLES[0], ""))
+    except ValueError:
+        return cores
+    return cores if threads < 1 else min(threads, cores)
+
+
 def tensorflow_threads(processes: int) -> dict[str, str]:
     """The environment variables for one of ``processes`` TensorFlow processes running side by
     side: :data:`THREAD_VARIABLES`, each the cores shared out (at least 1).

@@ -232,7 +232,7 @@ start_workers = workers.start
 """Start :func:`train_many`'s workers in the background (see ``ll.workers.start``)."""
 
 
-def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
+def train_many(jobs_of_work: list[tuple], jobs: int | None = None) -> list[Run]:
     """Run several independent :func:`train` calls, ``jobs`` at a time, in worker processes.
 
     Each run seeds itself, so its numbers are the same whichever worker runs it and in whatever
@@ -245,14 +245,15 @@ def train_many(jobs_of_work: list[tuple], jobs: int = 2) -> list[Run]:
 
     Args:
         jobs_of_work: ``(recipe, task, seed, label)`` or ``(..., curves_of_validation)`` tuples.
-        jobs: worker processes (>= 1); 2 uses both cores of the course's machines.
+        jobs: worker processes (>= 1); ``None`` (default): ``ll.workers.default_jobs()``, one a
+            core this process's TensorFlow may use (2 on the course's machines).
 
     Returns:
         The :class:`Run` of each tuple, in order.
 
     Raises:
-        ValueError: ``jobs`` is not an integer >= 1, or a recipe is not allowed (before anything
-            trains).
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1, or a recipe is not allowed
+            (before anything trains).
     """
     jobs = workers.check_jobs(jobs)
     calls = []
@@ -291,7 +292,7 @@ def table(runs) -> pd.DataFrame:
 
 
 def cross_validate(recipes: dict, task, folds: int = 5, seed: int = 0, validation: float = 0.3,
-                   jobs: int = 2) -> pd.DataFrame:
+                   jobs: int | None = None) -> pd.DataFrame:
     """Stratified k-fold cross-validation of each recipe on the same folds.
 
     The task's training and validation days together are cut into ``folds`` held-out parts of

@@ -235,12 +235,13 @@ def _train_group(calls: list[tuple]) -> list[Result]:
     return [train(split, seed, settings, curves=curves) for split, seed, settings, curves in calls]
 
 
-def train_many(calls: list[tuple], jobs: int = 2) -> list[Result]:
+def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
     """:func:`train` for each ``(split, seed, settings, curves)``, ``jobs`` at a time in worker
-    processes (``ll.workers``); each run seeds itself, so the numbers are those of training here.
+    processes (``ll.workers``; default ``ll.workers.default_jobs()``, and with 1 everything
+    trains here); each run seeds itself, so the numbers are those of training here.
 
     Raises:
-        ValueError: ``jobs`` is not an integer >= 1.
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1.
     """
     jobs = workers.check_jobs(jobs)
     groups = [list(calls[i::jobs]) for i in range(jobs)]

@@ -25,3 +25,27 @@ def test_a_value_already_set_wins(monkeypatch):
 def test_a_bad_number_of_processes_is_named(processes):
     with pytest.raises(ValueError, match=f"processes={processes!r}"):
         cores.tensorflow_threads(processes)
+
+
+@pytest.mark.parametrize(("intraop", "expected"), [(None, 8), ("1", 1), ("3", 3), ("0", 8), ("64", 8),
+                                                   ("many", 8)])
+def test_tensorflow_cores_is_the_share_a_parent_set_or_every_core(monkeypatch, intraop, expected):
+    from lstm_lessons import workers
+
+    monkeypatch.setattr(cores, "available_cores", lambda: 8)
+    if intraop is None:
+        monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", intraop)
+    assert cores.tensorflow_cores() == expected
+    # Worker processes when a lesson does not say: none started in a process given one core.
+    assert workers.check_jobs(None) == workers.default_jobs() == expected
+    assert workers.check_jobs(2) == 2
+
+
+@pytest.mark.parametrize("jobs", [0, 1.5, True, "2"])
+def test_a_bad_number_of_jobs_is_named(jobs):
+    from lstm_lessons import workers
+
+    with pytest.raises(ValueError, match=f"jobs={jobs!r}"):
+        workers.check_jobs(jobs)
