@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import nbformat
 import papermill
 
 from lstm_lessons.claims import read_claim_records
+from lstm_lessons.cores import tensorflow_threads
 from lstm_lessons.runner import resolve_lessons, run_lessons
 
 
@@ -133,6 +135,9 @@ def main() -> None:
     args.out = args.out.resolve()
     paths = resolve_lessons(args.lessons)
     jobs = [(path, seed) for path in paths for seed in parse_seeds(args.seeds)]
+    # The kernels inherit this environment: each lesson's TensorFlow gets its share of the cores
+    # (and lessons 05 and 06 start no workers of their own when that share is one core).
+    os.environ.update(tensorflow_threads(max(1, args.jobs)))
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         runs = list(pool.map(lambda job: run_one(*job, args.out, args.timeout, args.reuse), jobs))
     rows = margin_rows(runs)
