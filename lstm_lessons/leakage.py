@@ -243,13 +243,7 @@ def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
     Raises:
         ValueError: ``jobs`` is not ``None`` or an integer >= 1.
     """
-    jobs = workers.check_jobs(jobs)
-    groups = [list(calls[i::jobs]) for i in range(jobs)]
-    done = workers.run_groups(_train_group, groups, jobs)
-    results: list = [None] * len(calls)
-    for i, group_results in enumerate(done):
-        results[i::jobs] = group_results
-    return results
+    return workers.map_calls(_train_group, calls, jobs)
 
 
 def table(results) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from lstm_lessons._tf import keras
 
 
@@ -85,4 +87,43 @@ def build_lstm_classifier(n_steps: int, n_features: int, units: int = 16, learni
     optimizer = (keras.optimizers.Adam(learning_rate=learning_rate) if weight_decay is None
                  else keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay))
     model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_speaker_classifier(n_features: int, n_classes: int, units: int = 32, learning_rate=3e-3,
+                             mask_value: float | None = None,
+                             name: str = "speaker_classifier") -> keras.Model:
+    """One LSTM layer and a softmax read-out over ``n_classes``, for sequences of any length.
+
+    The input has no fixed number of steps (``keras.Input(shape=(None, n_features))``), so one
+    model reads an utterance padded to any length, which is how lesson 07 measures what padding
+    does to the same utterance.
+
+    Args:
+        n_features: features per step.
+        n_classes: number of classes (labels ``0 .. n_classes - 1``).
+        units: size of the LSTM's hidden state.
+        learning_rate: Adam's learning rate.
+        mask_value: if given, a ``keras.layers.Masking(mask_value)`` layer first: a step whose every
+            feature equals it is skipped by the LSTM, which carries its state over it unchanged.
+            ``None``: no mask, every step is read.
+        name: the model's name.
+
+    Returns:
+        A compiled ``keras.Model`` mapping ``(batch, n_steps, n_features)`` to class probabilities
+        ``(batch, n_classes)``; loss ``sparse_categorical_crossentropy`` (nats per example),
+        metric ``accuracy``.
+
+    Raises:
+        ValueError: ``mask_value`` is given but not a finite number.
+    """
+    if mask_value is not None and not np.isfinite(mask_value):
+        raise ValueError(f"mask_value must be a finite number or None. Received: mask_value={mask_value!r}")
+    inputs = keras.Input(shape=(None, n_features), name="frames")
+    hidden = inputs if mask_value is None else keras.layers.Masking(float(mask_value), name="mask")(inputs)
+    hidden = keras.layers.LSTM(units, name="lstm")(hidden)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(hidden)
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model

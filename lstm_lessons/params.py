@@ -80,6 +80,8 @@ RULES: dict[str, Rule] = {
                                                    "speaker (Japanese Vowels has 30 a speaker)"),
     "folds": Rule(int, 2, 33, meaning="cross-validation folds (at most 33: lesson 05's smaller class has 33 "
                                       "training days)"),
+    "padded_length": Rule(int, 30, 10_000, meaning="frames every utterance is padded to (more than 29, "
+                                                   "Japanese Vowels' longest utterance)"),
 }
 """The rules for every parameter name the lessons use."""
 

@@ -245,3 +245,27 @@ def plot_estimates(table, ax=None,
     highest = float(table[["validation RMSE", "test RMSE"]].to_numpy().max())
     ax.set_ylim(0, 1.3 * highest)   # room for the legend above the bars
     return _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y")
+
+
+def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by utterance length"):
+    """Accuracy in each length bucket, one group of bars a bucket and one bar a pipeline (lesson 07).
+
+    Args:
+        table: ``pd.DataFrame`` indexed by pipeline whose bucket columns end in ``" frames"``
+            (``ll.padding.table``), each an accuracy in [0, 1].
+
+    Returns:
+        The matplotlib axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.8))
+    buckets = [column for column in table.columns if str(column).endswith(" frames")]
+    width = 0.8 / max(1, len(table))
+    for k, (label, row) in enumerate(table.iterrows()):
+        positions = np.arange(len(buckets)) + (k - (len(table) - 1) / 2) * width
+        ax.bar(positions, row[buckets].to_numpy(dtype=float), width=width, color=run_color(str(label)),
+               label=str(label))
+    ax.set_xticks(range(len(buckets)), buckets)
+    ax.set_ylim(0, 1.35)   # room for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
+    return _style_axes(ax, "utterance length", "test accuracy", title, grid_axis="y")

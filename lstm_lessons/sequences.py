@@ -150,3 +150,29 @@ def length_buckets(lengths, edges) -> pd.Categorical:
     labels = [f"{a}-{b}" if a != b else f"{a}" for a, b in zip(starts, ends, strict=True)]
     codes = np.searchsorted(edges, lengths, side="right")
     return pd.Categorical.from_codes(codes, categories=labels, ordered=True)
+
+
+def bucket_means(values, lengths, edges) -> pd.DataFrame:
+    """The mean of ``values`` in each length bucket (:func:`length_buckets`), with the count.
+
+    Args:
+        values: ``(n_series,)`` numbers, one per series (1/0 for a correct/wrong prediction
+            gives the accuracy of each bucket).
+        lengths: ``(n_series,)`` integers, the real steps of each series.
+        edges: as for :func:`length_buckets`.
+
+    Returns:
+        ``pd.DataFrame`` indexed by bucket label (short to long), columns ``count`` and ``mean``.
+
+    Raises:
+        ValueError: ``values`` and ``lengths`` differ in length, or bad ``edges``.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape != np.shape(lengths):
+        raise ValueError(f"values and lengths must have the same shape. Received {values.shape} "
+                         f"and {np.shape(lengths)}.")
+    buckets = length_buckets(lengths, edges)
+    grouped = pd.Series(values).groupby(buckets, observed=False)
+    table = pd.DataFrame({"count": grouped.size(), "mean": grouped.mean()})
+    table.index.name = "length"
+    return table

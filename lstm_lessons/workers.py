@@ -118,3 +118,23 @@ def run_groups(function: Callable[[list], list], groups: Sequence[list],
     threads = tensorflow_threads(jobs)
     return Parallel(n_jobs=jobs, backend="loky")(delayed(_run_group)(function, group, threads)
                                                  for group in groups)
+
+
+def map_calls(function: Callable[[list], list], calls: Sequence, jobs: int | None = None) -> list:
+    """``function`` over ``calls`` shared out round-robin (call ``i`` to worker ``i % jobs``),
+    the results back in the order of ``calls``.
+
+    ``function`` takes a list of calls and returns one result a call (see :func:`run_groups`).
+    Round-robin suits calls of similar cost in no particular order; a lesson whose models share a
+    compiled model should group them itself (``ll.generalisation.train_many``).
+
+    Raises:
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1.
+    """
+    jobs = check_jobs(jobs)
+    calls = list(calls)
+    done = run_groups(function, [calls[i::jobs] for i in range(jobs)], jobs)
+    results: list = [None] * len(calls)
+    for i, group_results in enumerate(done):
+        results[i::jobs] = group_results
+    return results

@@ -123,3 +123,16 @@ def test_the_gap_exercise_wants_the_smallest_gap_and_the_count_without_one():
     assert not passed and hint.startswith("that gap is larger than needed")
     passed, _, hint, _ = gap.verify({"gap": 35, "shared_without_gap": 0})
     assert not passed and hint.startswith("without a gap, count")
+
+
+def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_be_measured():
+    from lstm_lessons.grading.registry import EXERCISES
+
+    value = EXERCISES["07-padding-value"]
+    passed, _, hint, measured = value.verify({"value": -10.0, "masked_steps": 9538})
+    assert passed and hint == "" and measured["padding_steps"] == 9538
+    assert measured["lowest_real"] < -3 and measured["highest_real"] > 3
+    passed, _, hint, measured = value.verify({"value": 0.0, "masked_steps": 9538})
+    assert not passed and measured["masked_steps"] == 9538 and hint.startswith("that value lies inside")
+    passed, _, hint, _ = value.verify({"value": 50.0, "masked_steps": 0})
+    assert not passed and hint.startswith("prepare the 'post, masked' pipeline")

@@ -80,3 +80,12 @@ def test_length_buckets_label_each_series_from_short_to_long():
     for edges in [(), (18, 13), (7,), (30,)]:
         with pytest.raises(ValueError, match="edges must be increasing"):
             sequences.length_buckets([7, 29], edges)
+
+
+def test_bucket_means_give_each_length_bucket_its_mean_and_count():
+    table = sequences.bucket_means([1, 0, 1, 1], [7, 8, 20, 29], (13, 18))
+    assert table["count"].tolist() == [2, 0, 2]          # an empty bucket stays, with no mean
+    assert table["mean"].iloc[0] == 0.5 and np.isnan(table["mean"].iloc[1]) and table["mean"].iloc[2] == 1.0
+    assert list(table.index) == ["7-12", "13-17", "18-29"]
+    with pytest.raises(ValueError, match="same shape"):
+        sequences.bucket_means([1, 0], [7, 8, 9], (8,))

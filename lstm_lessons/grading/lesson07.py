@@ -1,0 +1,88 @@
+"""Lesson 07's exercises: a padding value that cannot collide with real frames, and a pipeline whose
+shortest utterances are recognised."""
+
+from __future__ import annotations
+
+from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.padding import PIPELINES
+from lstm_lessons.params import Choice, Rule
+
+SEED = 1
+"""Every check that trains uses the lesson's default settings and this seed."""
+
+SHORT_TARGET = 0.9
+"""Exercise 2: the test accuracy the 7-12 frame utterances must reach."""
+
+ACCURACY_TOLERANCE = 0.02
+"""Exercise 2: a reported accuracy may differ by this much from the grader's (another CPU's last
+digits, a rounding)."""
+
+
+def _standardised_range() -> tuple[float, float]:
+    """The lowest and highest value of any channel of any real frame (training, validation and
+    test utterances), standardised as the lesson's fix does."""
+    import numpy as np
+
+    from lstm_lessons import padding, sequences
+
+    p = padding.prepare("post, masked")   # padded after the real frames, which come first
+    values = np.concatenate([frames for x, lengths in ((p.x_train, p.lengths_train), (p.x_val, p.lengths_val),
+                                                       (p.x_test, p.lengths_test))
+                             for frames in sequences.real_steps(x, lengths)])
+    return float(values.min()), float(values.max())
+
+
+def _verify_value(answer: dict) -> tuple[bool, str, str, dict]:
+    from lstm_lessons import padding
+
+    value, reported = answer["value"], answer["masked_steps"]
+    low, high = _standardised_range()
+    prepared = padding.prepare("post, masked", value=value)
+    outside = value < low or value > high
+    measured = {"lowest_real": round(low, 3), "highest_real": round(high, 3),
+                "masked_steps": prepared.masked_steps, "padding_steps": prepared.padding_steps}
+    counted = reported == prepared.masked_steps
+    message = (f"padding value {value:g}: the standardised real frames run from {low:.2f} to {high:.2f}; "
+               f"the mask skips {prepared.masked_steps} of {prepared.padding_steps} padding steps "
+               f"(you said {reported})")
+    hint = first_hint((outside, "that value lies inside the range of the standardised data: a real frame "
+                                "could one day equal it in every channel."),
+                      (counted, "prepare the 'post, masked' pipeline with your value and read "
+                                "Prepared.masked_steps."))
+    return outside and counted, message, hint, measured
+
+
+def _verify_short(answer: dict) -> tuple[bool, str, str, dict]:
+    from lstm_lessons import padding
+
+    result = padding.train(padding.prepare(answer["pipeline"]), SEED, curves=False)
+    short = float(result.by_length().iloc[0])
+    measured = {"short_accuracy": round(short, 3), "accuracy": round(result.accuracy, 3)}
+    reached, close = short >= SHORT_TARGET, abs(answer["short_accuracy"] - short) <= ACCURACY_TOLERANCE
+    message = (f"{answer['pipeline']!r}, seed {SEED}: the 7-12 frame test utterances {short:.3f} right "
+               f"(needed: {SHORT_TARGET}; you said {answer['short_accuracy']:g}), all {result.accuracy:.3f}")
+    hint = first_hint((reached, "after the last real frame that pipeline's LSTM still reads dozens of "
+                                "padding frames before its state is used."),
+                      (close, "train the pipeline with ll.padding.train(ll.padding.prepare(name), 1) and "
+                              "read the first value of Result.by_length()."))
+    return reached and close, message, hint, measured
+
+
+EXERCISES = (
+    Exercise(
+        "07-padding-value", "07_padding_and_masking", 2,
+        "Choose a padding value that no real frame of the standardised Japanese Vowels utterances can "
+        "equal (training, validation or test), pad with it as the 'post, masked' pipeline does, and report "
+        "how many steps of the training array the Masking layer then skips.",
+        {"value": Rule(float, -1e6, 1e6, meaning="the padding value and mask_value"),
+         "masked_steps": Rule(int, 0, 10**7, meaning="steps of the training array the mask skips")},
+        _verify_value),
+    Exercise(
+        "07-short-utterances", "07_padding_and_masking", 2,
+        f"Choose one of the lesson's pipelines (padded to 60 frames, default settings, seed {SEED}) whose "
+        f"7-12 frame test utterances reach an accuracy of at least {SHORT_TARGET}, and report that "
+        f"accuracy to within {ACCURACY_TOLERANCE}.",
+        {"pipeline": Choice(tuple(PIPELINES), meaning="one of ll.padding.PIPELINES"),
+         "short_accuracy": Rule(float, 0.0, 1.0, meaning="test accuracy of the 7-12 frame utterances")},
+        _verify_short),
+)

@@ -1,0 +1,303 @@
+"""Lesson 07's experiment: one speaker classifier, its utterances padded and normalised in one of
+several ways, each measured on the same published test utterances.
+
+The data is UCI Japanese Vowels (``ll.data.load_japanese_vowels()``): 640 utterances of 7 to 29
+frames of 12 LPC cepstrum coefficients, by 9 speakers; 270 for training, 370 for testing. A
+stratified fifth of the training utterances is held out for validation curves (the same fifth
+for every pipeline); the test utterances are measured once, at the end.
+
+Every pipeline pads all utterances to :data:`PADDED_LENGTH` frames, room for utterances twice
+as long as the longest, as a pipeline that must accept longer ones later would. They differ in
+the side of the padding, in whether a ``Masking`` layer tells the LSTM which frames are padding,
+and in how the per-channel standardisation is fitted (:data:`PIPELINES`). Accuracy is broken
+down by utterance length (:data:`LENGTH_EDGES`, ``ll.sequences.bucket_means``): ``ll.subsets``
+reports regression errors of a model in this process, while these models train in worker
+processes and are classifiers, so each run returns its per-utterance correctness instead.
+
+The notebook, its exercise checks and the benchmarks all go through :func:`prepare` and
+:func:`train`, so a number in the lesson, a grade and a benchmark row come from the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lstm_lessons import data, sequences, workers
+
+PADDED_LENGTH = 60
+"""Frames every utterance is padded to (the longest has 29)."""
+LENGTH_EDGES = (13, 18)
+"""Length buckets of the report: 7-12, 13-17 and 18-29 frames (81, 199 and 90 test utterances)."""
+VALIDATION_FRACTION = 0.2
+"""Share of the 270 training utterances held out for validation, stratified by speaker."""
+PADDING_VALUE = 0.0
+"""The padding value, and the ``Masking`` layer's ``mask_value`` in the masked pipelines."""
+
+PIPELINES = {
+    "post, no mask": "standardised over the real frames, padded after the utterance, no mask",
+    "pre, no mask": "standardised over the real frames, padded before the utterance (Keras's "
+                    "default), no mask",
+    "post, masked": "standardised over the real frames, padded after the utterance, and a Masking "
+                    "layer that skips the padding",
+    "padded-array statistics, masked": "post, masked, but the mean and deviation of each channel "
+                                       "fitted on the training array padded with zeros",
+    "scaled after padding, masked": "padded with zeros first, then a StandardScaler fitted on and "
+                                    "applied to the padded arrays, and a Masking layer for zeros",
+}
+"""Every pipeline :func:`prepare` builds, and what it does."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One pipeline's arrays.
+
+    Attributes:
+        label: the pipeline's name, a key of :data:`PIPELINES`.
+        x_train, x_val, x_test: ``(n_utterances, padded_length, 12)`` float32 inputs.
+        y_train, y_val, y_test: ``(n_utterances,)`` speakers, 0-8.
+        lengths_train, lengths_val, lengths_test: ``(n_utterances,)`` real frames of each utterance.
+        side: ``"pre"`` or ``"post"``: where the padding is.
+        mask_value: the ``Masking`` layer's value, or ``None`` for no mask.
+        mean, std: ``(12,)`` the statistics the inputs were standardised with.
+    """
+
+    label: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    lengths_train: np.ndarray
+    lengths_val: np.ndarray
+    lengths_test: np.ndarray
+    side: str
+    mask_value: float | None
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def padding_steps(self) -> int:
+        """Padding steps in the training array: ``padded_length * n - sum(lengths)``."""
+        return int(self.x_train.shape[0] * self.x_train.shape[1] - self.lengths_train.sum())
+
+    @property
+    def masked_steps(self) -> int:
+        """Steps of the training array a ``Masking`` layer skips: those whose every channel
+        equals :attr:`mask_value` (0 without a mask)."""
+        if self.mask_value is None:
+            return 0
+        return int(np.all(self.x_train == self.mask_value, axis=-1).sum())
+
+
+def _check_pipeline(pipeline: str) -> str:
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}. Received: pipeline={pipeline!r}")
+    return pipeline
+
+
+def split_indices(split_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The archive rows of the training and the validation utterances: a stratified
+    :data:`VALIDATION_FRACTION` of the published training split (``train_test_split(...,
+    stratify=speaker, random_state=split_seed)``)."""
+    from sklearn.model_selection import train_test_split
+
+    vowels = data.load_japanese_vowels()
+    rows = np.flatnonzero(vowels.split == "train")
+    train, val = train_test_split(rows, test_size=VALIDATION_FRACTION, stratify=vowels.labels[rows],
+                                  random_state=split_seed)
+    return np.sort(train), np.sort(val)
+
+
+def prepare(pipeline: str, padded_length: int = PADDED_LENGTH, value: float = PADDING_VALUE,
+            split_seed: int = 0) -> Prepared:
+    """The training, validation and test arrays of one pipeline of :data:`PIPELINES`.
+
+    Args:
+        pipeline: a key of :data:`PIPELINES`.
+        padded_length: frames of every padded utterance, at least 29 (the longest).
+        value: the padding value and, in the masked pipelines, the ``mask_value``.
+        split_seed: fixes the validation utterances (:func:`split_indices`).
+
+    Raises:
+        ValueError: an unknown ``pipeline``, a ``padded_length`` below 29 or a non-finite ``value``.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    _check_pipeline(pipeline)
+    vowels = data.load_japanese_vowels()
+    train, val = split_indices(split_seed)
+    test = np.flatnonzero(vowels.split == "test")
+    side = "pre" if pipeline.startswith("pre") else "post"
+    mask_value = float(value) if pipeline.endswith("masked") else None
+    x, lengths = vowels.x, vowels.lengths
+    if pipeline == "scaled after padding, masked":
+        padded = sequences.pad(x, lengths, padded_length, side, value)
+        scaler = StandardScaler().fit(padded[train].reshape(-1, x.shape[-1]))
+        mean, std = scaler.mean_, scaler.scale_
+        inputs = ((padded - mean) / std).astype("float32")
+    else:
+        over = "padded array" if pipeline.startswith("padded-array") else "real steps"
+        fitted_on = sequences.pad(x[train], lengths[train], padded_length, side, value) \
+            if over == "padded array" else x[train]
+        mean, std = sequences.channel_statistics(fitted_on, lengths[train], over=over)
+        inputs = sequences.pad((x - mean) / std, lengths, padded_length, side, value)
+    speakers = np.asarray(vowels.labels, dtype="int64") - 1
+    return Prepared(pipeline, inputs[train], speakers[train], inputs[val], speakers[val], inputs[test],
+                    speakers[test], lengths[train], lengths[val], lengths[test], side, mask_value,
+                    np.asarray(mean, dtype=float), np.asarray(std, dtype=float))
+
+
+def extend(x, steps: int, side: str, value: float = PADDING_VALUE) -> np.ndarray:
+    """``x`` with ``steps`` more padding frames of ``value`` on ``side``.
+
+    Args:
+        x: ``(n, n_steps, n_channels)`` padded (or not yet padded) sequences.
+        steps: padding frames to add (>= 1).
+        side: ``"pre"`` (before the sequences) or ``"post"`` (after them).
+        value: the padding value, in every channel.
+
+    Returns:
+        ``(n, n_steps + steps, n_channels)`` float32.
+
+    Raises:
+        ValueError: ``side`` is not in ``ll.sequences.PADDING_SIDES``, ``steps`` is not an integer >= 1.
+    """
+    if side not in sequences.PADDING_SIDES:
+        raise ValueError(f"side must be one of {sequences.PADDING_SIDES}. Received: side={side!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1. Received: steps={steps!r}")
+    x = np.asarray(x, dtype="float32")
+    more = np.full((x.shape[0], int(steps), x.shape[2]), value, dtype="float32")
+    return np.concatenate([more, x] if side == "pre" else [x, more], axis=1)
+
+
+def output_change(model, x, steps: int, side: str, value: float = PADDING_VALUE) -> float:
+    """The largest change of any of ``model``'s outputs when ``steps`` more padding frames are
+    added to every sequence of ``x`` (:func:`extend`): 0 for a model that ignores its padding.
+
+    Args:
+        model: a ``keras.Model`` that reads sequences of any length (``Input(shape=(None, ...))``).
+        x, steps, side, value: as for :func:`extend`.
+    """
+    before = model.predict(np.asarray(x, dtype="float32"), verbose=0)
+    after = model.predict(extend(x, steps, side, value), verbose=0)
+    return float(np.abs(after - before).max())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How every model of the lesson is built and trained (``ll.models.build_speaker_classifier``)."""
+
+    units: int = 32
+    epochs: int = 15
+    learning_rate: float = 3e-3
+    batch_size: int = 32
+
+
+@dataclass
+class Result:
+    """One trained pipeline and what was measured on the test utterances.
+
+    Attributes:
+        label: the pipeline's name.
+        predicted: ``(n_test,)`` the speaker predicted for each test utterance, 0-8.
+        truth: ``(n_test,)`` the true speakers.
+        lengths: ``(n_test,)`` real frames of each test utterance.
+        padding_steps, masked_steps: as :class:`Prepared`'s, for the training array.
+        history: ``{"loss", "accuracy"}`` per epoch on the training utterances, plus
+            ``"val_loss"`` and ``"val_accuracy"`` when curves were asked for (loss in nats per
+            utterance).
+    """
+
+    label: str
+    predicted: np.ndarray
+    truth: np.ndarray
+    lengths: np.ndarray
+    padding_steps: int
+    masked_steps: int
+    history: dict = field(default_factory=dict)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """``(n_test,)`` whether each test utterance's speaker was predicted right."""
+        return self.predicted == self.truth
+
+    @property
+    def majority_share(self) -> float:
+        """Share of the test utterances given the most often predicted speaker (the largest
+        speaker has 88 of 370 test utterances, 0.24)."""
+        return float(np.bincount(self.predicted).max() / len(self.predicted))
+
+    @property
+    def accuracy(self) -> float:
+        """Share of the test utterances classified right."""
+        return float(np.mean(self.correct))
+
+    def by_length(self, edges=LENGTH_EDGES) -> pd.Series:
+        """Test accuracy in each length bucket (``ll.sequences.bucket_means``)."""
+        return sequences.bucket_means(self.correct, self.lengths, edges)["mean"]
+
+
+def train(prepared: Prepared, seed: int, settings: Settings = Settings(), *, curves: bool = True) -> Result:
+    """Train a new speaker classifier on ``prepared``'s training utterances and measure it.
+
+    The model is ``ll.models.build_speaker_classifier`` (with a ``Masking`` layer when the
+    pipeline masks), seeded with ``seed``; models of the same shape reuse one compiled model
+    (``ll.training.fresh_model``), with the same numbers.
+
+    Args:
+        prepared: from :func:`prepare`.
+        seed: seeds the weights and the order of the mini-batches.
+        settings: model size and training.
+        curves: also measure the validation utterances after every epoch (``history``).
+    """
+    from lstm_lessons import models, training
+
+    n_features, n_classes = prepared.x_train.shape[-1], 9
+    model = training.fresh_model(
+        ("padding", n_features, n_classes, settings.units, settings.learning_rate, prepared.mask_value),
+        lambda: models.build_speaker_classifier(n_features, n_classes, settings.units, settings.learning_rate,
+                                                mask_value=prepared.mask_value), seed)
+    fitted = model.fit(training.batches(prepared.x_train, prepared.y_train, settings.batch_size, seed=seed),
+                       validation_data=training.batches(prepared.x_val, prepared.y_val, shuffle=False)
+                       if curves else None,
+                       epochs=settings.epochs, shuffle=False, verbose=0)
+    predicted = model.predict(prepared.x_test, batch_size=512, verbose=0).argmax(axis=1)
+    history = {key: np.asarray(values, dtype=float) for key, values in fitted.history.items()}
+    return Result(prepared.label, predicted, prepared.y_test, prepared.lengths_test, prepared.padding_steps,
+                  prepared.masked_steps, history)
+
+
+def _train_group(calls: list[tuple]) -> list[Result]:
+    return [train(prepared, seed, settings, curves=curves) for prepared, seed, settings, curves in calls]
+
+
+def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
+    """:func:`train` for each ``(prepared, seed, settings, curves)``, ``jobs`` at a time in worker
+    processes (``ll.workers.map_calls``; default ``ll.workers.default_jobs()``, and with 1
+    everything trains here); each run seeds itself, so the numbers are those of training here.
+
+    Raises:
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1.
+    """
+    return workers.map_calls(_train_group, calls, jobs)
+
+
+def table(results, edges=LENGTH_EDGES) -> pd.DataFrame:
+    """One row a result: test accuracy overall and in each length bucket, the share of the test
+    utterances given the most often predicted speaker, and the share of the training array's
+    padding steps the mask skips."""
+    rows = {}
+    for r in results:
+        row = {"test accuracy": r.accuracy}
+        row.update({f"{bucket} frames": value for bucket, value in r.by_length(edges).items()})
+        row["most common prediction"] = r.majority_share
+        row["padding masked"] = r.masked_steps / r.padding_steps
+        rows[r.label] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "pipeline"
+    return frame

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from lstm_lessons import data, padding, sequences, training
+
+VOWELS = data.load_japanese_vowels()
+PREPARED = {name: padding.prepare(name) for name in padding.PIPELINES}
+
+
+def test_the_validation_utterances_are_a_stratified_fifth_of_the_training_split():
+    train, val = padding.split_indices()
+    assert set(train) | set(val) == set(np.flatnonzero(VOWELS.split == "train")) and not set(train) & set(val)
+    assert len(val) == 54
+    counts = np.bincount(VOWELS.labels[val])[1:]
+    assert counts.min() == counts.max() == 6          # 30 utterances a speaker, a fifth of each
+    np.testing.assert_array_equal(padding.split_indices()[1], val)
+
+
+@pytest.mark.parametrize("name", list(padding.PIPELINES))
+def test_every_pipeline_keeps_the_speakers_and_lengths_and_pads_to_one_length(name):
+    p = PREPARED[name]
+    test = np.flatnonzero(VOWELS.split == "test")
+    np.testing.assert_array_equal(p.y_test, VOWELS.labels[test] - 1)
+    np.testing.assert_array_equal(p.lengths_test, VOWELS.lengths[test])
+    assert p.x_train.shape[1:] == p.x_test.shape[1:] == (padding.PADDED_LENGTH, 12)
+    assert p.padding_steps == padding.PADDED_LENGTH * len(p.x_train) - p.lengths_train.sum()
+    assert (p.mask_value is not None) == name.endswith("masked")
+
+
+def test_the_real_frames_are_standardised_with_the_training_statistics_and_sit_on_their_side():
+    post, pre = PREPARED["post, masked"], PREPARED["pre, no mask"]
+    real = np.concatenate(sequences.real_steps(post.x_train, post.lengths_train))
+    np.testing.assert_allclose(real.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(real.std(axis=0), 1, atol=1e-4)
+    shortest = int(np.argmin(post.lengths_train))
+    n = post.lengths_train[shortest]
+    np.testing.assert_array_equal(post.x_train[shortest, :n], pre.x_train[shortest, -n:])
+    assert not post.x_train[shortest, n:].any() and not pre.x_train[shortest, :-n].any()
+    assert post.masked_steps == post.padding_steps and pre.masked_steps == 0
+
+
+def test_the_normalisation_mistakes_shift_the_statistics_and_scaling_after_padding_unmasks():
+    right, wrong = PREPARED["post, masked"], PREPARED["padded-array statistics, masked"]
+    assert np.all(np.abs(wrong.mean) < np.abs(right.mean)) and np.all(wrong.std < right.std)
+    assert wrong.masked_steps == wrong.padding_steps
+    scaled = PREPARED["scaled after padding, masked"]
+    np.testing.assert_allclose(scaled.mean, wrong.mean, rtol=1e-6)   # the same statistics...
+    assert scaled.masked_steps == 0                                   # ...but the padding moved
+    np.testing.assert_allclose(scaled.x_train[0, -1], -scaled.mean / scaled.std, rtol=1e-5)
+    with pytest.raises(ValueError, match="pipeline='masked'"):
+        padding.prepare("masked")
+
+
+def test_extend_adds_padding_frames_on_the_side_asked():
+    x = np.ones((2, 3, 2))
+    assert padding.extend(x, 2, "post", value=-1.0)[:, 3:].tolist() == [[[-1, -1]] * 2] * 2
+    assert padding.extend(x, 1, "pre")[:, 0].tolist() == [[0, 0]] * 2
+    with pytest.raises(ValueError, match="side='middle'"):
+        padding.extend(x, 1, "middle")
+    with pytest.raises(ValueError, match="steps=0"):
+        padding.extend(x, 0, "post")
+
+
+def test_a_masked_model_ignores_padding_and_an_unmasked_post_padded_one_does_not():
+    from lstm_lessons import models
+
+    x = padding.prepare("post, masked", padded_length=29).x_test[:16]
+    training.seed_everything(1)
+    masked = models.build_speaker_classifier(12, 9, 8, mask_value=0.0)
+    training.seed_everything(1)
+    plain = models.build_speaker_classifier(12, 9, 8)
+    assert padding.output_change(masked, x, 10, "post") < 1e-6
+    assert padding.output_change(plain, x, 10, "post") > 1e-3
+    with pytest.raises(ValueError, match="mask_value=nan"):
+        models.build_speaker_classifier(12, 9, mask_value=float("nan"))
+
+
+def test_results_report_accuracy_by_length_and_the_most_common_prediction():
+    result = padding.Result("x", predicted=np.array([0, 0, 0, 1]), truth=np.array([0, 1, 0, 1]),
+                            lengths=np.array([7, 12, 20, 29]), padding_steps=10, masked_steps=5)
+    assert result.accuracy == 0.75 and result.majority_share == 0.75
+    assert result.by_length().to_dict() == {"7-12": 0.5, "13-17": pytest.approx(np.nan, nan_ok=True),
+                                            "18-29": 1.0}
+    row = padding.table([result]).loc["x"]
+    assert row["padding masked"] == 0.5 and row["7-12 frames"] == 0.5
+
+
+@pytest.mark.slow
+def test_training_in_the_workers_with_curves_gives_the_numbers_of_training_here_without():
+    quick = padding.Settings(units=4, epochs=1)
+    there = padding.train_many([(PREPARED["post, no mask"], 2, quick, False),
+                                (PREPARED["post, masked"], 2, quick, True)], jobs=2)
+    here = padding.train(PREPARED["post, masked"], 2, quick, curves=False)
+    assert [r.label for r in there] == ["post, no mask", "post, masked"]
+    # The exercise checks train without validation curves, the lesson with them: same model.
+    np.testing.assert_array_equal(there[1].predicted, here.predicted)
+    assert there[1].history["loss"].tolist() == here.history["loss"].tolist()
+    assert set(there[1].history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(there[0].history) == {"loss", "accuracy"}
