@@ -51,13 +51,12 @@ PIPELINES = {
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """One pipeline's arrays.
+class Prepared(data.WindowParts):
+    """One pipeline's arrays (``ll.data.WindowParts``: inputs ``(n_utterances, padded_length, 12)``
+    float32, targets ``(n_utterances,)`` the speakers 0-8).
 
     Attributes:
         label: the pipeline's name, a key of :data:`PIPELINES`.
-        x_train, x_val, x_test: ``(n_utterances, padded_length, 12)`` float32 inputs.
-        y_train, y_val, y_test: ``(n_utterances,)`` speakers, 0-8.
         lengths_train, lengths_val, lengths_test: ``(n_utterances,)`` real frames of each utterance.
         side: ``"pre"`` or ``"post"``: where the padding is.
         mask_value: the ``Masking`` layer's value, or ``None`` for no mask.
@@ -65,12 +64,6 @@ class Prepared:
     """
 
     label: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     lengths_train: np.ndarray
     lengths_val: np.ndarray
     lengths_test: np.ndarray
@@ -146,8 +139,8 @@ def prepare(pipeline: str, padded_length: int = PADDED_LENGTH, value: float = PA
         mean, std = sequences.channel_statistics(fitted_on, lengths[train], over=over)
         inputs = sequences.pad((x - mean) / std, lengths, padded_length, side, value)
     speakers = np.asarray(vowels.labels, dtype="int64") - 1
-    return Prepared(pipeline, inputs[train], speakers[train], inputs[val], speakers[val], inputs[test],
-                    speakers[test], lengths[train], lengths[val], lengths[test], side, mask_value,
+    return Prepared(inputs[train], speakers[train], inputs[val], speakers[val], inputs[test], speakers[test],
+                    pipeline, lengths[train], lengths[val], lengths[test], side, mask_value,
                     np.asarray(mean, dtype=float), np.asarray(std, dtype=float))
 
 
