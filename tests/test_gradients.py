@@ -82,3 +82,21 @@ def test_global_clipnorm_caps_every_update_and_logs_epoch_summaries():
     unclipped = gradients.UpdateNormLogger()
     _sgd(0.01).fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[unclipped])
     assert max(unclipped.batch_norms) > 0.01 * 0.5
+
+
+def test_input_gradient_profile_is_the_mean_absolute_gradient_at_each_step():
+    lookback = 5
+    inputs = keras.Input(shape=(lookback, 1))
+    outputs = keras.layers.Dense(1, use_bias=False)(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="mse")
+    weights = np.arange(lookback, dtype="float32") - 2       # -2 .. 2: the step's weight
+    model.layers[-1].kernel.assign(weights[:, None])
+    x, y = np.zeros((4, lookback, 1)), np.ones((4, 1))
+    # loss = mean((w.x - 1)^2): d loss / d x[i, t] = 2 (0 - 1) w[t] / 4 for each of the 4 windows
+    profile = gradients.input_gradient_profile(model, x, y)
+    np.testing.assert_allclose(profile, np.abs(weights) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"Received x of shape \(4, 5\)"):
+        gradients.input_gradient_profile(model, x[..., 0], y)
+    with pytest.raises(ValueError, match="not compiled"):
+        gradients.input_gradient_profile(keras.Model(inputs, outputs), x, y)
