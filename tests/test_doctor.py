@@ -179,3 +179,14 @@ def test_constant_validation_accuracy_of_a_memorising_model_is_not_constant_pred
                "accuracy": np.r_[np.linspace(0.5, 1.0, 10), np.ones(n - 10)],
                "val_accuracy": np.r_[np.linspace(0.5, 20 / 21, 10), np.full(n - 10, 20 / 21)]}
     assert "constant_predictions" not in diagnose(history).names
+
+
+def test_a_run_that_blew_up_in_its_first_epoch_is_diagnosed_without_a_numpy_warning():
+    import warnings
+
+    nan = [float("nan")]
+    history = {"loss": nan, "grad_norm/simple_rnn": nan, "grad_norm/dense": nan}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # numpy's "All-NaN slice encountered" would raise here
+        names = diagnose(history).names
+    assert set(names) == {"non_finite_loss", "exploding_gradients"}

@@ -25,6 +25,8 @@ Sources of the thresholds (and where ours differ):
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from lstm_lessons import curves
@@ -298,7 +300,10 @@ def vanishing_gradients(history, options) -> dict | None:
         return None
     norms = np.vstack(list(layers.values()))             # (n_layers, n_epochs)
     names = list(layers)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # An epoch whose every norm is NaN (a run that blew up) has no smallest layer: it stays NaN and
+    # counts as not vanishing, without numpy's "All-NaN slice" warning in the notebook.
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         smallest, largest = np.nanmin(norms, axis=0), np.nanmax(norms, axis=0)
         ratio = smallest / largest
     vanishing = ((ratio < VANISHING_RATIO) & (smallest < VANISHING_NORM)) | (smallest < VANISHING_ABSOLUTE)
