@@ -122,6 +122,11 @@ def prepare(pipeline: str, padded_length: int = PADDED_LENGTH, value: float = PA
 
     _check_pipeline(pipeline)
     vowels = data.load_japanese_vowels()
+    longest = int(vowels.lengths.max())
+    if isinstance(padded_length, bool) or not isinstance(padded_length, (int, np.integer)) \
+            or padded_length < longest:
+        raise ValueError(f"padded_length must be an integer >= {longest}, the longest utterance (padding "
+                         f"never truncates). Received: padded_length={padded_length!r}")
     train, val = split_indices(split_seed)
     test = np.flatnonzero(vowels.split == "test")
     side = "pre" if pipeline.startswith("pre") else "post"

@@ -49,6 +49,8 @@ def test_the_normalisation_mistakes_shift_the_statistics_and_scaling_after_paddi
     np.testing.assert_allclose(scaled.x_train[0, -1], -scaled.mean / scaled.std, rtol=1e-5)
     with pytest.raises(ValueError, match="pipeline='masked'"):
         padding.prepare("masked")
+    with pytest.raises(ValueError, match="padded_length=20"):
+        padding.prepare("post, masked", padded_length=20)
 
 
 def test_extend_adds_padding_frames_on_the_side_asked():
