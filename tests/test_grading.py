@@ -1,6 +1,9 @@
 """Exercises and their checks: feedback, recorded answers, solutions and starting notebooks."""
 
 
+import subprocess
+import sys
+
 import nbformat
 import pytest
 
@@ -136,3 +139,14 @@ def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_
     assert not passed and measured["masked_steps"] == 9538 and hint.startswith("that value lies inside")
     passed, _, hint, _ = value.verify({"value": 50.0, "masked_steps": 0})
     assert not passed and hint.startswith("prepare the 'post, masked' pipeline")
+
+
+def test_lesson07_names_every_pipeline_and_importing_the_exercises_stays_light():
+    from lstm_lessons import padding
+    from lstm_lessons.grading import lesson07
+
+    assert lesson07.PIPELINE_NAMES == tuple(padding.PIPELINES)
+    code = ("import sys, lstm_lessons.grading; "
+            "print(sorted({'pandas', 'sklearn', 'tensorflow'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
