@@ -1,0 +1,399 @@
+"""Lesson 08's experiments: how far back through time and how far down through depth the gradient
+reaches, and what happens when it explodes.
+
+The data is the monthly sunspot number smoothed over 6 months (``ll.data.load_sunspots``), split
+in time order and scaled on the training part (``ll.data.make_forecasting_data``). Every model
+forecasts the next :data:`HORIZON` months from the last ``lookback`` months. Five years ahead is
+about half a solar cycle (about 11 years), so the phase of the cycle, which shows over years
+rather than months, matters; :data:`LOOKBACK` gives the model ten years.
+
+Each model is a :class:`Recipe` (recurrent cell, depth, activation, recurrent initialiser, what
+sits between the layers, optimiser, clipping), trained with the training doctor
+(``ll.doctor.TrainingDoctor``, which logs each layer's gradient norm every epoch) by
+:func:`train`; :data:`RECIPES` names those of the lesson. The notebook, its exercise checks and
+the benchmarks all go through :func:`train`, so a number in the lesson, a grade and a benchmark
+row come from the same code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lstm_lessons import data, workers
+
+LOOKBACK = 120
+"""Months each forecaster reads: ten years, about one solar cycle."""
+HORIZON = 60
+"""Months each forecaster predicts: the next five years."""
+SMOOTHING_MONTHS = 6
+"""The sunspot series is a trailing 6-month mean (``ll.data.load_sunspots``)."""
+TRAIN_STRIDE = 2
+"""Every second training window is used: neighbouring windows share all but one month, and half
+of them train as well in half the time."""
+FAR = 48
+"""Steps back (months, four years) at which the reach of the models is compared."""
+DEPTH_LOOKBACK = 24
+"""Months the deep stacks read: depth, not time, is what their section is about."""
+CELLS = ("SimpleRNN", "LSTM", "GRU")
+"""Recurrent layers of ``keras.layers`` a :class:`Recipe` may use."""
+OPTIMIZERS = ("adam", "sgd")
+BETWEEN = ("nothing", "residual", "layer_norm")
+"""What may sit between stacked recurrent layers: nothing, a residual connection (the layer's
+input added to its output, He et al., "Deep residual learning for image recognition", CVPR 2016)
+or ``keras.layers.LayerNormalization`` (Ba, Kiros and Hinton, "Layer normalization", 2016)."""
+INITIALISERS = ("orthogonal", "identity")
+"""Recurrent initialisers a :class:`Recipe` may use: Keras's default, or the identity matrix of
+the IRNN (Le, Jaitly and Hinton, "A simple way to initialize recurrent networks of rectified
+linear units", 2015)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One model and how it is trained.
+
+    Attributes:
+        cell: a name of :data:`CELLS`.
+        depth: stacked recurrent layers (>= 1); all but the last return their sequences.
+        units: size of each layer's hidden state.
+        activation: the recurrent layers' ``activation`` (``"tanh"`` is Keras's default).
+        recurrent_initializer: a name of :data:`INITIALISERS`.
+        between: a name of :data:`BETWEEN`; used between stacked layers only.
+        optimizer: ``"adam"`` or ``"sgd"``.
+        learning_rate: the optimiser's step size.
+        momentum: SGD's momentum (ignored by Adam).
+        global_clipnorm: the optimiser's ``global_clipnorm`` (the norm of all gradients together
+            is scaled down to this when larger), or ``None`` for no clipping.
+        lookback: months each window reads.
+        epochs: passes over the training windows.
+        batch_size: windows per mini-batch.
+    """
+
+    cell: str = "LSTM"
+    depth: int = 1
+    units: int = 16
+    activation: str = "tanh"
+    recurrent_initializer: str = "orthogonal"
+    between: str = "nothing"
+    optimizer: str = "adam"
+    learning_rate: float = 3e-3
+    momentum: float = 0.0
+    global_clipnorm: float | None = None
+    lookback: int = LOOKBACK
+    epochs: int = 6
+    batch_size: int = 64
+
+    def replace(self, **changes) -> Recipe:
+        """A copy with ``changes`` (``dataclasses.replace``), checked."""
+        return check_recipe(dataclasses.replace(self, **changes))
+
+
+_IRNN = Recipe("SimpleRNN", activation="relu", recurrent_initializer="identity", optimizer="sgd",
+               learning_rate=0.01, momentum=0.9)
+_DEEP = Recipe("SimpleRNN", depth=6, activation="sigmoid", lookback=DEPTH_LOOKBACK)
+RECIPES = {
+    "SimpleRNN": Recipe("SimpleRNN"),
+    "LSTM": Recipe("LSTM"),
+    "GRU": Recipe("GRU"),
+    "IRNN, SGD": _IRNN,
+    "Keras defaults, SGD": dataclasses.replace(_IRNN, activation="tanh", recurrent_initializer="orthogonal"),
+    "6 sigmoid layers": _DEEP,
+    "2 sigmoid layers": dataclasses.replace(_DEEP, depth=2),
+    "6 sigmoid layers, residual": dataclasses.replace(_DEEP, between="residual"),
+    "6 sigmoid layers, layer norm": dataclasses.replace(_DEEP, between="layer_norm"),
+}
+"""The recipes of the lesson. The first three compare how far back the gradient reaches; the IRNN
+(ReLU with an identity recurrent kernel, trained by SGD with momentum) explodes, next to Keras's
+defaults (tanh, orthogonal) with the same optimiser; the deep stacks of sigmoid layers lose their
+gradient in depth, and the last three are the fixes."""
+
+
+def _choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}. Received: {name}={value!r}")
+
+
+def _positive(name: str, value, kind=int) -> None:
+    if kind is int:
+        fine = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+    else:
+        fine = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+            and bool(np.isfinite(value)) and value > 0
+    if not fine:
+        what = "an integer >= 1" if kind is int else "a finite number > 0"
+        raise ValueError(f"{name} must be {what}. Received: {name}={value!r}")
+
+
+def check_recipe(recipe: Recipe) -> Recipe:
+    """Return ``recipe`` if every field is allowed.
+
+    Raises:
+        ValueError: naming the first field out of range, its value and what is allowed.
+    """
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe must be an ll.gradient_flow.Recipe. Received: {recipe!r}")
+    _choice("cell", recipe.cell, CELLS)
+    _choice("optimizer", recipe.optimizer, OPTIMIZERS)
+    _choice("between", recipe.between, BETWEEN)
+    _choice("recurrent_initializer", recipe.recurrent_initializer, INITIALISERS)
+    _choice("activation", recipe.activation, ("tanh", "sigmoid", "relu", "linear"))
+    for name in ("depth", "units", "lookback", "epochs", "batch_size"):
+        _positive(name, getattr(recipe, name))
+    _positive("learning_rate", recipe.learning_rate, float)
+    if recipe.global_clipnorm is not None:
+        _positive("global_clipnorm", recipe.global_clipnorm, float)
+    if isinstance(recipe.momentum, bool) or not isinstance(recipe.momentum, (int, float)) \
+            or not 0 <= recipe.momentum < 1:
+        raise ValueError(f"momentum must be a number in [0, 1). Received: momentum={recipe.momentum!r}")
+    return recipe
+
+
+def named_recipe(name: str) -> Recipe:
+    """The recipe called ``name`` in :data:`RECIPES`.
+
+    Raises:
+        ValueError: an unknown name, naming the ones there are.
+    """
+    _choice("name", name, RECIPES)
+    return RECIPES[name]
+
+
+@functools.lru_cache(maxsize=4)
+def prepare(lookback: int = LOOKBACK) -> data.ForecastingData:
+    """The scaled windows of every model reading ``lookback`` months: inputs ``(n_windows,
+    lookback, 1)`` and targets ``(n_windows, HORIZON)``, in standard deviations of the training
+    part. The training windows are every :data:`TRAIN_STRIDE`-th one.
+
+    Raises:
+        ValueError: ``lookback`` is not an integer >= 1 (``ll.data.make_windows``).
+    """
+    series = data.load_sunspots(smoothing_months=SMOOTHING_MONTHS)
+    prepared = data.make_forecasting_data(series, lookback=lookback, horizon=HORIZON)
+    return dataclasses.replace(prepared, x_train=prepared.x_train[::TRAIN_STRIDE],
+                               y_train=prepared.y_train[::TRAIN_STRIDE])
+
+
+def build(recipe: Recipe, seed: int):
+    """A compiled model of ``recipe`` (mean squared error), its weights seeded by ``seed``.
+
+    Layers are named ``recurrent_1`` (nearest the input) to ``recurrent_<depth>``, then
+    ``forecast`` (a ``Dense(HORIZON)``), so the doctor's ``grad_norm/<layer>`` keys read in order.
+
+    Raises:
+        ValueError: from :func:`check_recipe`.
+    """
+    from lstm_lessons._tf import keras
+    from lstm_lessons.training import seed_everything
+
+    check_recipe(recipe)
+    seed_everything(seed)
+    layer_type = getattr(keras.layers, recipe.cell)
+    inputs = keras.Input(shape=(recipe.lookback, 1))
+    h = inputs
+    for i in range(1, recipe.depth + 1):
+        last = i == recipe.depth
+        options = {"activation": recipe.activation}
+        if recipe.recurrent_initializer != "orthogonal":
+            options["recurrent_initializer"] = recipe.recurrent_initializer
+        out = layer_type(recipe.units, return_sequences=not last, name=f"recurrent_{i}", **options)(h)
+        if not last and recipe.between == "residual" and i > 1:
+            out = keras.layers.Add(name=f"residual_{i}")([h, out])
+        if not last and recipe.between == "layer_norm":
+            out = keras.layers.LayerNormalization(name=f"layer_norm_{i}")(out)
+        h = out
+    model = keras.Model(inputs, keras.layers.Dense(HORIZON, name="forecast")(h))
+    clip = {} if recipe.global_clipnorm is None else {"global_clipnorm": float(recipe.global_clipnorm)}
+    optimizer = keras.optimizers.Adam(recipe.learning_rate, **clip) if recipe.optimizer == "adam" else \
+        keras.optimizers.SGD(recipe.learning_rate, momentum=recipe.momentum, **clip)
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def global_norms(history: dict) -> np.ndarray:
+    """``(n_epochs,)`` the norm of all gradients together, epoch by epoch, from a history's
+    ``grad_norm/<layer>`` entries (``ll.doctor.TrainingDoctor``): ``sqrt(sum of squares)`` of the
+    layers' norms. This is the norm ``global_clipnorm`` compares with its threshold (measured
+    on the doctor's fixed sample, at the end of each epoch).
+
+    Raises:
+        ValueError: the history has no ``grad_norm/<layer>`` entries.
+    """
+    from lstm_lessons.curves import GRAD_PREFIX
+
+    layers = [np.asarray(values, dtype=float) for key, values in history.items()
+              if key.startswith(GRAD_PREFIX)]
+    if not layers:
+        raise ValueError("history has no grad_norm/<layer> entries: train with "
+                         "ll.doctor.TrainingDoctor(x, y).")
+    return np.sqrt(np.sum(np.square(np.vstack(layers)), axis=0))
+
+
+def first_to_last(history: dict) -> np.ndarray:
+    """``(n_epochs,)`` the first recurrent layer's gradient norm over the last one's, from a history
+    of a model of :func:`build` (``grad_norm/recurrent_1`` and ``grad_norm/recurrent_<depth>``):
+    1 when depth loses nothing, orders of magnitude below 1 when the gradient vanishes in depth.
+
+    Raises:
+        ValueError: the history has fewer than two recurrent layers' norms.
+    """
+    keys = sorted((k for k in history if k.startswith("grad_norm/recurrent_")),
+                  key=lambda k: int(k.rsplit("_", 1)[1]))
+    if len(keys) < 2:
+        raise ValueError(f"first_to_last needs two recurrent layers' gradient norms. Received: {keys}")
+    return np.asarray(history[keys[0]], dtype=float) / np.asarray(history[keys[-1]], dtype=float)
+
+
+def far_change(model, x, far: int = FAR) -> float:
+    """How much a model's forecasts use the steps more than ``far`` back: the root-mean-square
+    change of its forecasts (in training standard deviations) when those steps of ``x`` are
+    replaced by 0, the training mean. A model whose gradient never reaches them barely changes.
+
+    Args:
+        model: a model reading ``x``.
+        x: windows ``(n_windows, lookback, n_features)``, ``lookback > far``.
+        far: steps back from the end beyond which the input is replaced.
+
+    Raises:
+        ValueError: ``far`` is not an integer in ``[1, lookback)``.
+    """
+    x = np.asarray(x, dtype="float32")
+    if isinstance(far, bool) or not isinstance(far, (int, np.integer)) or not 1 <= far < x.shape[1]:
+        raise ValueError(f"far must be an integer in [1, {x.shape[1]}). Received: far={far!r}")
+    blanked = x.copy()
+    blanked[:, :-far, :] = 0.0
+    before = model.predict(x, batch_size=512, verbose=0)
+    after = model.predict(blanked, batch_size=512, verbose=0)
+    return float(np.sqrt(np.mean((after - before) ** 2)))
+
+
+@dataclass
+class Result:
+    """One trained recipe and what was measured.
+
+    Attributes:
+        name: the recipe's name.
+        recipe: the :class:`Recipe`.
+        history: the doctor's record, ``{key: (n_epochs,) array}``: ``loss`` and ``val_loss``
+            (mean squared error in training variances), ``grad_norm/<layer>``,
+            ``update_ratio/<layer>``, ``learning_rate``, ``prediction_spread``.
+        symptoms: the doctor's verdict, ``{symptom: first epoch (1-based)}``.
+        profile: ``(lookback,)`` ``ll.gradients.input_gradient_profile`` on the validation
+            windows after training, for one-layer models that stayed finite; else ``None``.
+        far_change: :func:`far_change` on the validation windows, when ``profile`` is measured.
+    """
+
+    name: str
+    recipe: Recipe
+    history: dict
+    symptoms: dict
+    profile: np.ndarray | None = None
+    far_change: float | None = None
+
+    @property
+    def finite(self) -> bool:
+        """Whether every epoch's training loss is finite."""
+        return bool(np.all(np.isfinite(self.history["loss"])))
+
+    @property
+    def epochs_run(self) -> int:
+        """Epochs trained (the doctor stops a run after a non-finite epoch)."""
+        return len(self.history["loss"])
+
+    @property
+    def val_loss(self) -> float:
+        """Validation loss after the last epoch (``nan`` when the run blew up)."""
+        return float(self.history["val_loss"][-1])
+
+    def reach(self, steps: int = FAR) -> float:
+        """The input gradient ``steps`` back relative to the last step's (``profile[-steps] /
+        profile[-1]``): how much of the loss's sensitivity survives that far back.
+
+        Raises:
+            ValueError: no profile was measured (a deep or non-finite model).
+        """
+        if self.profile is None:
+            raise ValueError(f"{self.name!r} has no input-gradient profile (deep or not finite).")
+        return float(self.profile[-steps] / self.profile[-1])
+
+
+def train(name: str, seed: int, recipe: Recipe | None = None) -> Result:
+    """Train a new model of ``recipe`` (default ``RECIPES[name]``) with the doctor and measure it.
+
+    Training windows come in seeded, shuffled mini-batches (``ll.training.batches``); the doctor
+    measures each layer's gradient norm on the first 128 training windows at the end of every
+    epoch and stops a run whose loss turned non-finite. One-layer models that stayed finite are
+    also measured on the validation windows: :func:`far_change` and
+    ``ll.gradients.input_gradient_profile`` (on the first 256).
+
+    Args:
+        name: the result's name (a key of :data:`RECIPES` unless ``recipe`` is given).
+        seed: seeds the weights and the order of the mini-batches.
+        recipe: the model to train, if not ``RECIPES[name]``.
+
+    Raises:
+        ValueError: an unknown ``name`` without a recipe, or a bad recipe (:func:`check_recipe`).
+    """
+    import warnings
+
+    from lstm_lessons import gradients, training
+    from lstm_lessons.doctor import TrainingDoctor
+
+    recipe = check_recipe(recipe) if recipe is not None else named_recipe(name)
+    windows = prepare(recipe.lookback)
+    model = build(recipe, seed)
+    doctor = TrainingDoctor(windows.x_train, windows.y_train, verbose=False)
+    with warnings.catch_warnings():   # a run that blows up makes numpy warn about its NaNs
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model.fit(training.batches(windows.x_train, windows.y_train, recipe.batch_size, seed=seed),
+                  validation_data=(windows.x_val, windows.y_val), epochs=recipe.epochs, shuffle=False,
+                  verbose=0, callbacks=[doctor])
+    history = {key: np.asarray(values, dtype=float) for key, values in doctor.history.items()}
+    symptoms = {s.name: s.epoch for s in doctor.diagnosis.symptoms}
+    result = Result(name, recipe, history, symptoms)
+    if recipe.depth == 1 and result.finite:
+        result.profile = gradients.input_gradient_profile(model, windows.x_val[:256], windows.y_val[:256])
+        result.far_change = far_change(model, windows.x_val)
+    return result
+
+
+def _train_group(calls: list[tuple]) -> list[Result]:
+    return [train(*call) for call in calls]
+
+
+def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
+    """:func:`train` for each ``(name, seed)`` or ``(name, seed, recipe)``, ``jobs`` at a time in
+    worker processes (``ll.workers.map_calls``; default ``ll.workers.default_jobs()``, and with 1
+    everything trains here); each run seeds itself, so the numbers are those of training here.
+
+    Raises:
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1; a bad name or recipe (before any
+            training starts).
+    """
+    for call in calls:
+        check_recipe(call[2] if len(call) > 2 and call[2] is not None else named_recipe(call[0]))
+    return workers.map_calls(_train_group, calls, jobs)
+
+
+def table(results) -> pd.DataFrame:
+    """One row a result: epochs run, training and validation loss at the end, the largest global
+    gradient norm, the first-to-last layer gradient ratio at the end (deep models), the reach at
+    :data:`FAR` steps and :func:`far_change` (one-layer models), and the doctor's symptoms."""
+    rows = {}
+    for r in results:
+        row = {"epochs run": r.epochs_run, "training loss": float(r.history["loss"][-1]),
+               "validation loss": r.val_loss}
+        with np.errstate(invalid="ignore"):
+            norms = global_norms(r.history)
+        row["largest gradient norm"] = float(np.max(norms)) if np.all(np.isfinite(norms)) else np.inf
+        row["first / last layer"] = float(first_to_last(r.history)[-1]) if r.recipe.depth > 1 else np.nan
+        row[f"reach at t-{FAR}"] = r.reach() if r.profile is not None else np.nan
+        row[f"change without t-{FAR}.."] = r.far_change if r.far_change is not None else np.nan
+        row["doctor"] = ", ".join(r.symptoms) or "healthy"
+        rows[r.name] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "model"
+    return frame

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from lstm_lessons import gradient_flow as gf
+
+
+def test_every_recipe_of_the_lesson_is_valid_and_the_windows_have_the_documented_shapes():
+    for recipe in gf.RECIPES.values():
+        assert gf.check_recipe(recipe) is recipe
+    windows = gf.prepare(gf.LOOKBACK)
+    assert windows.x_train.shape[1:] == (gf.LOOKBACK, 1) and windows.y_train.shape[1] == gf.HORIZON
+    every = gf.data.make_forecasting_data(gf.data.load_sunspots(smoothing_months=gf.SMOOTHING_MONTHS),
+                                          lookback=gf.LOOKBACK, horizon=gf.HORIZON)
+    np.testing.assert_array_equal(windows.x_train, every.x_train[::gf.TRAIN_STRIDE])
+    np.testing.assert_array_equal(windows.x_val, every.x_val)       # validation keeps every window
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"cell": "Transformer"}, "cell='Transformer'"),
+    ({"depth": 0}, "depth=0"),
+    ({"learning_rate": -1.0}, "learning_rate=-1.0"),
+    ({"global_clipnorm": float("nan")}, "global_clipnorm=nan"),
+    ({"momentum": 1.0}, "momentum=1.0"),
+    ({"between": "dropout"}, "between='dropout'"),
+    ({"recurrent_initializer": "zeros"}, "recurrent_initializer='zeros'"),
+])
+def test_a_bad_recipe_is_refused_naming_the_field_and_the_value(changes, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        gf.RECIPES["LSTM"].replace(**changes)
+
+
+def test_unknown_names_are_refused_before_any_training():
+    with pytest.raises(ValueError, match="name='Transformer'"):
+        gf.train_many([("Transformer", 1)], jobs=1)
+
+
+def test_global_norms_and_first_to_last_read_the_doctors_keys_in_layer_order():
+    history = {"loss": [1.0, 0.5], "grad_norm/recurrent_1": [3.0, 1e-6],
+               "grad_norm/recurrent_10": [4.0, 1e-2],
+               "grad_norm/recurrent_2": [0.0, 1.0], "grad_norm/forecast": [0.0, 0.0]}
+    np.testing.assert_allclose(gf.global_norms(history), [5.0, np.sqrt(1e-12 + 1e-4 + 1.0)])
+    np.testing.assert_allclose(gf.first_to_last(history), [0.75, 1e-4])   # recurrent_10 is the last
+    with pytest.raises(ValueError, match="two recurrent layers"):
+        gf.first_to_last({"grad_norm/recurrent_1": [1.0]})
+    with pytest.raises(ValueError, match="grad_norm"):
+        gf.global_norms({"loss": [1.0]})
+
+
+def test_build_follows_the_recipe():
+    deep = gf.build(gf.RECIPES["6 sigmoid layers, residual"], seed=1)
+    names = [layer.name for layer in deep.layers]
+    assert [n for n in names if n.startswith("recurrent_")] == [f"recurrent_{i}" for i in range(1, 7)]
+    assert [n for n in names if n.startswith("residual_")] == [f"residual_{i}" for i in range(2, 6)]
+    assert deep.get_layer("recurrent_1").activation.__name__ == "sigmoid"
+    assert tuple(deep.inputs[0].shape[1:]) == (gf.DEPTH_LOOKBACK, 1)
+    normed = gf.build(gf.RECIPES["6 sigmoid layers, layer norm"], seed=1)
+    assert sum(layer.name.startswith("layer_norm_") for layer in normed.layers) == 5
+    irnn = gf.build(gf.RECIPES["IRNN, SGD"].replace(global_clipnorm=2.0), seed=1)
+    recurrent = irnn.get_layer("recurrent_1")
+    np.testing.assert_array_equal(recurrent.cell.recurrent_kernel.numpy(), np.eye(16))
+    assert irnn.optimizer.global_clipnorm == 2.0 and float(irnn.optimizer.momentum) == pytest.approx(0.9)
+    lstm = gf.build(gf.RECIPES["LSTM"], seed=1)
+    kernel = lstm.get_layer("recurrent_1").cell.recurrent_kernel.numpy()   # (16, 64), orthogonal rows
+    np.testing.assert_allclose(kernel @ kernel.T, np.eye(16), atol=1e-5)
+    assert lstm.optimizer.global_clipnorm is None and tuple(lstm.outputs[0].shape[1:]) == (gf.HORIZON,)
+
+
+def test_far_change_is_zero_for_a_model_that_reads_only_the_last_steps():
+    from lstm_lessons._tf import keras
+
+    inputs = keras.Input(shape=(10, 1))
+    last = keras.layers.Lambda(lambda t: t[:, -3:, 0])(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(last))
+    x = np.random.default_rng(0).normal(size=(8, 10, 1)).astype("float32")
+    assert gf.far_change(model, x, far=3) == 0.0
+    assert gf.far_change(model, x, far=2) > 0.0
+    with pytest.raises(ValueError, match="far=10"):
+        gf.far_change(model, x, far=10)
+
+
+@pytest.mark.slow
+def test_the_irnn_explodes_in_its_first_epoch_and_the_doctor_says_so_from_there():
+    exploded, = gf.train_many([("IRNN, SGD", 1)], jobs=1)
+    assert not exploded.finite and exploded.epochs_run == 1          # the doctor stopped it
+    assert exploded.symptoms == {"non_finite_loss": 1, "exploding_gradients": 1}
+    assert exploded.profile is None and exploded.far_change is None
+    table = gf.table([exploded])
+    assert table.loc["IRNN, SGD", "largest gradient norm"] == np.inf
