@@ -84,7 +84,7 @@ class Recipe:
     momentum: float = 0.0
     global_clipnorm: float | None = None
     lookback: int = LOOKBACK
-    epochs: int = 6
+    epochs: int = 8
     batch_size: int = 64
 
     def replace(self, **changes) -> Recipe:
@@ -94,7 +94,7 @@ class Recipe:
 
 _IRNN = Recipe("SimpleRNN", activation="relu", recurrent_initializer="identity", optimizer="sgd",
                learning_rate=0.01, momentum=0.9)
-_DEEP = Recipe("SimpleRNN", depth=6, activation="sigmoid", lookback=DEPTH_LOOKBACK)
+_DEEP = Recipe("SimpleRNN", depth=6, activation="sigmoid", lookback=DEPTH_LOOKBACK, epochs=6)
 RECIPES = {
     "SimpleRNN": Recipe("SimpleRNN"),
     "LSTM": Recipe("LSTM"),
@@ -102,14 +102,13 @@ RECIPES = {
     "IRNN, SGD": _IRNN,
     "Keras defaults, SGD": dataclasses.replace(_IRNN, activation="tanh", recurrent_initializer="orthogonal"),
     "6 sigmoid layers": _DEEP,
-    "2 sigmoid layers": dataclasses.replace(_DEEP, depth=2),
     "6 sigmoid layers, residual": dataclasses.replace(_DEEP, between="residual"),
     "6 sigmoid layers, layer norm": dataclasses.replace(_DEEP, between="layer_norm"),
 }
 """The recipes of the lesson. The first three compare how far back the gradient reaches; the IRNN
 (ReLU with an identity recurrent kernel, trained by SGD with momentum) explodes, next to Keras's
-defaults (tanh, orthogonal) with the same optimiser; the deep stacks of sigmoid layers lose their
-gradient in depth, and the last three are the fixes."""
+defaults (tanh, orthogonal) with the same optimiser; the stack of six sigmoid layers loses its
+gradient in depth, and the last two are its fixes (fewer layers is exercise 2's)."""
 
 
 def _choice(name: str, value, allowed) -> None:
@@ -126,6 +125,19 @@ def _positive(name: str, value, kind=int) -> None:
     if not fine:
         what = "an integer >= 1" if kind is int else "a finite number > 0"
         raise ValueError(f"{name} must be {what}. Received: {name}={value!r}")
+
+
+def lesson_recipes(units: int = 16, epochs: int = 8) -> dict[str, Recipe]:
+    """:data:`RECIPES` with the lesson's parameters: ``units`` for every model, ``epochs`` for the
+    one-layer models (the deep stacks train their own 6: their loss barely moves, or moves at once).
+
+    Raises:
+        ValueError: ``units`` or ``epochs`` is not an integer >= 1.
+    """
+    _positive("units", units)
+    _positive("epochs", epochs)
+    return {name: r.replace(units=units, **({"epochs": epochs} if r.depth == 1 else {}))
+            for name, r in RECIPES.items()}
 
 
 def check_recipe(recipe: Recipe) -> Recipe:
@@ -282,8 +294,9 @@ class Result:
             ``update_ratio/<layer>``, ``learning_rate``, ``prediction_spread``.
         symptoms: the doctor's verdict, ``{symptom: first epoch (1-based)}``.
         profile: ``(lookback,)`` ``ll.gradients.input_gradient_profile`` on the validation
-            windows after training, for one-layer models that stayed finite; else ``None``.
+            windows after training, when asked for a one-layer model that stayed finite; else ``None``.
         far_change: :func:`far_change` on the validation windows, when ``profile`` is measured.
+        seconds: wall time of building, training and measuring, in seconds.
     """
 
     name: str
@@ -292,6 +305,7 @@ class Result:
     symptoms: dict
     profile: np.ndarray | None = None
     far_change: float | None = None
+    seconds: float = 0.0
 
     @property
     def finite(self) -> bool:
@@ -305,8 +319,9 @@ class Result:
 
     @property
     def val_loss(self) -> float:
-        """Validation loss after the last epoch (``nan`` when the run blew up)."""
-        return float(self.history["val_loss"][-1])
+        """Validation loss after the last epoch (``nan`` when the run blew up or, for a deep
+        stack, was not measured)."""
+        return float(self.history["val_loss"][-1]) if "val_loss" in self.history else float("nan")
 
     def reach(self, steps: int = FAR) -> float:
         """The input gradient ``steps`` back relative to the last step's (``profile[-steps] /
@@ -320,43 +335,51 @@ class Result:
         return float(self.profile[-steps] / self.profile[-1])
 
 
-def train(name: str, seed: int, recipe: Recipe | None = None) -> Result:
+def train(name: str, seed: int, recipe: Recipe | None = None, reach: bool = False) -> Result:
     """Train a new model of ``recipe`` (default ``RECIPES[name]``) with the doctor and measure it.
 
     Training windows come in seeded, shuffled mini-batches (``ll.training.batches``); the doctor
     measures each layer's gradient norm on the first 128 training windows at the end of every
-    epoch and stops a run whose loss turned non-finite. One-layer models that stayed finite are
-    also measured on the validation windows: :func:`far_change` and
-    ``ll.gradients.input_gradient_profile`` (on the first 256).
+    epoch and stops a run whose loss turned non-finite. One-layer models are measured on the
+    validation windows after every epoch (``val_loss``) and, with ``reach`` and when they stayed
+    finite, after training: :func:`far_change` and ``ll.gradients.input_gradient_profile`` (on the
+    first 256; seconds of eager computation, so only where asked).
+    Deep stacks are judged by their training loss and gradient norms only: validating them would
+    trace one more graph of six recurrent layers, seconds a model.
 
     Args:
         name: the result's name (a key of :data:`RECIPES` unless ``recipe`` is given).
         seed: seeds the weights and the order of the mini-batches.
         recipe: the model to train, if not ``RECIPES[name]``.
+        reach: measure ``profile`` and ``far_change`` (one-layer models only).
 
     Raises:
         ValueError: an unknown ``name`` without a recipe, or a bad recipe (:func:`check_recipe`).
     """
+    import time
     import warnings
 
     from lstm_lessons import gradients, training
     from lstm_lessons.doctor import TrainingDoctor
 
     recipe = check_recipe(recipe) if recipe is not None else named_recipe(name)
+    start = time.perf_counter()
     windows = prepare(recipe.lookback)
     model = build(recipe, seed)
     doctor = TrainingDoctor(windows.x_train, windows.y_train, verbose=False)
     with warnings.catch_warnings():   # a run that blows up makes numpy warn about its NaNs
         warnings.simplefilter("ignore", RuntimeWarning)
         model.fit(training.batches(windows.x_train, windows.y_train, recipe.batch_size, seed=seed),
-                  validation_data=(windows.x_val, windows.y_val), epochs=recipe.epochs, shuffle=False,
+                  validation_data=(windows.x_val, windows.y_val) if recipe.depth == 1 else None,
+                  epochs=recipe.epochs, shuffle=False,
                   verbose=0, callbacks=[doctor])
     history = {key: np.asarray(values, dtype=float) for key, values in doctor.history.items()}
     symptoms = {s.name: s.epoch for s in doctor.diagnosis.symptoms}
     result = Result(name, recipe, history, symptoms)
-    if recipe.depth == 1 and result.finite:
+    if reach and recipe.depth == 1 and result.finite:
         result.profile = gradients.input_gradient_profile(model, windows.x_val[:256], windows.y_val[:256])
         result.far_change = far_change(model, windows.x_val)
+    result.seconds = time.perf_counter() - start
     return result
 
 
@@ -365,7 +388,8 @@ def _train_group(calls: list[tuple]) -> list[Result]:
 
 
 def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
-    """:func:`train` for each ``(name, seed)`` or ``(name, seed, recipe)``, ``jobs`` at a time in
+    """:func:`train` for each ``(name, seed)``, ``(name, seed, recipe)`` or ``(name, seed, recipe,
+    reach)``, ``jobs`` at a time in
     worker processes (``ll.workers.map_calls``; default ``ll.workers.default_jobs()``, and with 1
     everything trains here); each run seeds itself, so the numbers are those of training here.
 

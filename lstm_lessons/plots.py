@@ -269,3 +269,55 @@ def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by ut
     ax.set_ylim(0, 1.35)   # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
     return _style_axes(ax, "utterance length", "test accuracy", title, grid_axis="y")
+
+
+def plot_input_gradients(profiles: Mapping[str, object], ax=None,
+                         title: str | None = "How far back the gradient reaches"):
+    """Each model's input-gradient profile relative to its last step, against the steps back,
+    on a log scale (lesson 08).
+
+    Args:
+        profiles: ``{label: (lookback,) array}`` from ``ll.gradients.input_gradient_profile``
+            (the last entry is the step read just before the forecast).
+
+    Returns:
+        The matplotlib axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.8))
+    for label, profile in profiles.items():
+        profile = np.asarray(profile, dtype=float)
+        steps_back = np.arange(len(profile), 0, -1)
+        ax.plot(steps_back, profile / profile[-1], color=run_color(label), lw=1.8, label=label)
+    ax.set_xlim(1, max(len(np.asarray(p)) for p in profiles.values()))
+    return _style_axes(ax, "steps back from the forecast (months)", "input gradient / last step's", title,
+                       log=True)
+
+
+def plot_layer_gradients(runs: Mapping[str, object], ax=None, prefix: str = "grad_norm/recurrent_",
+                         title: str | None = "Gradient norm of each recurrent layer, last epoch"):
+    """The last epoch's gradient norm of each recurrent layer against its depth (1 nearest the
+    input), one line a run, on a log scale (lesson 08).
+
+    Args:
+        runs: ``{label: history}`` whose keys include ``prefix + "<depth>"`` (the doctor's
+            ``grad_norm/recurrent_<depth>`` for ``ll.gradient_flow`` models).
+
+    Raises:
+        KeyError: a run has no such key; the message lists the keys it has.
+
+    Returns:
+        The matplotlib axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    for label, history in runs.items():
+        logs = _history_dict(history)
+        keys = sorted((key for key in logs if key.startswith(prefix)), key=lambda key: int(key[len(prefix):]))
+        if not keys:
+            raise KeyError(f"Run {label!r} has no {prefix!r} keys. Keys: {sorted(logs)}")
+        depths = [int(key[len(prefix):]) for key in keys]
+        ax.plot(depths, [float(np.asarray(logs[key])[-1]) for key in keys], "o-", color=run_color(label),
+                lw=1.8, label=label)
+        ax.set_xticks(depths)
+    return _style_axes(ax, "recurrent layer (1 = nearest the input)", "gradient norm", title, log=True)

@@ -1,0 +1,96 @@
+"""Lesson 08's exercises: a clipping norm that keeps the IRNN finite, and a stack of sigmoid layers
+whose first layer still receives its share of the gradient."""
+
+from __future__ import annotations
+
+from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.params import Choice, Rule
+
+SEED = 1
+"""Every check trains with the lesson's default settings and this seed."""
+
+VAL_LOSS_TARGET = 0.95
+"""Exercise 1: the validation loss (training variances) the clipped IRNN must end below; 1 is the
+error of forecasting the training mean."""
+
+VAL_LOSS_TOLERANCE = 0.02
+"""Exercise 1: a reported validation loss may differ by this much from the grader's."""
+
+RATIO_TARGET = 0.1
+"""Exercise 2: the first recurrent layer's gradient norm must be at least this share of the last's."""
+
+LOSS_DROP_TARGET = 0.1
+"""Exercise 2: the training loss must fall by at least this share from the first epoch to the last."""
+
+RATIO_TOLERANCE = 0.1
+"""Exercise 2: a reported ratio may differ by this share of the grader's."""
+
+BETWEEN = ("nothing", "residual", "layer_norm")
+"""``ll.gradient_flow.BETWEEN`` (``tests/test_grading.py`` checks they match), written out so that
+importing the exercises does not import pandas with ``ll.gradient_flow``."""
+
+
+def _verify_clipnorm(answer: dict) -> tuple[bool, str, str, dict]:
+    from lstm_lessons import gradient_flow
+
+    recipe = gradient_flow.RECIPES["IRNN, SGD"].replace(global_clipnorm=answer["clipnorm"])
+    result = gradient_flow.train("IRNN, SGD", SEED, recipe)
+    finite = result.finite and result.epochs_run == recipe.epochs
+    reached = finite and result.val_loss < VAL_LOSS_TARGET
+    close = finite and abs(answer["val_loss"] - result.val_loss) <= VAL_LOSS_TOLERANCE
+    measured = {"finite": finite, "epochs_run": result.epochs_run,
+                "val_loss": round(result.val_loss, 4) if finite else None}
+    outcome = f"validation loss {result.val_loss:.4f}" if finite else \
+        f"the loss turned non-finite in epoch {result.epochs_run}"
+    message = (f"IRNN clipped at {answer['clipnorm']:g}, seed {SEED}: {outcome} (needed: below "
+               f"{VAL_LOSS_TARGET}; you said {answer['val_loss']:g})")
+    hint = first_hint((finite, "the steps are still large enough to blow the ReLU state up: choose a norm "
+                               "nearer the gradient norms of the healthy Keras-defaults run."),
+                      (reached, "it stays finite but learns too little: a larger norm lets it take bigger "
+                                "steps, up to the point where it explodes again."),
+                      (close, "train it with ll.gradient_flow.train and read Result.val_loss."))
+    return reached and close, message, hint, measured
+
+
+def _verify_depth(answer: dict) -> tuple[bool, str, str, dict]:
+    from lstm_lessons import gradient_flow
+
+    recipe = gradient_flow.RECIPES["6 sigmoid layers"].replace(depth=answer["depth"], between=answer["between"])
+    result = gradient_flow.train("your stack", SEED, recipe)
+    ratio = float(gradient_flow.first_to_last(result.history)[-1])
+    loss = result.history["loss"]
+    drop = float(1 - loss[-1] / loss[0])
+    reached = ratio >= RATIO_TARGET and drop >= LOSS_DROP_TARGET
+    close = abs(answer["ratio"] - ratio) <= RATIO_TOLERANCE * ratio
+    measured = {"ratio": round(ratio, 4), "loss_drop": round(drop, 3)}
+    message = (f"{answer['depth']} sigmoid layers, {answer['between']} between, seed {SEED}: first / last "
+               f"layer {ratio:.3g} (needed: at least {RATIO_TARGET}; you said {answer['ratio']:g}), training "
+               f"loss fell by {drop:.0%} (needed: {LOSS_DROP_TARGET:.0%})")
+    hint = first_hint((ratio >= RATIO_TARGET, "each sigmoid layer can shrink the gradient by 4: use fewer layers, "
+                                              "or give the gradient a way around or through them."),
+                      (drop >= LOSS_DROP_TARGET, "the gradient arrives but the stack still learns too little in "
+                                                 "6 epochs: try what sits between the layers."),
+                      (close, "read ll.gradient_flow.first_to_last(result.history)[-1]."))
+    return reached and close, message, hint, measured
+
+
+EXERCISES = (
+    Exercise(
+        "08-clipnorm", "08_vanishing_exploding_gradients", 2,
+        f"Choose a global_clipnorm for the lesson's IRNN (ReLU, identity recurrent kernel, SGD with momentum; "
+        f"default settings, seed {SEED}) that keeps every epoch's loss finite and ends with a validation loss "
+        f"below {VAL_LOSS_TARGET}, and report that validation loss to within {VAL_LOSS_TOLERANCE}.",
+        {"clipnorm": Rule(float, 0.0, 1e6, low_inclusive=False, meaning="the optimiser's global_clipnorm"),
+         "val_loss": Rule(float, 0.0, 1e6, meaning="validation loss after the last epoch")},
+        _verify_clipnorm),
+    Exercise(
+        "08-depth", "08_vanishing_exploding_gradients", 2,
+        f"Choose a number of sigmoid layers and what goes between them so that, trained as the lesson's "
+        f"'6 sigmoid layers' recipe otherwise is (seed {SEED}), the first recurrent layer's gradient norm at the "
+        f"last epoch is at least {RATIO_TARGET} of the last layer's and the training loss falls by at least "
+        f"{LOSS_DROP_TARGET:.0%}; report the ratio to within {RATIO_TOLERANCE:.0%}.",
+        {"depth": Rule(int, 2, 8, meaning="stacked sigmoid layers"),
+         "between": Choice(BETWEEN, meaning="what goes between the layers"),
+         "ratio": Rule(float, 0.0, 1e6, meaning="first / last layer gradient norm, last epoch")},
+        _verify_depth),
+)
