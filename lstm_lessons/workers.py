@@ -1,6 +1,6 @@
 """Worker processes that train side by side, one per core, for lessons that train many models.
 
-Lessons 05, 06 and 07 train five to a dozen small, independent models; two processes train them
+Lessons 05 to 08 train five to a dozen small, independent models; two processes train them
 in about half the time one would on the course's 2 cores (and none starts where this process has
 only one core to itself, see :func:`default_jobs`). The processes come from joblib's ``loky``
 backend (a well-kept pool that survives between calls), so each imports TensorFlow once.

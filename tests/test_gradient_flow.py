@@ -57,7 +57,7 @@ def test_build_follows_the_recipe():
     assert sum(layer.name.startswith("layer_norm_") for layer in normed.layers) == 5
     irnn = gf.build(gf.RECIPES["IRNN, SGD"].replace(global_clipnorm=2.0), seed=1)
     recurrent = irnn.get_layer("recurrent_1")
-    np.testing.assert_array_equal(recurrent.cell.recurrent_kernel.numpy(), np.eye(16))
+    np.testing.assert_array_equal(recurrent.cell.recurrent_kernel.numpy(), np.eye(32))
     assert irnn.optimizer.global_clipnorm == 2.0 and float(irnn.optimizer.momentum) == pytest.approx(0.9)
     lstm = gf.build(gf.RECIPES["LSTM"], seed=1)
     kernel = lstm.get_layer("recurrent_1").cell.recurrent_kernel.numpy()   # (16, 64), orthogonal rows

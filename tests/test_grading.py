@@ -150,3 +150,17 @@ def test_lesson07_names_every_pipeline_and_importing_the_exercises_stays_light()
             "print(sorted({'pandas', 'sklearn', 'tensorflow'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_lesson08_names_what_goes_between_the_layers():
+    from lstm_lessons import gradient_flow
+    from lstm_lessons.grading import lesson08
+
+    assert lesson08.BETWEEN == gradient_flow.BETWEEN
+
+
+@pytest.mark.slow
+def test_a_clipping_norm_too_large_to_matter_leaves_the_irnn_exploding_and_says_so():
+    passed, message, hint, measured = EXERCISES["08-clipnorm"].verify({"clipnorm": 1e5, "val_loss": 0.9})
+    assert not passed and measured == {"finite": False, "epochs_run": 1, "val_loss": None}
+    assert "non-finite in epoch 1" in message and hint.startswith("the steps are still large")

@@ -9,9 +9,10 @@ from lstm_lessons.params import Choice, Rule
 SEED = 1
 """Every check trains with the lesson's default settings and this seed."""
 
-VAL_LOSS_TARGET = 0.95
-"""Exercise 1: the validation loss (training variances) the clipped IRNN must end below; 1 is the
-error of forecasting the training mean."""
+VAL_LOSS_TARGET = 0.8
+"""Exercise 1: the validation loss (training variances) the clipped IRNN must end below; 1 is about
+the error of forecasting the training mean. On seed 1, norms of 0.4, 1, 4, 10 and 100 end at 0.91,
+0.69, 0.73, 0.86 and 0.91; 1e5 clips nothing and the loss is nan in epoch 1."""
 
 VAL_LOSS_TOLERANCE = 0.02
 """Exercise 1: a reported validation loss may differ by this much from the grader's."""
@@ -46,8 +47,8 @@ def _verify_clipnorm(answer: dict) -> tuple[bool, str, str, dict]:
                f"{VAL_LOSS_TARGET}; you said {answer['val_loss']:g})")
     hint = first_hint((finite, "the steps are still large enough to blow the ReLU state up: choose a norm "
                                "nearer the gradient norms of the healthy Keras-defaults run."),
-                      (reached, "it stays finite but learns too little: a larger norm lets it take bigger "
-                                "steps, up to the point where it explodes again."),
+                      (reached, "it stays finite but learns too little in 8 epochs: a norm far below the "
+                                "healthy run's makes every step tiny, one far above lets bursts through."),
                       (close, "train it with ll.gradient_flow.train and read Result.val_loss."))
     return reached and close, message, hint, measured
 
@@ -55,7 +56,8 @@ def _verify_clipnorm(answer: dict) -> tuple[bool, str, str, dict]:
 def _verify_depth(answer: dict) -> tuple[bool, str, str, dict]:
     from lstm_lessons import gradient_flow
 
-    recipe = gradient_flow.RECIPES["6 sigmoid layers"].replace(depth=answer["depth"], between=answer["between"])
+    recipe = gradient_flow.RECIPES["6 sigmoid layers"].replace(depth=answer["depth"],
+                                                               between=answer["between"])
     result = gradient_flow.train("your stack", SEED, recipe)
     ratio = float(gradient_flow.first_to_last(result.history)[-1])
     loss = result.history["loss"]
@@ -66,10 +68,10 @@ def _verify_depth(answer: dict) -> tuple[bool, str, str, dict]:
     message = (f"{answer['depth']} sigmoid layers, {answer['between']} between, seed {SEED}: first / last "
                f"layer {ratio:.3g} (needed: at least {RATIO_TARGET}; you said {answer['ratio']:g}), training "
                f"loss fell by {drop:.0%} (needed: {LOSS_DROP_TARGET:.0%})")
-    hint = first_hint((ratio >= RATIO_TARGET, "each sigmoid layer can shrink the gradient by 4: use fewer layers, "
-                                              "or give the gradient a way around or through them."),
-                      (drop >= LOSS_DROP_TARGET, "the gradient arrives but the stack still learns too little in "
-                                                 "6 epochs: try what sits between the layers."),
+    hint = first_hint((ratio >= RATIO_TARGET, "each sigmoid layer can shrink the gradient by 4: use fewer "
+                                              "layers, or give the gradient a way around or through them."),
+                      (drop >= LOSS_DROP_TARGET, "the gradient arrives but the stack still learns too little "
+                                                 "in 6 epochs: try what sits between the layers."),
                       (close, "read ll.gradient_flow.first_to_last(result.history)[-1]."))
     return reached and close, message, hint, measured
 
@@ -77,18 +79,20 @@ def _verify_depth(answer: dict) -> tuple[bool, str, str, dict]:
 EXERCISES = (
     Exercise(
         "08-clipnorm", "08_vanishing_exploding_gradients", 2,
-        f"Choose a global_clipnorm for the lesson's IRNN (ReLU, identity recurrent kernel, SGD with momentum; "
-        f"default settings, seed {SEED}) that keeps every epoch's loss finite and ends with a validation loss "
-        f"below {VAL_LOSS_TARGET}, and report that validation loss to within {VAL_LOSS_TOLERANCE}.",
-        {"clipnorm": Rule(float, 0.0, 1e6, low_inclusive=False, meaning="the optimiser's global_clipnorm"),
+        f"Choose a global_clipnorm for the lesson's IRNN (ReLU, identity recurrent kernel, SGD with "
+        f"momentum; default settings, seed {SEED}) that keeps every epoch's loss finite and ends with a "
+        f"validation loss below {VAL_LOSS_TARGET}, and report that validation loss to within "
+        f"{VAL_LOSS_TOLERANCE}.",
+        {"clipnorm": Rule(float, 0.0, 1e6, low_inclusive=False,
+                          meaning="the optimiser's global_clipnorm"),
          "val_loss": Rule(float, 0.0, 1e6, meaning="validation loss after the last epoch")},
         _verify_clipnorm),
     Exercise(
         "08-depth", "08_vanishing_exploding_gradients", 2,
         f"Choose a number of sigmoid layers and what goes between them so that, trained as the lesson's "
-        f"'6 sigmoid layers' recipe otherwise is (seed {SEED}), the first recurrent layer's gradient norm at the "
-        f"last epoch is at least {RATIO_TARGET} of the last layer's and the training loss falls by at least "
-        f"{LOSS_DROP_TARGET:.0%}; report the ratio to within {RATIO_TOLERANCE:.0%}.",
+        f"'6 sigmoid layers' recipe otherwise is (seed {SEED}), the first recurrent layer's gradient norm at "
+        f"the last epoch is at least {RATIO_TARGET} of the last layer's and the training loss falls by at "
+        f"least {LOSS_DROP_TARGET:.0%}; report the ratio to within {RATIO_TOLERANCE:.0%}.",
         {"depth": Rule(int, 2, 8, meaning="stacked sigmoid layers"),
          "between": Choice(BETWEEN, meaning="what goes between the layers"),
          "ratio": Rule(float, 0.0, 1e6, meaning="first / last layer gradient norm, last epoch")},

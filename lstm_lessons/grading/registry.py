@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from lstm_lessons.grading import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08
+from lstm_lessons.grading import (
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+)
 from lstm_lessons.grading.exercise import CheckResult, Exercise
 
 LESSON_MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08)
