@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstm_lessons import data, workers
+from lstm_lessons import data, params, workers
 
 LOOKBACK = 120
 """Months each forecaster reads: ten years, about one solar cycle."""
@@ -114,20 +114,29 @@ the mean, neither learning nor exploding (seeds 2, 6 and 9 of 1-10); with 32 it 
 epoch on all of seeds 1-15."""
 
 
-def _choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}. Received: {name}={value!r}")
+_RECIPE_RULES = {
+    "cell": params.Choice(CELLS, meaning="a recurrent layer of keras.layers"),
+    "depth": params.Rule(int, 1, 16, meaning="stacked recurrent layers"),
+    "units": params.RULES["units"],
+    "activation": params.Choice(("tanh", "sigmoid", "relu", "linear"), meaning="the recurrent activation"),
+    "recurrent_initializer": params.Choice(INITIALISERS, meaning="the recurrent kernel's initialiser"),
+    "between": params.Choice(BETWEEN, meaning="what sits between stacked layers"),
+    "optimizer": params.Choice(OPTIMIZERS, meaning="the optimiser"),
+    "learning_rate": params.RULES["learning_rate"],
+    "momentum": params.Rule(float, 0.0, 0.999, meaning="SGD's momentum"),
+    "global_clipnorm": params.Rule(float, 0.0, 1e6, low_inclusive=False,
+                                   meaning="the clipping norm, or None"),
+    "lookback": params.RULES["lookback"],
+    "epochs": params.RULES["epochs"],
+    "batch_size": params.RULES["batch_size"],
+}
+"""What each field of a :class:`Recipe` may be (``ll.params`` rules: the same messages as a lesson's
+parameters)."""
 
 
-def _positive(name: str, value, kind=int) -> None:
-    if kind is int:
-        fine = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-    else:
-        fine = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
-            and bool(np.isfinite(value)) and value > 0
-    if not fine:
-        what = "an integer >= 1" if kind is int else "a finite number > 0"
-        raise ValueError(f"{name} must be {what}. Received: {name}={value!r}")
+def _refuse(name: str, value, rule) -> None:
+    if (message := rule.check(name, value)) is not None:
+        raise ValueError(message)
 
 
 def lesson_recipes(epochs: int = 8) -> dict[str, Recipe]:
@@ -137,7 +146,7 @@ def lesson_recipes(epochs: int = 8) -> dict[str, Recipe]:
     Raises:
         ValueError: ``epochs`` is not an integer >= 1.
     """
-    _positive("epochs", epochs)
+    _refuse("epochs", epochs, params.RULES["epochs"])
     return {name: r.replace(epochs=epochs) if r.depth == 1 else r for name, r in RECIPES.items()}
 
 
@@ -149,19 +158,10 @@ def check_recipe(recipe: Recipe) -> Recipe:
     """
     if not isinstance(recipe, Recipe):
         raise ValueError(f"recipe must be an ll.gradient_flow.Recipe. Received: {recipe!r}")
-    _choice("cell", recipe.cell, CELLS)
-    _choice("optimizer", recipe.optimizer, OPTIMIZERS)
-    _choice("between", recipe.between, BETWEEN)
-    _choice("recurrent_initializer", recipe.recurrent_initializer, INITIALISERS)
-    _choice("activation", recipe.activation, ("tanh", "sigmoid", "relu", "linear"))
-    for name in ("depth", "units", "lookback", "epochs", "batch_size"):
-        _positive(name, getattr(recipe, name))
-    _positive("learning_rate", recipe.learning_rate, float)
-    if recipe.global_clipnorm is not None:
-        _positive("global_clipnorm", recipe.global_clipnorm, float)
-    if isinstance(recipe.momentum, bool) or not isinstance(recipe.momentum, (int, float)) \
-            or not 0 <= recipe.momentum < 1:
-        raise ValueError(f"momentum must be a number in [0, 1). Received: momentum={recipe.momentum!r}")
+    for name, rule in _RECIPE_RULES.items():
+        value = getattr(recipe, name)
+        if not (name == "global_clipnorm" and value is None):
+            _refuse(name, value, rule)
     return recipe
 
 
@@ -171,7 +171,7 @@ def named_recipe(name: str) -> Recipe:
     Raises:
         ValueError: an unknown name, naming the ones there are.
     """
-    _choice("name", name, RECIPES)
+    _refuse("name", name, params.Choice(tuple(RECIPES), meaning="a recipe of the lesson"))
     return RECIPES[name]
 
 
