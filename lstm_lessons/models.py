@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_lessons._tf import keras
+from lstm_lessons.training import compile_model
 
 
 def build_lstm_regressor(lookback: int, n_features: int = 1, units: int = 32, horizon: int = 1,
@@ -30,9 +31,8 @@ def build_lstm_regressor(lookback: int, n_features: int = 1, units: int = 32, ho
     hidden = keras.layers.LSTM(units, name="lstm")(inputs)
     outputs = keras.layers.Dense(horizon, name="forecast")(hidden)
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
-                  loss="mse", metrics=["mae"])
-    return model
+    return compile_model(model, keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+                         loss="mse", metrics=["mae"])
 
 
 def build_lstm_classifier(n_steps: int, n_features: int, units: int = 16, learning_rate=1e-3,
@@ -86,8 +86,7 @@ def build_lstm_classifier(n_steps: int, n_features: int, units: int = 16, learni
     model = keras.Model(inputs, outputs, name=name)
     optimizer = (keras.optimizers.Adam(learning_rate=learning_rate) if weight_decay is None
                  else keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay))
-    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
-    return model
+    return compile_model(model, optimizer, loss="binary_crossentropy", metrics=["accuracy"])
 
 
 def build_speaker_classifier(n_features: int, n_classes: int, units: int = 32, learning_rate=3e-3,
@@ -124,6 +123,5 @@ def build_speaker_classifier(n_features: int, n_classes: int, units: int = 32, l
     hidden = keras.layers.LSTM(units, name="lstm")(hidden)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(hidden)
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return compile_model(model, keras.optimizers.Adam(learning_rate=learning_rate),
+                         loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -63,6 +63,9 @@ def test_build_follows_the_recipe():
     kernel = lstm.get_layer("recurrent_1").cell.recurrent_kernel.numpy()   # (16, 64), orthogonal rows
     np.testing.assert_allclose(kernel @ kernel.T, np.eye(16), atol=1e-5)
     assert lstm.optimizer.global_clipnorm is None and tuple(lstm.outputs[0].shape[1:]) == (gf.HORIZON,)
+    assert lstm.optimizer.built and lstm.steps_per_execution == gf.STEPS_PER_EXECUTION
+    for recipe in gf.RECIPES.values():   # one compiled call an epoch
+        assert gf.STEPS_PER_EXECUTION >= -(-len(gf.prepare(recipe.lookback).x_train) // recipe.batch_size)
 
 
 def test_far_change_is_zero_for_a_model_that_reads_only_the_last_steps():

@@ -29,6 +29,30 @@ def test_seed_everything_makes_runs_identical():
     assert other.history["loss"] != losses[0]
 
 
+def _regressor(**compile_options):
+    from lstm_lessons._tf import keras
+
+    inputs = keras.Input(shape=(5, 1))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.LSTM(4)(inputs)))
+    if compile_options:
+        return training.compile_model(model, keras.optimizers.Adam(0.01), loss="mse", **compile_options)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("options", [{"steps_per_execution": 1}, {"steps_per_execution": 8}])
+def test_compile_model_builds_the_optimiser_and_trains_to_the_same_numbers_as_compile(options):
+    x, y = _tiny_data()
+    training.seed_everything(3)
+    plain = _regressor().fit(x, y, epochs=3, batch_size=16, verbose=0).history
+    training.seed_everything(3)
+    model = _regressor(**options)
+    assert model.optimizer.built and int(model.optimizer.iterations) == 0
+    moments = [v for v in model.optimizer.variables if v.path.endswith(("_momentum", "_velocity"))]
+    assert len(moments) == 2 * len(model.trainable_variables) and not any(np.any(v.numpy()) for v in moments)
+    assert model.fit(x, y, epochs=3, batch_size=16, verbose=0).history == plain
+
+
 @pytest.mark.parametrize("seed", [-1, 1.5, True, 2**32, "0"])
 def test_seed_everything_rejects_bad_seeds(seed):
     with pytest.raises(ValueError, match="seed must be an integer"):
