@@ -216,20 +216,6 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
 
 # --- the corpus --------------------------------------------------------------------------------
 
-@pytest.fixture
-def package_guard():
-    """The corpus's edits_package attacks lesson 01's check in this repository: make sure it is
-    back as it was afterwards, whatever the grader did (and fail if the grader did not)."""
-    from lstm_lessons.grader import integrity
-
-    path = integrity.PACKAGE_DIR / "grading" / "lesson01.py"
-    original = path.read_bytes()
-    yield
-    restored_by_grader = path.read_bytes() == original
-    path.write_bytes(original)
-    assert restored_by_grader, "the grader left lstm_lessons/grading/lesson01.py edited"
-
-
 def grade_cli(submissions, cwd, *options, env=None):
     """Run `lstm-lessons grade` as an instructor would, from ``cwd`` with ``--out grades``."""
     command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",

@@ -117,14 +117,16 @@ def execute_task(text: str, limits: dict, sandboxed: bool, expected: str, stop_n
     """
     limits = Limits(**limits)
     sandbox = _sandbox(limits.disk_mb) if sandboxed else None
-    snapshot = PackageSnapshot.take()
+    # In the sandbox the package is read-only; without it a submission could change this
+    # worker's package, and the change is undone when the submission ends.
+    snapshot = None if sandboxed else PackageSnapshot.take()
 
     def run(text, folder, stop):
         try:
             return execute_submission(text, folder, limits, sandbox, stop=stop)
         finally:
-            # Without the sandbox a submission could change this worker's package: undo it.
-            snapshot.restore(bytecode=True)
+            if snapshot is not None:
+                snapshot.restore(bytecode=True)
 
     return _in_a_task(run, expected, stop_name, text)
 
