@@ -54,7 +54,8 @@ def local_cluster(workers: int, folder: Path):
     try:
         while not (scheduler_file.exists() and scheduler_file.stat().st_size):
             time.sleep(0.1)
-        worker = [*dask, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1", "--no-dashboard"]
+        worker = [*dask, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                  "--no-dashboard"]
         processes += [subprocess.Popen([*worker, "--name", f"worker-{i}"], stdout=log, stderr=log,
                                        start_new_session=True) for i in range(1, workers + 1)]
         address = json.loads(scheduler_file.read_text())["address"]
@@ -109,8 +110,9 @@ def main() -> None:
         for path in paths:
             nbformat.write(solved, path)
         for workers in args.workers:
-            row, grades[workers] = run(f"this machine, {workers} worker(s)", paths, Path(folder) / f"grades-{workers}",
-                                       lesson=args.lesson, workers=workers)
+            out = Path(folder) / f"grades-{workers}"
+            row, grades[workers] = run(f"this machine, {workers} worker(s)", paths, out, lesson=args.lesson,
+                                       workers=workers)
             rows.append(row)
         if args.scheduler or args.local_cluster:
             with (local_cluster(args.local_cluster, Path(folder)) if args.local_cluster
