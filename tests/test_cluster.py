@@ -24,8 +24,11 @@ SUBSET = ["kills_worker", "full_marks", "partial", "syntax_error", "memory_hog",
 
 
 def _start(*arguments, env=None, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dask", *arguments], env=env, stdin=subprocess.DEVNULL,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    # From the log's folder: `python -m` puts its working folder first on the path, and this
+    # repository's lstm_lessons/ would shadow the one a worker was given.
+    return subprocess.Popen([sys.executable, "-m", "dask", *arguments], env=env, cwd=log.parent,
+                            stdin=subprocess.DEVNULL, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -95,6 +98,42 @@ def test_a_worker_with_another_package_gets_no_work(dask_cluster, tmp_path):
             grader.close()
     finally:
         _stop(worker)
+
+
+@pytest.mark.slow
+@pytest.mark.serial
+def test_ctrl_c_stops_the_clusters_tasks_and_keeps_what_is_written(dask_cluster, tmp_path):
+    import psutil
+
+    submissions = [CORPUS / "infinite_loop.ipynb", CORPUS / "corrupted.ipynb"]
+    command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
+               "--out", str(tmp_path / "grades"), "--no-progress", "--scheduler", dask_cluster["address"]]
+    grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with distributed.Client(dask_cluster["address"], timeout=60) as client:
+        pids = client.run(os.getpid)
+
+        def running():
+            return [k for keys in client.processing().values() for k in keys
+                    if str(k).startswith("lstm-lessons-")]
+
+        deadline = time.monotonic() + 300
+        while not running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert running(), "the hand-in never started on the cluster"
+        time.sleep(3)       # its kernel is up
+        busy = [pid for pid in pids.values() if psutil.Process(pid).children()]
+        assert busy, "no worker started the hand-in's processes"
+        grading.send_signal(signal.SIGINT)
+        _, stderr = grading.communicate(timeout=60)
+        assert grading.returncode == 130, stderr
+        assert "stopped by SIGINT" in stderr
+        deadline = time.monotonic() + 30
+        while (running() or any(psutil.Process(pid).children() for pid in pids.values())) \
+                and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert running() == [] and not any(psutil.Process(pid).children() for pid in pids.values())
+    # What was recorded before the interrupt (the unreadable file) is kept; the loop has no row.
+    assert rows(tmp_path / "grades").keys() == {"corrupted"}
 
 
 @pytest.mark.slow

@@ -82,11 +82,8 @@ def _sandbox(disk_mb: float):
     return find_sandbox(disk_mb)
 
 
-def _watch(name: str, stop: threading.Event, done: threading.Event) -> None:
-    """Set ``stop`` when the grader sets the cluster event ``name``; end when ``done`` is set."""
-    from distributed import Event
-
-    event = Event(name)
+def _watch(event, stop: threading.Event, done: threading.Event) -> None:
+    """Set ``stop`` when the grader sets ``event`` (a ``distributed.Event``); end when ``done`` is set."""
     while not done.is_set():
         if event.wait(timeout=STOP_POLL):
             stop.set()
@@ -96,9 +93,12 @@ def _watch(name: str, stop: threading.Event, done: threading.Event) -> None:
 def _in_a_task(function, expected: str, stop_name: str, *args) -> dict:
     """Run ``function(*args, folder, stop=...)`` in a new temporary folder of this worker, after
     checking its package against ``expected`` and while watching the grader's stop event."""
+    from distributed import Event
+
     _refuse_stale(expected)
     stop, done = threading.Event(), threading.Event()
-    watcher = threading.Thread(target=_watch, args=(stop_name, stop, done), daemon=True)
+    # Made in the task's thread, which knows its worker's client; watched from another.
+    watcher = threading.Thread(target=_watch, args=(Event(stop_name), stop, done), daemon=True)
     watcher.start()
     try:
         with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as folder:
