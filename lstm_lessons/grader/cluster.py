@@ -82,29 +82,34 @@ def _sandbox(disk_mb: float):
     return find_sandbox(disk_mb)
 
 
-def _watch(event, stop: threading.Event, done: threading.Event) -> None:
-    """Set ``stop`` when the grader sets ``event`` (a ``distributed.Event``); end when ``done`` is set."""
-    while not done.is_set():
-        if event.wait(timeout=STOP_POLL):
-            stop.set()
-            return
-
-
 def _in_a_task(function, expected: str, stop_name: str, *args) -> dict:
     """Run ``function(*args, folder, stop=...)`` in a new temporary folder of this worker, after
-    checking its package against ``expected`` and while watching the grader's stop event."""
+    checking its package against ``expected``; ``stop`` is set when the grader sets the cluster's
+    event ``stop_name``.
+
+    The work runs in a thread of its own while the task's thread watches the event: a
+    ``distributed.Event`` answers only in the thread of the task that made it."""
     from distributed import Event
 
     _refuse_stale(expected)
-    stop, done = threading.Event(), threading.Event()
-    # Made in the task's thread, which knows its worker's client; watched from another.
-    watcher = threading.Thread(target=_watch, args=(Event(stop_name), stop, done), daemon=True)
-    watcher.start()
-    try:
-        with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as folder:
-            return function(*args, Path(folder) / "job", stop=stop)
-    finally:
-        done.set()
+    event, stop, outcome = Event(stop_name), threading.Event(), {}
+
+    def work():
+        try:
+            with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as tmp:
+                outcome["result"] = function(*args, Path(tmp) / "job", stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the task's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        if not stop.is_set() and event.wait(timeout=STOP_POLL):
+            stop.set()
+        worker.join(timeout=0 if not stop.is_set() else STOP_POLL)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def execute_task(text: str, limits: dict, sandboxed: bool, expected: str, stop_name: str) -> dict:
