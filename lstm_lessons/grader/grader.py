@@ -208,6 +208,8 @@ class Grader:
         # Before any submission runs: the trusted code the checks will import afterwards.
         self._snapshot = PackageSnapshot.take()
         self._environment = check_environment(self._snapshot)
+        if self.cluster is not None:    # the checks run on the cluster's machines
+            self._environment["host"] = f"dask {self.cluster.address}"
         # Read before any submission runs, from the grades this grader itself loaded or wrote.
         reusable = reusable_checks(list(self.grades.values()), self._environment)
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
@@ -440,7 +442,7 @@ class Grader:
     def _write_tables(self) -> None:
         grades = [self.grades[i] for i in self.order if i in self.grades]
         write_tables(self.out, self.lesson, self.exercises, grades, self.limits, self.repairs,
-                     sandbox=self.sandbox is not None, last_run=self.last_run)
+                     sandbox=self.sandboxed, last_run=self.last_run)
 
     def _write_all(self) -> None:
         """Write everything again from memory at the end: whatever a submission wrote into the
