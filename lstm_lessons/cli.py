@@ -10,8 +10,10 @@ file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms foun
 cannot be read (the message says why).
 
 ``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
-[--memory-mb MIB] [--disk-mb MIB] [--no-sandbox] [--out DIR]`` grades handed-in notebooks (see
-:mod:`lstm_lessons.grader.grader`), each in a bubblewrap sandbox unless ``--no-sandbox``.
+[--memory-mb MIB] [--disk-mb MIB] [--no-sandbox] [--scheduler ADDRESS] [--out DIR]`` grades
+handed-in notebooks (see :mod:`lstm_lessons.grader.grader`), each in a bubblewrap sandbox unless
+``--no-sandbox``; with ``--scheduler``, on the workers of a Dask cluster
+(:mod:`lstm_lessons.grader.cluster`).
 Exit status: 0 every submission got a grade (whatever its points), 1 the grader failed on a
 submission, 2 a usage error or no usable sandbox, 130 / 143 stopped by SIGINT (Ctrl-C) /
 SIGTERM (``kill``), with the grades written so far kept.
@@ -100,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run hand-ins without the sandbox, with your files and network (a warning)")
     grade.add_argument("--check-sandbox", action="store_true",
                        help="only test whether the sandbox isolates a hand-in on this machine")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                            "(needs pip install 'lstm-lessons[cluster]'; --workers is then ignored)")
     grade.add_argument("--out", default="grades", metavar="DIR", help="output folder (default: grades)")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     listing = commands.add_parser("list", help="list the lessons")
@@ -152,6 +157,7 @@ NO_SANDBOX_WARNING = ("lstm-lessons grade: warning: grading WITHOUT a sandbox (-
 
 
 def _grade(args) -> int:
+    from lstm_lessons.grader.cluster import ClusterError
     from lstm_lessons.grader.grader import Grader, GradingError
     from lstm_lessons.grader.report import ResultsFileError
     from lstm_lessons.grader.sandbox import SandboxUnavailable
@@ -170,12 +176,18 @@ def _grade(args) -> int:
     # started running on without their time limits. (SIGINT keeps the disposition it inherited:
     # a grader started in the background of a script ignores Ctrl-C, as every program does there.)
     previous = signal.signal(signal.SIGTERM, _terminate)
+    grader = None
     try:
         grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
                         memory_mb=args.memory_mb, progress=not args.no_progress,
-                        sandbox=not args.no_sandbox, disk_mb=args.disk_mb)
+                        sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler)
+        for address, found in grader.cluster.refused.items() if grader.cluster is not None else ():
+            print(f"lstm-lessons grade: warning: worker {address} left out: it has lstm_lessons "
+                  f"{found['version']} with package checksum {found['checksum'][:12]}, not the grader's "
+                  f"{grader.cluster.checksum[:12]}; install the same hand-out there", file=sys.stderr)
         grades = grader.grade(args.submissions)
-    except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError, SandboxUnavailable) as exc:
+    except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError, SandboxUnavailable,
+            ClusterError) as exc:
         print(f"lstm-lessons grade: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
@@ -185,6 +197,8 @@ def _grade(args) -> int:
         return 128 + stop.value
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if grader is not None:
+            grader.close()
     for g in grades:
         print(f"{g.id}: {g.total}/{g.max_total} ({g.status}: {g.message})")
     for repair in grader.repairs:

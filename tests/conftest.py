@@ -74,3 +74,17 @@ def data_dir(tmp_path, monkeypatch):
     shutil.copytree(data.DATA_DIR, copy)
     monkeypatch.setattr(data, "DATA_DIR", copy)
     return copy
+
+
+@pytest.fixture
+def package_guard():
+    """The corpus's edits_package attacks lesson 01's check in this repository: make sure it is
+    back as it was afterwards, whatever the grader did (and fail if the grader did not)."""
+    from lstm_lessons.grader import integrity
+
+    path = integrity.PACKAGE_DIR / "grading" / "lesson01.py"
+    original = path.read_bytes()
+    yield
+    restored_by_grader = path.read_bytes() == original
+    path.write_bytes(original)
+    assert restored_by_grader, "the grader left lstm_lessons/grading/lesson01.py edited"

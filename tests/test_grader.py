@@ -216,20 +216,6 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
 
 # --- the corpus --------------------------------------------------------------------------------
 
-@pytest.fixture
-def package_guard():
-    """The corpus's edits_package attacks lesson 01's check in this repository: make sure it is
-    back as it was afterwards, whatever the grader did (and fail if the grader did not)."""
-    from lstm_lessons.grader import integrity
-
-    path = integrity.PACKAGE_DIR / "grading" / "lesson01.py"
-    original = path.read_bytes()
-    yield
-    restored_by_grader = path.read_bytes() == original
-    path.write_bytes(original)
-    assert restored_by_grader, "the grader left lstm_lessons/grading/lesson01.py edited"
-
-
 def grade_cli(submissions, cwd, *options, env=None):
     """Run `lstm-lessons grade` as an instructor would, from ``cwd`` with ``--out grades``."""
     command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
@@ -467,8 +453,10 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
                              "answers": answers}, "notebook": None}
         return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
 
+    import lstm_lessons.grader.execution as execution_module
+
     monkeypatch.setattr(grader_module.PackageSnapshot, "take", classmethod(lambda cls: Unrestorable()))
-    monkeypatch.setattr(grader_module, "run_limited", worker_that_records_a_right_answer)
+    monkeypatch.setattr(execution_module, "run_limited", worker_that_records_a_right_answer)
     grader = Grader("01", tmp_path / "grades", workers=1, progress=False, sandbox=False)
     (grade,) = grader.grade([CORPUS / "full_marks.ipynb"])
     assert (grade.status, grade.total) == ("grader-error", 0)
@@ -527,7 +515,9 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
             report = {"result": check}
         return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
 
-    monkeypatch.setattr(grader_module, "run_limited", worker)
+    import lstm_lessons.grader.execution as execution_module
+
+    monkeypatch.setattr(execution_module, "run_limited", worker)
     monkeypatch.setattr(grader_module, "screen", lambda exercise, answer: None)
     out = tmp_path / "grades"
     first = Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])

@@ -26,10 +26,9 @@ The notebook decides only *which answer* it hands in; the grader decides the poi
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import platform
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -40,9 +39,15 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from lstm_lessons.cores import available_cores, tensorflow_threads
+from lstm_lessons.cores import available_cores
+from lstm_lessons.grader.execution import (
+    CHECK_MEMORY_MB,
+    CHECK_TIMEOUT,
+    Limits,
+    check_answer,
+    execute_submission,
+)
 from lstm_lessons.grader.integrity import PackageSnapshot
-from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.report import (
     Grade,
     feedback_html,
@@ -51,9 +56,9 @@ from lstm_lessons.grader.report import (
     write_tables,
     write_text_atomically,
 )
-from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, INPUT_DIR, WORK_DIR, find_sandbox
+from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, find_sandbox
 from lstm_lessons.grader.submissions import prepare, submission_ids
-from lstm_lessons.grading.feedback import GRADING_ENV, ExerciseError, screen
+from lstm_lessons.grading.feedback import ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
@@ -61,9 +66,8 @@ DEFAULT_TIMEOUT = 600.0
 """Seconds one submission may run (a lesson takes 20-60 s on 2 cores, see the README)."""
 DEFAULT_MEMORY_MB = 4096.0
 """MiB one submission's processes may hold together (a lesson's kernel holds about 1 GiB)."""
-CHECK_TIMEOUT, CHECK_MEMORY_MB = 300.0, 4096.0
-"""Least limits of one check of an answer (trusted code; the longest trains for about 25 s
-in 0.8 GiB). The submissions' limits apply when they are larger."""
+__all__ = ["CHECK_MEMORY_MB", "CHECK_TIMEOUT", "DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Grader",
+           "GradingError", "check_environment", "default_workers", "grade"]
 
 TAMPER_NOTE = ("the lstm_lessons package was changed while only this submission ran "
                "(restored before the checks)")
@@ -98,29 +102,6 @@ def check_environment(snapshot: PackageSnapshot) -> dict:
     return environment
 
 
-def _worker_command(job_path, result: ResultPipe) -> list[str]:
-    return [sys.executable, "-m", "lstm_lessons.grader.worker", str(job_path), str(result.fd)]
-
-
-def _environment(temporary: Path, workers: int) -> dict:
-    """The child's environment: grading mode, quiet TensorFlow sharing the cores with the other
-    ``workers`` (``ll.cores.tensorflow_threads``), and temporary files (``tempfile``) under
-    ``temporary``, which the grader deletes afterwards."""
-    temporary.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, **tensorflow_threads(workers), GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONHASHSEED": "0", "TMPDIR": str(temporary)}
-
-
-def _report(output: bytes | None) -> dict:
-    """A worker's report (see :mod:`lstm_lessons.grader.worker`); ``{}`` if it sent none or a
-    broken one."""
-    try:
-        report = json.loads(output)
-    except (TypeError, ValueError):
-        return {}
-    return report if isinstance(report, dict) else {}
-
-
 def _notebook(text):
     try:
         return nbformat.reads(text, as_version=4)
@@ -143,18 +124,23 @@ class Grader:
         sandbox: run each submission's kernel in the bubblewrap sandbox (default); ``False``
             runs it as the grader's user, with the grader's files and network.
         disk_mb: MiB a submission may write in the sandbox (its working folder and ``/tmp``).
+        scheduler: the address of a Dask scheduler: submissions and checks then run as tasks of
+            its workers, each in the sandbox of its worker's machine
+            (:mod:`lstm_lessons.grader.cluster`); ``workers`` is ignored. Call :meth:`close` when
+            done. ``None``: everything runs on this machine.
 
     Raises:
         LessonNotFoundError: unknown lesson.
         GradingError: the lesson has no exercises, or a limit is not positive.
         SandboxUnavailable: ``sandbox`` is on and bwrap is missing or cannot make a sandbox here.
         ResultsFileError: ``out/results.json`` is not this lesson's results file.
+        ClusterError: ``scheduler`` cannot be reached, or has no worker with this grader's package.
     """
 
     def __init__(self, lesson: str, out="grades", workers: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: float = DEFAULT_MEMORY_MB,
                  progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR, sandbox: bool = True,
-                 disk_mb: float = DEFAULT_DISK_MB):
+                 disk_mb: float = DEFAULT_DISK_MB, scheduler: str | None = None):
         self.lesson = resolve_lessons([lesson], notebooks_dir)[0].stem
         self.exercises = {e.id: e.points for e in EXERCISES.values() if e.lesson == self.lesson}
         if not self.exercises:
@@ -168,8 +154,17 @@ class Grader:
                                    f"Received: {value!r}")
         self.timeout, self.memory_mb, self.progress = float(timeout), float(memory_mb), progress
         self.disk_mb = float(disk_mb)
-        # Before anything runs: a grader asked for a sandbox never runs a hand-in without one.
-        self.sandbox = find_sandbox(self.disk_mb) if sandbox else None
+        # Before anything runs: a grader asked for a sandbox never runs a hand-in without one
+        # (on a cluster, each worker finds its own).
+        self.sandbox = find_sandbox(self.disk_mb) if sandbox and scheduler is None else None
+        self.sandboxed = bool(sandbox)
+        self.cluster = None
+        if scheduler is not None:
+            from lstm_lessons.grader.cluster import ClusterRunner
+
+            checksum = PackageSnapshot.take().checksum
+            self.cluster = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum)
+            self.workers = self.cluster.slots
         self.out = Path(out)
         self.grades: dict[str, Grade] = {g.id: g for g in read_earlier(self.out, self.lesson)}
         self.order = list(self.grades)
@@ -187,13 +182,19 @@ class Grader:
     @property
     def limits(self) -> dict:
         limits = {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers}
-        return {**limits, "disk_mb": self.disk_mb} if self.sandbox else limits
+        if self.cluster is not None:
+            limits["scheduler"] = self.cluster.address
+        return {**limits, "disk_mb": self.disk_mb} if self.sandboxed else limits
+
+    def close(self) -> None:
+        """Disconnect from the cluster (nothing to do without one)."""
+        if self.cluster is not None:
+            self.cluster.close()
 
     def zero_grade(self, id_: str, path, status: str, message: str, **extra) -> Grade:
         """A grade of 0 points in every exercise, with ``status`` and ``message`` (before any check)."""
         return Grade(id_, self.lesson, status, message, dict.fromkeys(self.exercises, 0), 0,
-                     sum(self.exercises.values()), submission=str(path), sandbox=self.sandbox is not None,
-                     **extra)
+                     sum(self.exercises.values()), submission=str(path), sandbox=self.sandboxed, **extra)
 
     def grade(self, submissions) -> list[Grade]:
         """Grade ``submissions`` (paths) and write the output folder; returns their grades in order.
@@ -207,6 +208,8 @@ class Grader:
         # Before any submission runs: the trusted code the checks will import afterwards.
         self._snapshot = PackageSnapshot.take()
         self._environment = check_environment(self._snapshot)
+        if self.cluster is not None:    # the checks run on the cluster's machines
+            self._environment["host"] = f"dask {self.cluster.address}"
         # Read before any submission runs, from the grades this grader itself loaded or wrote.
         reusable = reusable_checks(list(self.grades.values()), self._environment)
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
@@ -217,13 +220,17 @@ class Grader:
                        disable=not self.progress)
             # Every hand-in is read before any runs: a submission cannot change another's file.
             prepared = [self._prepare_safely(i, s) for i, s in zip(ids, submissions, strict=True)]
-            with ThreadPoolExecutor(self.workers) as pool:
-                jobs = [pool.submit(self._execute_safely, grade, text, Path(staging) / f"{n:05d}")
-                        for n, (grade, text) in enumerate(prepared)]
-                executed = []
+            for grade, _ in prepared:
+                if grade.status != "ready":
+                    bar.update()
+                    self._record(grade, None)
+            executed = []
+            with self._pool() as pool:
+                jobs = {self._submit_execution(pool, grade, text, Path(staging) / f"{n:05d}"): grade
+                        for n, (grade, text) in enumerate(prepared) if grade.status == "ready"}
                 with self._stopped_on_interrupt(jobs):
-                    for job in as_completed(jobs):
-                        grade, answers, notebook = job.result()
+                    for job in self._completed(jobs):
+                        grade, answers, notebook = self._executed(jobs[job], job)
                         bar.update()
                         if grade.status == "graded":
                             executed.append((grade, answers, notebook))
@@ -242,6 +249,28 @@ class Grader:
                 self.grades[repair["running"][0]].message += f"; {TAMPER_NOTE}"
         self._write_all()
         return [self.grades[i] for i in ids]
+
+    def _pool(self):
+        """This machine's threads for the submissions and checks, or nothing on a cluster."""
+        return ThreadPoolExecutor(self.workers) if self.cluster is None else contextlib.nullcontext()
+
+    def _submit_execution(self, pool, grade: Grade, text: str, folder: Path):
+        if self.cluster is None:
+            return pool.submit(self._execute_safely, grade, text, folder)
+        return self.cluster.execute(grade.id, text)
+
+    def _executed(self, grade: Grade, job):
+        """(grade so far, answers, executed notebook) of a finished execution ``job``."""
+        if self.cluster is None:
+            return job.result()
+        try:
+            return self.executed_grade(grade, job.result())
+        except Exception as exc:  # noqa: BLE001 - a task that failed twice is this submission's error
+            message = f"the cluster could not run it ({type(exc).__name__}: {exc})"
+            return self.zero_grade(grade.id, grade.submission, "grader-error", message), {}, None
+
+    def _completed(self, jobs):
+        return as_completed(jobs) if self.cluster is None else self.cluster.completed(jobs)
 
     def _prepare_safely(self, id_: str, path: Path) -> tuple[Grade, str | None]:
         """A submission's grade so far (status ``ready`` or why not) and its clean copy."""
@@ -262,34 +291,16 @@ class Grader:
             failure = f"{type(exc).__name__}: {exc}"
             return self.zero_grade(grade.id, grade.submission, "grader-error", failure), {}, None
 
-    def _job(self, text: str, folder: Path) -> Path:
-        """Write the job of one submission into ``folder``; returns the path of ``job.json`` as
-        the worker will see it (in the sandbox: under :data:`INPUT_DIR`)."""
-        (folder / "submission.ipynb").write_text(text, encoding="utf-8")
-        if self.sandbox is not None:
-            # Only job.json and the clean copy are visible inside, read-only, at INPUT_DIR.
-            inside = Path(INPUT_DIR)
-            job = {"notebook": str(inside / "submission.ipynb"), "cwd": WORK_DIR}
-        else:
-            (folder / "work").mkdir()
-            inside = folder
-            job = {"notebook": str(folder / "submission.ipynb"), "cwd": str(folder / "work")}
-        (folder / "job.json").write_text(json.dumps({"mode": "execute", **job}))
-        return inside / "job.json"
+    @property
+    def _limits(self) -> Limits:
+        return Limits(self.timeout, self.memory_mb, self.disk_mb, self.workers)
 
     def _execute(self, grade: Grade, text: str, folder: Path):
         """Execute one prepared submission; returns (grade so far, answers, executed notebook)."""
-        folder.mkdir(parents=True)
-        job, pipe = self._job(text, folder), ResultPipe()
-        environment = _environment(folder / "tmp", self.workers)
-        command = _worker_command(job, pipe)
-        if self.sandbox is not None:
-            command = self.sandbox.command(command, environment, inputs=folder)
         with self._lock:
             self._running.add(grade.id)
         try:
-            outcome = run_limited(command, self.timeout, self.memory_mb, env=environment, cwd=folder,
-                                  stop=self._stop, result=pipe)
+            executed = execute_submission(text, folder, self._limits, self.sandbox, stop=self._stop)
         finally:
             with self._lock:
                 # Who could have changed the package: this submission and any still running.
@@ -298,34 +309,16 @@ class Grader:
                     self._note_repairs(self._snapshot.restore(), running=[grade.id, *self._running])
                 except OSError:
                     pass  # the restore before the checks tries again and decides
-        returncode = outcome.returncode
-        if self.sandbox is not None and returncode > 128:
-            returncode = 128 - returncode       # bwrap exits 128 + N when the worker died of signal N
-        # Only a worker that ended normally sent its report: a kernel that kills the worker
-        # cannot have written one for it (the worker is non-dumpable; see worker.py).
-        ended_normally = outcome.limit is None and returncode == 0
-        report = _report(outcome.result) if ended_normally else {}
-        result = report.get("result")
-        measured = {"seconds": outcome.seconds, "peak_mb": outcome.peak_mb}
-        if outcome.limit == "stopped":
-            status, message = "stopped", "grading was interrupted; this grade is not recorded"
-        elif outcome.limit == "timeout":
-            status, message = "timeout", f"still running after {self.timeout:g} s (the time limit); stopped"
-        elif outcome.limit == "memory":
-            status, message = "memory", (f"held {outcome.peak_mb:.0f} MiB, more than the limit of "
-                                         f"{self.memory_mb:g} MiB; stopped")
-        elif returncode < 0:
-            status, message = "kernel-died", (f"the grader's worker was killed (signal "
-                                              f"{-returncode}), by the notebook or the system")
-        elif not isinstance(result, dict):
-            status, message = "grader-error", (f"the grader's worker ended with exit status "
-                                               f"{returncode} and no result")
-        else:
-            status, message = result["status"], result["message"]
-        claims = result.get("claims", {}) if isinstance(result, dict) else {}
-        grade = self.zero_grade(grade.id, grade.submission, status, message, claims=claims, **measured)
-        answers = result.get("answers", {}) if isinstance(result, dict) else {}
-        return grade, answers, _notebook(report.get("notebook"))
+        return self.executed_grade(grade, executed)
+
+    def executed_grade(self, grade: Grade, executed: dict):
+        """(grade so far, answers, executed notebook) from what
+        :func:`~lstm_lessons.grader.execution.execute_submission` returned for ``grade``'s
+        submission, here or on a cluster's worker."""
+        measured = {"seconds": executed["seconds"], "peak_mb": executed["peak_mb"]}
+        result = self.zero_grade(grade.id, grade.submission, executed["status"], executed["message"],
+                                 claims=executed["claims"], **measured)
+        return result, executed["answers"], _notebook(executed["notebook"])
 
     @contextmanager
     def _stopped_on_interrupt(self, jobs):
@@ -336,6 +329,8 @@ class Grader:
             yield
         except KeyboardInterrupt:
             self._stop.set()
+            if self.cluster is not None:
+                self.cluster.interrupt(jobs)
             for job in jobs:
                 job.cancel()
             raise
@@ -385,11 +380,12 @@ class Grader:
                 else:
                     results[key] = screened
         bar = tqdm(total=len(to_train), desc="checking answers", unit="answer", disable=not self.progress)
-        with ThreadPoolExecutor(self.workers) as pool:
-            jobs = [pool.submit(self._verify, key, staging) for key in to_train]
+        with self._pool() as pool:
+            jobs = {(pool.submit(self._verify, key, staging) if self.cluster is None
+                     else self.cluster.check(*key)): key for key in to_train}
             with self._stopped_on_interrupt(jobs):
-                for key, job in zip(to_train, jobs, strict=True):
-                    results[key] = job.result()
+                for job in self._completed(jobs):
+                    results[jobs[job]] = self._checked(jobs[job], job)
                     bar.update()
         bar.close()
         self.last_run = {"answers_trained": len(to_train), "answers_reused": reused}
@@ -411,23 +407,30 @@ class Grader:
     def _verify(self, key: tuple, staging: Path) -> CheckResult:
         """Train and measure one answer in a limited child process."""
         exercise, answer = key
-        folder = Path(tempfile.mkdtemp(prefix="check-", dir=staging))
-        job = {"mode": "verify", "exercise": exercise, "answer": json.loads(answer)}
-        (folder / "job.json").write_text(json.dumps(job))
-        pipe = ResultPipe()
-        environment = _environment(folder / "tmp", self.workers)
-        outcome = run_limited(_worker_command(folder / "job.json", pipe), max(self.timeout, CHECK_TIMEOUT),
-                              max(self.memory_mb, CHECK_MEMORY_MB), env=environment, cwd=folder,
-                              stop=self._stop, result=pipe)
-        result = _report(outcome.result).get("result") if outcome.limit is None else None
+        folder = Path(tempfile.mkdtemp(prefix="check-", dir=staging)) / "check"
+        checked = check_answer(exercise, answer, folder, self._limits, stop=self._stop)
+        return self.check_result(exercise, checked)
+
+    def _checked(self, key: tuple, job) -> CheckResult:
+        """The :class:`CheckResult` of a finished check ``job``."""
+        if self.cluster is None:
+            return job.result()
         try:
-            return CheckResult(**result)
+            return self.check_result(key[0], job.result())
+        except Exception as exc:  # noqa: BLE001 - a check that failed twice earns 0, marked
+            why = f"failed on the cluster ({type(exc).__name__}: {exc})"
+            return self.check_result(key[0], {"failed": why})
+
+    def check_result(self, exercise: str, checked: dict) -> CheckResult:
+        """The :class:`CheckResult` of what :func:`~lstm_lessons.grader.execution.check_answer`
+        returned, here or on a cluster's worker: a failed check earns 0 points and is marked as
+        the grader's error."""
+        try:
+            return CheckResult(**checked)
         except TypeError:
-            pass
-        why = {"timeout": "ran out of time", "memory": "ran out of memory"}.get(
-            outcome.limit, f"ended with exit status {outcome.returncode}")
-        return CheckResult(exercise, 0, self.exercises[exercise], f"the grader's check {why}",
-                           measurements={"grader_error": True})
+            why = checked.get("failed", "sent no result") if isinstance(checked, dict) else "sent no result"
+            return CheckResult(exercise, 0, self.exercises[exercise], f"the grader's check {why}",
+                               measurements={"grader_error": True})
 
     def _record(self, grade: Grade, notebook) -> None:
         """Keep a finished grade and write its feedback and the tables at once."""
@@ -439,7 +442,7 @@ class Grader:
     def _write_tables(self) -> None:
         grades = [self.grades[i] for i in self.order if i in self.grades]
         write_tables(self.out, self.lesson, self.exercises, grades, self.limits, self.repairs,
-                     sandbox=self.sandbox is not None, last_run=self.last_run)
+                     sandbox=self.sandboxed, last_run=self.last_run)
 
     def _write_all(self) -> None:
         """Write everything again from memory at the end: whatever a submission wrote into the

@@ -1,0 +1,241 @@
+"""Grading on a Dask cluster: ``lstm-lessons grade ... --scheduler ADDRESS``.
+
+One machine grades a few hand-ins a minute; a class of hundreds needs more machines. Dask
+distributed already schedules tasks on them (a scheduler and ``dask worker`` processes started
+by hand, by ``dask ssh``, or by dask-jobqueue on SLURM and PBS), so the grader sends its work
+there instead of growing a scheduler of its own:
+
+- each submission is one task, :func:`execute_task`: the worker's machine runs it exactly as the
+  grader does on its own (:func:`lstm_lessons.grader.execution.execute_submission`: the bubblewrap
+  sandbox, the time and memory limits) and sends back plain data (status, recorded answers,
+  the executed notebook);
+- when every submission has run, each distinct answer is one more task, :func:`check_task`
+  (the trusted exercise code, on the worker);
+- the grader records the grades and writes ``grades.csv``, ``results.json`` and the feedback
+  pages on the instructor's machine as results arrive (:class:`lstm_lessons.grader.grader.Grader`,
+  the same code as without a cluster).
+
+Faults:
+
+- **A stale worker.** On connecting, every worker reports its ``lstm_lessons`` version and the
+  checksum of its package files (:func:`identity`); tasks go only to the workers whose report
+  matches the grader's, and the others are named in :attr:`ClusterRunner.refused`. Every task
+  checks the checksum again before it runs (a worker may be restarted from another install).
+- **A worker that dies** mid-task: the scheduler gives its tasks to another worker, until a task
+  has been on ``distributed.scheduler.allowed-failures`` dying workers (Dask's default is 3; start
+  the scheduler with ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1`` to rerun once). An
+  exception in a task (no sandbox on that machine, a stale package) is retried once elsewhere
+  (``retries``). A task that still fails makes its submission's status ``grader-error``.
+- **Ctrl-C** on the instructor's machine sets a ``distributed.Event`` that every running task
+  watches (its child processes are killed within a second), and cancels the tasks not started;
+  what is recorded stays written.
+- **A scheduler that cannot be reached**: :class:`ClusterError` before anything runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+
+from lstm_lessons.grader.execution import Limits, check_answer, execute_submission
+from lstm_lessons.grader.integrity import PackageSnapshot
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for the scheduler before giving up."""
+RETRIES = 1
+"""Times a task that raised is run again, on another worker when there is one."""
+STOP_POLL = 0.5
+"""Seconds between a running task's looks at the grader's stop event."""
+
+
+class ClusterError(ValueError):
+    """The cluster cannot grade: no scheduler at the address, no worker, or no worker with the
+    grader's package."""
+
+
+class StaleWorkerError(RuntimeError):
+    """A worker's ``lstm_lessons`` package differs from the grader's."""
+
+
+def identity() -> dict:
+    """What a worker runs: its ``lstm_lessons`` version and package checksum
+    (``PackageSnapshot.checksum``: the same files give the same checksum on any machine)."""
+    import lstm_lessons
+
+    return {"version": lstm_lessons.__version__, "checksum": PackageSnapshot.take().checksum}
+
+
+def _refuse_stale(expected: str) -> None:
+    found = PackageSnapshot.take().checksum
+    if found != expected:
+        raise StaleWorkerError(f"this worker's lstm_lessons package has checksum {found[:12]}, the grader's "
+                               f"{expected[:12]}: install the same hand-out on every worker")
+
+
+@functools.lru_cache(maxsize=4)
+def _sandbox(disk_mb: float):
+    from lstm_lessons.grader.sandbox import find_sandbox
+
+    return find_sandbox(disk_mb)
+
+
+def _in_a_task(function, expected: str, stop_name: str, *args) -> dict:
+    """Run ``function(*args, folder, stop=...)`` in a new temporary folder of this worker, after
+    checking its package against ``expected``; ``stop`` is set when the grader sets the cluster's
+    event ``stop_name``.
+
+    The work runs in a thread of its own while the task's thread watches the event: a
+    ``distributed.Event`` answers only in the thread of the task that made it."""
+    from distributed import Event
+
+    _refuse_stale(expected)
+    event, stop, outcome = Event(stop_name), threading.Event(), {}
+
+    def work():
+        try:
+            with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as tmp:
+                outcome["result"] = function(*args, Path(tmp) / "job", stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the task's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        if not stop.is_set() and event.wait(timeout=STOP_POLL):
+            stop.set()
+        worker.join(timeout=0 if not stop.is_set() else STOP_POLL)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def execute_task(text: str, limits: dict, sandboxed: bool, expected: str, stop_name: str) -> dict:
+    """A Dask task: execute one submission on this worker
+    (:func:`~lstm_lessons.grader.execution.execute_submission`), in the sandbox when ``sandboxed``.
+
+    Raises:
+        StaleWorkerError: this worker's package differs from the grader's (checksum ``expected``).
+        SandboxUnavailable: ``sandboxed``, and bwrap cannot make a sandbox on this machine.
+    """
+    limits = Limits(**limits)
+    sandbox = _sandbox(limits.disk_mb) if sandboxed else None
+    # In the sandbox the package is read-only; without it a submission could change this
+    # worker's package, and the change is undone when the submission ends.
+    snapshot = None if sandboxed else PackageSnapshot.take()
+
+    def run(text, folder, stop):
+        try:
+            return execute_submission(text, folder, limits, sandbox, stop=stop)
+        finally:
+            if snapshot is not None:
+                snapshot.restore(bytecode=True)
+
+    return _in_a_task(run, expected, stop_name, text)
+
+
+def check_task(exercise: str, answer: str, limits: dict, expected: str, stop_name: str) -> dict:
+    """A Dask task: check one answer on this worker (:func:`~lstm_lessons.grader.execution.check_answer`).
+
+    Raises:
+        StaleWorkerError: this worker's package differs from the grader's.
+    """
+    limits = Limits(**limits)
+    return _in_a_task(lambda e, a, folder, stop: check_answer(e, a, folder, limits, stop=stop),
+                      expected, stop_name, exercise, answer)
+
+
+class ClusterRunner:
+    """The grader's submissions and checks as tasks of the Dask cluster at ``address``.
+
+    Args:
+        address: the scheduler's address, e.g. ``tcp://10.0.0.5:8786``.
+        limits: the submissions' limits; ``side_by_side`` is worked out per machine from the
+            workers' threads.
+        sandboxed: run each submission in the bubblewrap sandbox of its worker's machine.
+        checksum: the grader's package checksum.
+        timeout: seconds to wait for the scheduler.
+
+    Raises:
+        ClusterError: the scheduler cannot be reached, it has no worker, or no worker has the
+            grader's ``lstm_lessons`` (version and checksum).
+    """
+
+    def __init__(self, address: str, limits: Limits, sandboxed: bool, checksum: str,
+                 timeout: float = CONNECT_TIMEOUT):
+        try:
+            from distributed import Client, Event
+        except ImportError as exc:
+            raise ClusterError("grading on a cluster needs Dask distributed: pip install "
+                               "'lstm-lessons[cluster]'") from exc
+        import lstm_lessons
+
+        self.address = address
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"the Dask scheduler at {address!r} cannot be reached ({exc}); "
+                               f"nothing was graded") from exc
+        try:
+            workers = self.client.scheduler_info(n_workers=-1)["workers"]
+            if not workers:
+                raise ClusterError(f"the Dask scheduler at {address!r} has no worker; start `dask worker "
+                                   f"{address}` on the grading machines")
+            reports = self.client.run(identity)
+        except BaseException:
+            self.client.close()
+            raise
+        expected = {"version": lstm_lessons.__version__, "checksum": checksum}
+        self.workers = sorted(a for a, r in reports.items() if r == expected)
+        self.refused = {a: r for a, r in reports.items() if r != expected}
+        """Workers left out: ``{address: their version and checksum}``."""
+        if not self.workers:
+            self.client.close()
+            found = "; ".join(f"{a}: lstm_lessons {r['version']}, checksum {r['checksum'][:12]}"
+                              for a, r in sorted(self.refused.items()))
+            raise ClusterError(f"no worker of {address!r} has the grader's lstm_lessons "
+                               f"{expected['version']} (checksum {checksum[:12]}): {found}. Install the "
+                               f"same hand-out on every worker.")
+        threads: dict[str, int] = {}
+        for info in workers.values():
+            threads[info["host"]] = threads.get(info["host"], 0) + info["nthreads"]
+        used = [workers[a] for a in self.workers]
+        # Children on the busiest machine share its cores among that many at once.
+        side_by_side = max(threads[info["host"]] for info in used)
+        self.limits = Limits(limits.timeout, limits.memory_mb, limits.disk_mb, side_by_side)
+        self.slots = sum(info["nthreads"] for info in used)
+        """Tasks the used workers run at once."""
+        self.sandboxed, self.checksum = sandboxed, checksum
+        self.stop_name = f"lstm-lessons-stop-{uuid.uuid4().hex}"
+        self._stop = Event(self.stop_name, client=self.client)
+
+    def _submit(self, function, *args, key: str):
+        return self.client.submit(function, *args, key=f"{key}-{uuid.uuid4().hex[:8]}", pure=False,
+                                  retries=RETRIES, workers=self.workers, allow_other_workers=False)
+
+    def execute(self, id_: str, text: str):
+        """Submit one submission's execution; a future of :func:`execute_task`'s dict."""
+        return self._submit(execute_task, text, self.limits.as_dict(), self.sandboxed, self.checksum,
+                            self.stop_name, key=f"lstm-lessons-execute-{id_}")
+
+    def check(self, exercise: str, answer: str):
+        """Submit one answer's check; a future of :func:`check_task`'s dict."""
+        return self._submit(check_task, exercise, answer, self.limits.as_dict(), self.checksum,
+                            self.stop_name, key=f"lstm-lessons-check-{exercise}")
+
+    def completed(self, futures):
+        """The futures as they finish (``distributed.as_completed``)."""
+        from distributed import as_completed
+
+        futures = list(futures)
+        return as_completed(futures, loop=self.client.loop) if futures else iter(())
+
+    def interrupt(self, futures) -> None:
+        """Stop every running task (they watch the stop event) and cancel the others."""
+        self._stop.set()
+        self.client.cancel(list(futures))
+
+    def close(self) -> None:
+        self.client.close()

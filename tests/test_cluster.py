@@ -1,0 +1,188 @@
+"""Grading on a Dask cluster: a real `dask scheduler` and two `dask worker` processes on 127.0.0.1."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import distributed
+import pytest
+from test_grader import CORPUS, EX1, EX2, EXPECTED, rows
+
+from lstm_lessons.grader.cluster import ClusterError
+from lstm_lessons.grader.grader import Grader
+
+SUBSET = ["kills_worker", "full_marks", "partial", "syntax_error", "memory_hog", "edits_package",
+          "computed_answer", "corrupted", "other_lesson"]
+"""Corpus hand-ins that cover every kind of outcome but the slowest (the corpus test has them all)."""
+
+
+def _start(*arguments, env=None, log: Path) -> subprocess.Popen:
+    # From the log's folder: `python -m` puts its working folder first on the path, and this
+    # repository's lstm_lessons/ would shadow the one a worker was given.
+    return subprocess.Popen([sys.executable, "-m", "dask", *arguments], env=env, cwd=log.parent,
+                            stdin=subprocess.DEVNULL, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _start_worker(scheduler_file: Path, name: str, folder: Path, env=None) -> subprocess.Popen:
+    return _start("worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1", "--no-nanny",
+                  "--no-dashboard", "--name", name, env=env, log=folder / f"{name}.log")
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A scheduler that reruns a task once after its worker dies, and two one-thread workers."""
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+    processes = [_start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                        "--scheduler-file", str(scheduler_file), env=env, log=folder / "scheduler.log")]
+    try:
+        for _ in range(600):
+            if scheduler_file.exists() and scheduler_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        processes += [_start_worker(scheduler_file, f"worker-{i}", folder) for i in (1, 2)]
+        address = json.loads(scheduler_file.read_text())["address"]
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield {"address": address, "scheduler_file": scheduler_file, "folder": folder,
+               "workers": processes[1:]}
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+def test_a_scheduler_that_cannot_be_reached_fails_before_anything_runs(tmp_path):
+    with socket.socket() as probe:      # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ClusterError, match=f"scheduler at 'tcp://127.0.0.1:{port}' cannot be reached"):
+        Grader("01", tmp_path / "grades", progress=False, scheduler=f"tcp://127.0.0.1:{port}")
+    assert not (tmp_path / "grades").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.serial
+def test_a_worker_with_another_package_gets_no_work(dask_cluster, tmp_path):
+    # The same hand-out, one comment changed: another checksum, as after a later `git pull`.
+    stale = tmp_path / "stale"
+    shutil.copytree(Path(__import__("lstm_lessons").__file__).parent, stale / "lstm_lessons",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with (stale / "lstm_lessons" / "grading" / "lesson01.py").open("a") as f:
+        f.write("# a later version\n")
+    env = {**os.environ, "PYTHONPATH": str(stale)}
+    worker = _start_worker(dask_cluster["scheduler_file"], "stale", tmp_path, env=env)
+    try:
+        with distributed.Client(dask_cluster["address"], timeout=60) as client:
+            client.wait_for_workers(3, timeout=120)
+        grader = Grader("01", tmp_path / "grades", progress=False, scheduler=dask_cluster["address"])
+        try:
+            (refused,) = grader.cluster.refused.values()
+            assert refused["version"] == "0.1.0" and refused["checksum"] != grader.cluster.checksum
+            assert len(grader.cluster.workers) == 2 and grader.workers == 2
+        finally:
+            grader.close()
+    finally:
+        _stop(worker)
+
+
+@pytest.mark.slow
+@pytest.mark.serial
+def test_ctrl_c_stops_the_clusters_tasks_and_keeps_what_is_written(dask_cluster, tmp_path):
+    import psutil
+
+    submissions = [CORPUS / "infinite_loop.ipynb", CORPUS / "corrupted.ipynb"]
+    command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
+               "--out", str(tmp_path / "grades"), "--no-progress", "--scheduler", dask_cluster["address"]]
+    grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with distributed.Client(dask_cluster["address"], timeout=60) as client:
+        pids = client.run(os.getpid)
+
+        def running():
+            return [k for keys in client.processing().values() for k in keys
+                    if str(k).startswith("lstm-lessons-")]
+
+        deadline = time.monotonic() + 300
+        while not running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert running(), "the hand-in never started on the cluster"
+
+        def children():
+            return [c for pid in pids.values() for c in psutil.Process(pid).children(recursive=True)]
+
+        while len(children()) < 3 and time.monotonic() < deadline:      # bwrap, the grader's worker, ...
+            time.sleep(0.2)
+        assert len(children()) >= 3, [c.cmdline()[:3] for c in children()]
+        time.sleep(2)
+        grading.send_signal(signal.SIGINT)
+        _, stderr = grading.communicate(timeout=60)
+        assert grading.returncode == 130, stderr
+        assert "stopped by SIGINT" in stderr
+        deadline = time.monotonic() + 30
+        while (running() or children()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert running() == [] and children() == []
+    # What was recorded before the interrupt (the unreadable file) is kept; the loop has no row.
+    assert rows(tmp_path / "grades").keys() == {"corrupted"}
+
+
+@pytest.mark.slow
+@pytest.mark.serial
+def test_the_cluster_grades_as_this_machine_does_and_loses_nothing_when_a_worker_dies(
+        dask_cluster, tmp_path, package_guard):
+    hand_in = tmp_path / "hand-in"
+    hand_in.mkdir()
+    for name in SUBSET:
+        shutil.copyfile(CORPUS / f"{name}.ipynb", hand_in / f"{name}.ipynb")
+    submissions = [hand_in / f"{name}.ipynb" for name in SUBSET]
+    killed = {}
+
+    def kill_a_busy_worker():
+        """SIGKILL the first worker seen executing a hand-in, as a machine that fails."""
+        with distributed.Client(dask_cluster["address"], timeout=60) as client:
+            pids = client.run(os.getpid)
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline and not killed:
+                for address, keys in client.processing().items():
+                    running = [k for k in keys if str(k).startswith("lstm-lessons-execute-")]
+                    if running:
+                        time.sleep(2)       # well into the hand-in
+                        os.kill(pids[address], signal.SIGKILL)
+                        killed.update(address=address, keys=running)
+                        return
+                time.sleep(0.2)
+
+    watcher = threading.Thread(target=kill_a_busy_worker)
+    watcher.start()
+    grader = Grader("01", tmp_path / "grades", timeout=120, memory_mb=1500, disk_mb=256, progress=False,
+                    scheduler=dask_cluster["address"])
+    try:
+        grades = grader.grade(submissions)
+    finally:
+        grader.close()
+        watcher.join()
+    assert killed, "no worker was seen executing a hand-in"
+    # Every hand-in graded once, exactly as this machine grades it (the corpus test's table).
+    table = rows(tmp_path / "grades")
+    assert sorted(table) == sorted(SUBSET) and len(grades) == len(SUBSET)
+    got = {i: (r["status"], int(r[EX1]), int(r[EX2])) for i, r in table.items()}
+    assert got == {i: EXPECTED[i][:3] for i in SUBSET}
+    for i in SUBSET:
+        assert EXPECTED[i][3] in table[i]["message"], (i, table[i]["message"])
+    results = json.loads((tmp_path / "grades" / "results.json").read_text())
+    assert results["limits"]["scheduler"] == dask_cluster["address"]
+    assert results["sandbox"] is True and len(results["submissions"]) == len(SUBSET)
