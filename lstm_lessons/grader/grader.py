@@ -159,12 +159,6 @@ class Grader:
         self.sandbox = find_sandbox(self.disk_mb) if sandbox and scheduler is None else None
         self.sandboxed = bool(sandbox)
         self.cluster = None
-        if scheduler is not None:
-            from lstm_lessons.grader.cluster import ClusterRunner
-
-            checksum = PackageSnapshot.take().checksum
-            self.cluster = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum)
-            self.workers = self.cluster.slots
         self.out = Path(out)
         self.grades: dict[str, Grade] = {g.id: g for g in read_earlier(self.out, self.lesson)}
         self.order = list(self.grades)
@@ -178,6 +172,12 @@ class Grader:
         self._environment: dict = {}
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
         """Distinct answers the last :meth:`grade` trained, and those it took from earlier checks."""
+        if scheduler is not None:   # last: no open connection is left behind by an error above
+            from lstm_lessons.grader.cluster import ClusterRunner
+
+            checksum = PackageSnapshot.take().checksum
+            self.cluster = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum)
+            self.workers = self.cluster.slots
 
     @property
     def limits(self) -> dict:
