@@ -35,7 +35,8 @@ run: $(STAMP)
 ## tests/conftest.py (the longest first), not xdist's (the most tests first).
 test: $(STAMP)
 	status=0; \
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p no:cacheprovider \
 		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not serial" \
 		--junitxml=$(OUT)/test-results.xml --durations=15 || status=$$?; \
 	$(BIN)/python -m pytest tests -p no:cacheprovider -m serial \

@@ -4,12 +4,15 @@ A claim is a named statement the lesson checks on its own run, such as
 ``symptom_reproduced`` or ``fix_verified``, made of one or more :class:`Check` s: a measured
 value compared with its bound (:func:`below`, :func:`at_most`, :func:`at_least`,
 :func:`above`) or a plain fact (:func:`is_true`), or several of these of which one must hold
-(:func:`any_of`). :func:`claim` shows one verdict line and, in
-a notebook, attaches the claim with every check's value, bound and margin to the cell's
-output under the MIME type :data:`CLAIM_MIME` (JupyterLab shows the plain-text line; the
-data travels with the executed notebook). :func:`read_claims` and :func:`read_claim_records`
-collect them from an executed notebook, so ``lstm-lessons run`` and
-``benchmarks/claims_margin.py`` never parse printed text.
+(:func:`any_of`). :func:`claim` shows the verdict line with its evidence (every check's value,
+rounded to three significant digits, and its bound) and, in a notebook, attaches the claim with
+every check's exact value, bound and margin to the output's *metadata* under the key
+:data:`CLAIM_MIME`. nbval compares a checked cell's output data, never its metadata, and the
+project's sanitizer file (:data:`SANITIZER`) masks the numbers of the printed evidence: nbval
+compares the verdicts and the words, which are the same on every CPU, and not the last digits,
+which are not. :func:`read_claims` and :func:`read_claim_records` collect the records from an
+executed notebook, so ``lstm-lessons run`` and ``benchmarks/claims_margin.py`` never parse
+printed text.
 """
 
 from __future__ import annotations
@@ -19,12 +22,53 @@ import re
 from dataclasses import dataclass
 
 CLAIM_MIME = "application/vnd.lstm-lessons.claim+json"
+"""The key of a claim's record in its output's metadata (and, in notebooks executed before the
+record moved there, in its output's data)."""
+
+SANITIZER = "tests/nbval_sanitize.cfg"
+"""The nbval sanitizer file (``--nbval-sanitize-with``, relative to the project's root) that
+masks every number in the checked outputs with ``#``: :data:`NUMBER` is its pattern."""
+
+NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b"
+"""A printed number as :func:`evidence` writes one (``0.0312``, ``-1.5e-06``, ``22``, ``nan``)."""
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def verdict_line(name: str, holds: bool, statement: str) -> str:
-    """The printed form of a claim, e.g. ``[holds] fix_verified: the loss is smooth``."""
+    """The first line of a claim's printed form, e.g. ``[holds] fix_verified: the loss is smooth``."""
     return f"[{'holds' if holds else 'FAILS'}] {name}: {statement}"
+
+
+def number(value) -> str:
+    """A measured value as the evidence shows it: three significant digits (``0.0312``,
+    ``22.3``, ``1.5e-06``), ``nan`` or ``inf`` for a value that is not finite."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{value:.3g}"
+
+
+_NEEDS = {"<": "below", "<=": "at most", ">=": "at least", ">": "above"}
+
+
+def evidence(check: Check | AnyOf, marked: bool = True) -> list[str]:
+    """The printed evidence of one check: ``quantity: value (needs below bound)``, or for a
+    fact ``quantity: yes``/``no``; an :class:`AnyOf` gives ``one of:`` and its checks below it.
+
+    With ``marked``, a check that fails ends with ``  <- FAILS``. The checks inside an
+    :class:`AnyOf` are never marked: which alternative carries a claim may change from one CPU
+    to another while the claim holds on both, and the checked text must not.
+    """
+    if isinstance(check, AnyOf):
+        return ["one of:"] + ["  " + line for c in check.checks for line in evidence(c, marked=False)]
+    if check.relation == "is":
+        line = f"{check.quantity}: {'yes' if check.value else 'no'}"
+    else:
+        needs = f"{_NEEDS[check.relation]} {number(check.bound)}"
+        line = f"{check.quantity}: {number(check.value)} (needs {needs})"
+    return [line + ("  <- FAILS" if marked and not check.holds else "")]
 
 
 _RELATIONS = {"<": lambda v, b: v < b, "<=": lambda v, b: v <= b,
@@ -166,15 +210,43 @@ def any_of(*checks: Check) -> AnyOf:
     return AnyOf(tuple(checks))
 
 
+def decision_margin(checks) -> float | None:
+    """How far a decision that needs every one of ``checks`` to hold is from flipping.
+
+    The decision of a claim or of an exercise's check: it holds when every check holds. When
+    it holds, the smallest margin among its checks (positive: the check closest to its bound
+    decides when it flips). When it fails, minus the largest shortfall among the failing
+    checks (negative: every failing check must cross its bound before it holds, the one
+    furthest away last). Margins are shares of the bound (:attr:`Check.margin`).
+
+    Returns ``None`` when no number decides it: only facts (:func:`is_true`) hold, or a failing
+    fact makes it fail whatever the numbers do.
+    """
+    checks = list(checks)
+    if all(c.holds for c in checks):
+        margins = [c.margin for c in checks if c.margin is not None]
+        return min(margins) if margins else None
+    failing = [c for c in checks if not c.holds]
+    if any(c.margin is None for c in failing):
+        return None
+    return -max(-c.margin for c in failing)
+
+
 def claim(name: str, statement: str, *checks: Check | AnyOf) -> None:
     """Show a verdict line and record the claim, with its checks, in the executed notebook.
 
     The claim holds when every check holds.
 
+    Shown as the verdict line, then one line of evidence a check (:func:`evidence`)::
+
+        [holds] fix_verified: the loss no longer rebounds
+          - rebound of the fixed run's training loss: 0.0312 (needs below 0.1)
+
     Args:
         name: identifier in snake_case, e.g. ``"symptom_reproduced"``.
-        statement: what is claimed, with no raw measurements, so the line reads the same on
-            every CPU (the verdict cells are compared by nbval).
+        statement: what is claimed, in words; the evidence lines give the numbers. Its
+            numbers are masked like the evidence's when nbval compares the line
+            (:data:`SANITIZER`).
         *checks: at least one :class:`Check` (made with :func:`below`, :func:`at_most`,
             :func:`at_least`, :func:`above` or :func:`is_true`) or :class:`AnyOf` (made with
             :func:`any_of`).
@@ -191,15 +263,21 @@ def claim(name: str, statement: str, *checks: Check | AnyOf) -> None:
         raise TypeError(f"claim {name!r} needs one or more checks made with ll.claims.below, "
                         f"at_most, at_least, above, is_true or any_of. Received: {checks!r}")
     holds = all(c.holds for c in checks)
-    show_record(verdict_line(name, holds, statement), CLAIM_MIME,
-                {"name": name, "holds": holds, "checks": [c.record() for c in checks]})
+    lines = [verdict_line(name, holds, statement)]
+    lines += [f"  {'-' if i == 0 else ' '} {line}" for c in checks for i, line in enumerate(evidence(c))]
+    show_record("\n".join(lines), CLAIM_MIME,
+                {"name": name, "holds": holds, "checks": [c.record() for c in checks]}, in_metadata=True)
 
 
-def show_record(line: str, mime: str, record: dict) -> None:
+def show_record(line: str, mime: str, record: dict, in_metadata: bool = False) -> None:
     """Show ``line`` and, in a notebook, attach ``record`` to the cell's output under ``mime``.
 
     Outside IPython the line is printed and nothing is recorded. Used for claims here and
     for exercise results (:func:`lstm_lessons.grading.feedback`).
+
+    Args:
+        in_metadata: keep ``record`` in the output's metadata under the key ``mime`` (nbval
+            does not compare it) instead of in its data as a MIME bundle (nbval compares it).
     """
     try:
         from IPython import get_ipython
@@ -207,13 +285,18 @@ def show_record(line: str, mime: str, record: dict) -> None:
     except ImportError:  # pragma: no cover - IPython ships with ipykernel, a dependency
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        display({"text/plain": line, mime: record}, raw=True)
+        if in_metadata:
+            display({"text/plain": line}, metadata={mime: record}, raw=True)
+        else:
+            display({"text/plain": line, mime: record}, raw=True)
     else:
         print(line)
 
 
 def recorded(notebook, mime: str):
-    """Every record attached under ``mime`` in a notebook's code-cell outputs, in order.
+    """Every record attached under ``mime`` in a notebook's code-cell outputs, in order: in an
+    output's metadata (where :func:`claim` keeps it) or in its data (where
+    :func:`~lstm_lessons.grading.check` keeps an exercise's).
 
     Args:
         notebook: an ``nbformat.NotebookNode`` (or the same structure as plain dicts).
@@ -223,7 +306,7 @@ def recorded(notebook, mime: str):
     """
     for cell in notebook.get("cells", []):
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            record = output.get("data", {}).get(mime)
+            record = (output.get("metadata") or {}).get(mime, output.get("data", {}).get(mime))
             if isinstance(record, dict):
                 yield record
 

@@ -27,11 +27,13 @@ class Rule:
     high: float
     low_inclusive: bool = True
     meaning: str = ""
+    high_inclusive: bool = True
 
     def describe(self) -> str:
         kind = "an integer" if self.kind is int else "a number"
         left = "<=" if self.low_inclusive else "<"
-        return f"{kind} with {self.low:g} {left} value <= {self.high:g}"
+        right = "<=" if self.high_inclusive else "<"
+        return f"{kind} with {self.low:g} {left} value {right} {self.high:g}"
 
     def check(self, name: str, value) -> str | None:
         """Return a message if ``value`` breaks the rule, else ``None``."""
@@ -43,7 +45,8 @@ class Rule:
             ok_type = isinstance(value, Real) and math.isfinite(float(value))
         if ok_type:
             above = value >= self.low if self.low_inclusive else value > self.low
-            if above and value <= self.high:
+            below = value <= self.high if self.high_inclusive else value < self.high
+            if above and below:
                 return None
         return f"{name}={value!r} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
 

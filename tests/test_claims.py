@@ -1,5 +1,7 @@
 import json
 import math
+import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -7,6 +9,8 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from lstm_lessons.claims import (
     CLAIM_MIME,
+    NUMBER,
+    SANITIZER,
     Check,
     above,
     any_of,
@@ -14,6 +18,7 @@ from lstm_lessons.claims import (
     at_most,
     below,
     claim,
+    decision_margin,
     is_true,
     read_claim_records,
     read_claims,
@@ -21,11 +26,68 @@ from lstm_lessons.claims import (
 )
 
 
-def test_claim_prints_a_verdict_outside_a_notebook(capsys):
-    assert claim("fix_verified", "the loss is smooth", below("index", 0.1, 0.2)) is None
-    assert capsys.readouterr().out == "[holds] fix_verified: the loss is smooth\n"
+def test_claim_prints_a_verdict_and_its_evidence_outside_a_notebook(capsys):
+    assert claim("fix_verified", "the loss is smooth", below("index", 0.1234567, 0.2)) is None
+    assert capsys.readouterr().out == ("[holds] fix_verified: the loss is smooth\n"
+                                       "  - index: 0.123 (needs below 0.2)\n")
     claim("symptom_reproduced", "it oscillates", at_least("index", 0.1, 0.2), is_true("seen", True))
-    assert "[FAILS] symptom_reproduced" in capsys.readouterr().out
+    assert capsys.readouterr().out == ("[FAILS] symptom_reproduced: it oscillates\n"
+                                       "  - index: 0.1 (needs at least 0.2)  <- FAILS\n"
+                                       "  - seen: yes\n")
+
+
+def test_any_of_shows_every_alternative_and_marks_none():
+    assert capsys_free_lines(claim, "symptom_reproduced", "it does not settle",
+                             any_of(at_least("rebound", 22.31, 0.1), at_least("index", 0.05, 0.2))) == [
+        "[holds] symptom_reproduced: it does not settle", "  - one of:",
+        "      rebound: 22.3 (needs at least 0.1)", "      index: 0.05 (needs at least 0.2)"]
+
+
+def capsys_free_lines(function, *args) -> list[str]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        function(*args)
+    return out.getvalue().splitlines()
+
+
+def _masked(text: str) -> str:
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((Path(__file__).resolve().parent.parent / SANITIZER).read_text())
+    assert [p for p, _ in patterns] == [NUMBER]
+    for pattern, replacement in patterns:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def test_nbval_compares_the_same_verdict_on_two_cpus_as_equal_and_another_verdict_as_not():
+    """The sanitizer masks the evidence's digits, so a claim that holds on two machines with other
+    last digits (or another alternative of an any_of) prints the same checked text; a verdict that
+    flips, or words that change, do not."""
+    def shown(rebound, index, loss):
+        return "\n".join(capsys_free_lines(
+            claim, "fix_verified", "the loss settles within 10 % (index at or above 0.2)",
+            any_of(at_least("rebound", rebound, 0.1), at_least("index", index, 0.2)),
+            at_most("best validation loss", loss, 1e-2)))
+
+    here, there = shown(22.3, 0.48, 0.0091234), shown(0.19, 0.311, -3.5e-06)
+    assert here != there and _masked(here) == _masked(there)
+    assert "#" in _masked(here) and not re.search(r"\d", _masked(here))
+    assert _masked(shown(0.05, 0.1, 0.009)) != _masked(here)          # the claim fails there
+    assert _masked(shown(22.3, 0.48, float("nan"))) != _masked(here)  # a check fails there
+
+
+def test_decision_margin_is_the_closest_check_when_it_holds_and_the_furthest_when_it_fails():
+    assert decision_margin([below("a", 0.5, 1.0), at_least("b", 3.0, 2.0)]) == pytest.approx(0.5)
+    assert decision_margin([below("a", 1.5, 1.0), at_least("b", 1.0, 2.0),
+                            at_least("c", 3.0, 2.0)]) == pytest.approx(-0.5)
+    assert decision_margin([is_true("file", True)]) is None
+    assert decision_margin([is_true("file", False), below("a", 2.0, 1.0)]) is None
+    assert decision_margin([is_true("file", True), below("a", 0.9, 1.0)]) == pytest.approx(0.1)
+    assert decision_margin([any_of(below("a", 2.0, 1.0), below("b", 1.5, 1.0))]) == pytest.approx(-0.5)
 
 
 @pytest.mark.parametrize("name", ["Fix Verified", "", "1abc", None])
@@ -88,8 +150,15 @@ def test_records_are_json_even_for_a_nan_value():
 
 
 def _output(name, holds):
-    return new_output("display_data", data={"text/plain": verdict_line(name, holds, "s"),
-                                            CLAIM_MIME: {"name": name, "holds": holds}})
+    return new_output("display_data", data={"text/plain": verdict_line(name, holds, "s")},
+                      metadata={CLAIM_MIME: {"name": name, "holds": holds}})
+
+
+def test_read_claims_also_from_records_in_the_outputs_data():
+    """Notebooks executed before the record moved to the metadata kept it in the data."""
+    old = new_output("display_data", data={"text/plain": verdict_line("fix_verified", True, "s"),
+                                           CLAIM_MIME: {"name": "fix_verified", "holds": True}})
+    assert read_claims(new_notebook(cells=[new_code_cell("x", outputs=[old])])) == {"fix_verified": True}
 
 
 def test_read_claims_from_outputs_not_from_text():

@@ -26,6 +26,10 @@ def test_unanswered_and_invalid_answers_earn_zero_without_training():
     assert (result.points, result.max_points) == (0, 2) and "factor is None" in result.message
     result = verify("01-plateau-schedule", {"factor": 1.5, "patience": 2})
     assert result.points == 0 and "factor=1.5 is not allowed" in result.message
+    # Keras's ReduceLROnPlateau raises for a factor of 1: refused here, before any training.
+    result = verify("01-plateau-schedule", {"factor": 1.0, "patience": 2})
+    assert result.points == 0 and "factor=1.0 is not allowed" in result.message
+    assert "value < 1" in result.message
     result = verify("01-stable-learning-rate", {"learning_rate": "fast"})
     assert result.points == 0 and "learning_rate='fast'" in result.message
 
@@ -118,27 +122,31 @@ def test_the_gap_exercise_wants_the_smallest_gap_and_the_count_without_one():
     from lstm_lessons.grading.registry import EXERCISES
 
     gap = EXERCISES["06-gap"]
-    passed, message, hint, measured = gap.verify({"gap": 35, "shared_without_gap": 35})
-    assert passed and hint == "" and measured["shared_without_gap"] == 35
-    passed, _, hint, measured = gap.verify({"gap": 34, "shared_without_gap": 35})
-    assert not passed and measured["shared_with_gap"] == 1 and hint.startswith("a validation window still")
-    passed, _, hint, _ = gap.verify({"gap": 36, "shared_without_gap": 35})
-    assert not passed and hint.startswith("that gap is larger than needed")
-    passed, _, hint, _ = gap.verify({"gap": 35, "shared_without_gap": 0})
-    assert not passed and hint.startswith("without a gap, count")
+    judged = gap.verify({"gap": 35, "shared_without_gap": 35}, 1)
+    assert judged.passed and judged.hint == "" and judged.measurements["shared_without_gap"] == 35
+    judged = gap.verify({"gap": 34, "shared_without_gap": 35}, 1)
+    assert not judged.passed and judged.measurements["shared_with_gap"] == 1
+    assert judged.hint.startswith("a validation window still")
+    judged = gap.verify({"gap": 36, "shared_without_gap": 35}, 1)
+    assert not judged.passed and judged.hint.startswith("that gap is larger than needed")
+    judged = gap.verify({"gap": 35, "shared_without_gap": 0}, 1)
+    assert not judged.passed and judged.hint.startswith("without a gap, count")
+    assert [c.holds for c in judged.checks] == [True, True] and not judged.reports[0].holds
 
 
 def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_be_measured():
     from lstm_lessons.grading.registry import EXERCISES
 
     value = EXERCISES["07-padding-value"]
-    passed, _, hint, measured = value.verify({"value": -10.0, "masked_steps": 9538})
-    assert passed and hint == "" and measured["padding_steps"] == 9538
-    assert measured["lowest_real"] < -3 and measured["highest_real"] > 3
-    passed, _, hint, measured = value.verify({"value": 0.0, "masked_steps": 9538})
-    assert not passed and measured["masked_steps"] == 9538 and hint.startswith("that value lies inside")
-    passed, _, hint, _ = value.verify({"value": 50.0, "masked_steps": 0})
-    assert not passed and hint.startswith("prepare the 'post, masked' pipeline")
+    judged = value.verify({"value": -10.0, "masked_steps": 9538}, 1)
+    assert judged.passed and judged.hint == "" and judged.measurements["padding_steps"] == 9538
+    assert judged.measurements["lowest_real"] < -3 and judged.measurements["highest_real"] > 3
+    assert judged.margin > 1       # -10 lies more than the lowest real value's size below it
+    judged = value.verify({"value": 0.0, "masked_steps": 9538}, 1)
+    assert not judged.passed and judged.measurements["masked_steps"] == 9538
+    assert judged.hint.startswith("that value lies inside") and judged.margin < -0.5
+    judged = value.verify({"value": 50.0, "masked_steps": 0}, 1)
+    assert not judged.passed and judged.hint.startswith("prepare the 'post, masked' pipeline")
 
 
 def test_lesson07_names_every_pipeline_and_importing_the_exercises_stays_light():
@@ -161,6 +169,7 @@ def test_lesson08_names_what_goes_between_the_layers():
 
 @pytest.mark.slow
 def test_a_clipping_norm_too_large_to_matter_leaves_the_irnn_exploding_and_says_so():
-    passed, message, hint, measured = EXERCISES["08-clipnorm"].verify({"clipnorm": 1e5, "val_loss": 0.9})
-    assert not passed and measured == {"finite": False, "epochs_run": 1, "val_loss": None}
-    assert "non-finite in epoch 1" in message and hint.startswith("the steps are still large")
+    judged = EXERCISES["08-clipnorm"].verify({"clipnorm": 1e5, "val_loss": 0.9}, 1)
+    assert not judged.passed and judged.measurements == {"finite": False, "epochs_run": 1, "val_loss": None}
+    assert "non-finite in epoch 1" in judged.message and judged.hint.startswith("the steps are still large")
+    assert not any(c.holds for c in (*judged.checks, *judged.reports)) and judged.margin is None

@@ -59,20 +59,31 @@ def screen(exercise_id: str, answer: dict) -> CheckResult | None:
     return None
 
 
-def verify(exercise_id: str, answer: dict) -> CheckResult:
+def verify(exercise_id: str, answer: dict, seed: int | None = None) -> CheckResult:
     """Verify an answer with the exercise's trusted code; never raises for a bad answer value.
 
-    Screens the answer first (:func:`screen`), then trains and measures (seconds).
+    Screens the answer first (:func:`screen`), then trains and measures (seconds). The result
+    keeps every check with its margin from its bound, and where it ran
+    (:func:`lstm_lessons.machine.describe`).
+
+    Args:
+        seed: the seed to train with; ``None`` (the grader, the student) means the one the task
+            names (``Exercise.seed``). ``benchmarks/exercise_margins.py`` tries others.
 
     Raises:
         ExerciseError: ``exercise_id`` is unknown, or an answer name is not the exercise's.
     """
+    from lstm_lessons.machine import describe
+
     screened = screen(exercise_id, answer)
     if screened is not None:
         return screened
     task = exercise(exercise_id)
-    passed, message, hint, measured = task.verify(dict(answer))
-    return CheckResult(exercise_id, task.points if passed else 0, task.points, message, hint, measured)
+    judged = task.verify(dict(answer), task.seed if seed is None else seed)
+    return CheckResult(exercise_id, task.points if judged.passed else 0, task.points, judged.message,
+                       judged.hint, judged.measurements, margin=judged.margin,
+                       checks=[c.record() for c in (*judged.checks, *judged.reports)],
+                       environment=describe())
 
 
 def feedback_line(result: CheckResult) -> str:

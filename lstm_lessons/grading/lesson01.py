@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.claims import at_most, below
+from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Rule
 
 
@@ -17,31 +18,33 @@ def _sunspot_run(learning_rate: float, callbacks=(), seed: int = 1, epochs: int 
                      epochs=epochs, batch_size=32, verbose=0, callbacks=list(callbacks)).history
 
 
-def _judge_sunspot_run(history: dict, target: float) -> tuple[bool, str, str, dict]:
+def _judge_sunspot_run(history: dict, target: float) -> Judgement:
     from lstm_lessons import curves
 
     index = curves.oscillation_index(history["val_loss"])
     best = min(history["val_loss"])
-    smooth, good = index < curves.OSCILLATION_THRESHOLD, best <= target
+    checks = (below("oscillation index of the validation loss", index, curves.OSCILLATION_THRESHOLD),
+              at_most("best validation loss", best, target))
+    smooth, good = (c.holds for c in checks)
     measured = {"oscillation_index": round(index, 3), "best_val_loss": round(best, 5)}
     message = (f"oscillation index {index:.2f} ({'below' if smooth else 'not below'} 0.2), best validation "
                f"loss {best:.4f} ({'at or below' if good else 'above'} the target {target})")
     hint = first_hint((smooth, "the validation loss still jumps: the step is too large."),
                       (good, "smooth but not good enough: the step may be too small to get far "
                              "in 30 epochs."))
-    return smooth and good, message, hint, measured
+    return Judgement(checks, message, hint, measured)
 
 
-def _verify_stable_rate(answer: dict) -> tuple[bool, str, str, dict]:
-    return _judge_sunspot_run(_sunspot_run(answer["learning_rate"]), target=0.010)
+def _verify_stable_rate(answer: dict, seed: int) -> Judgement:
+    return _judge_sunspot_run(_sunspot_run(answer["learning_rate"], seed=seed), target=0.010)
 
 
-def _verify_plateau(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_plateau(answer: dict, seed: int) -> Judgement:
     from lstm_lessons._tf import keras
 
     schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=answer["factor"],
                                                  patience=answer["patience"], min_lr=1e-5)
-    return _judge_sunspot_run(_sunspot_run(0.1, [schedule]), target=0.0105)
+    return _judge_sunspot_run(_sunspot_run(0.1, [schedule], seed=seed), target=0.0105)
 
 
 EXERCISES = (
@@ -55,7 +58,9 @@ EXERCISES = (
         "01-plateau-schedule", "01_learning_rate_oscillation", 2,
         "Start from the too-high learning rate 0.1 and choose ReduceLROnPlateau's factor and patience "
         "so that the validation loss does not oscillate and its best value is at most 0.0105.",
-        {"factor": Rule(float, 0.0, 1.0, low_inclusive=False, meaning="multiplier of the learning rate"),
+        # Keras's ReduceLROnPlateau refuses a factor of 1 or more (it would never cut).
+        {"factor": Rule(float, 0.0, 1.0, low_inclusive=False, high_inclusive=False,
+                        meaning="multiplier of the learning rate"),
          "patience": Rule(int, 0, 30, meaning="epochs without improvement before a cut")},
         _verify_plateau),
 )

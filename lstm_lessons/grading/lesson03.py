@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.claims import above, at_most, below, is_true
+from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Choice, Rule
 
 SEED, EPOCHS, LAST_TRAINING_YEAR, VALIDATION_YEARS = 1, 10, 2012, (2013, 2016)
 """The lesson's default settings, used by every check."""
 
 
-def _per_year_report(representation: str, lookback: int):
+def _per_year_report(representation: str, lookback: int, seed: int):
     """Train lesson 03's model on one representation; its per-year validation report (MAPE in %)."""
     from lstm_lessons import data, models, subsets, training
 
@@ -28,37 +29,49 @@ def _per_year_report(representation: str, lookback: int):
 
         def to_units(values):
             return (values / 100 + 1) * reference
-    training.seed_everything(SEED)
+    training.seed_everything(seed)
     model = models.build_lstm_regressor(lookback, units=32, learning_rate=1e-3)
     model.fit(x[is_train], y[is_train], epochs=EPOCHS, batch_size=64, verbose=0)
     return subsets.evaluate_subsets(model, x[is_val], y[is_val], year[is_val], to_units=to_units)
 
 
-def _verify_worst_year(answer: dict) -> tuple[bool, str, str, dict]:
-    report = _per_year_report("levels", 20)
+def _verify_worst_year(answer: dict, seed: int) -> Judgement:
+    report = _per_year_report("levels", 20, seed)
     worst = int(report.worst)
     mape = report.table["mape"]
     measured = {"worst_year": worst, "mape_per_year": {int(k): round(float(v), 2) for k, v in mape.items()}}
-    if answer["worst_year"] == worst:
+    reported = answer["worst_year"]
+    if reported in mape.index:
+        # The reported year is the worst exactly when its MAPE is above every other year's; the
+        # ratio says how far: for the right year, how far ahead of the runner-up it is.
+        others = mape.drop(reported)
+        reports = (above("reported year's MAPE / highest MAPE of the other years",
+                         float(mape[reported] / others.max()), 1.0),)
+    else:
+        reports = (is_true("the reported year is a validation year with windows", False),)
+    if reports[0].holds:
         message = f"{worst} it is: MAPE {mape[worst]:.1f} % against {mape.min():.1f} % in the best year"
-        return True, message, "", measured
-    return (False, f"{answer['worst_year']} is not the worst validation year of the model on price levels",
-            "print the per-year table of ll.subsets.evaluate_subsets.", measured)
+        return Judgement((), message, "", measured, reports)
+    message = f"{answer['worst_year']} is not the worst validation year of the model on price levels"
+    hint = "print the per-year table of ll.subsets.evaluate_subsets."
+    return Judgement((), message, hint, measured, reports)
 
 
-def _verify_windows(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_windows(answer: dict, seed: int) -> Judgement:
     from lstm_lessons.subsets import DISPARITY_THRESHOLD
 
-    report = _per_year_report(answer["representation"], 20)
+    report = _per_year_report(answer["representation"], 20, seed)
     disparity = report.disparity()
     measured = {"disparity": round(disparity, 2), "mape": round(float(report.overall["mape"]), 2)}
-    even, reported = disparity < DISPARITY_THRESHOLD, abs(answer["disparity"] - disparity) <= 0.1
+    checks = (below("worst-year MAPE / best-year MAPE", disparity, DISPARITY_THRESHOLD),)
+    reports = (at_most("|reported - measured disparity|", abs(answer["disparity"] - disparity), 0.1),)
+    even, reported = checks[0].holds, reports[0].holds
     message = (f"with {answer['representation']} windows the worst year is {disparity:.2f}x the best "
                f"({'below' if even else 'not below'} {DISPARITY_THRESHOLD:g}x); you reported "
                f"{answer['disparity']:g}x ({'within' if reported else 'not within'} 0.1)")
     hint = first_hint((even, "the later years' prices lie outside what the model saw in training."),
                       (reported, "measure it: ll.subsets.evaluate_subsets(...).disparity()."))
-    return even and reported, message, hint, measured
+    return Judgement(checks, message, hint, measured, reports)
 
 
 EXERCISES = (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.claims import at_most, is_true
+from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Rule
 
 SEED = 1
@@ -12,44 +13,50 @@ TARGET_VAL_LOSS, GAP_BOUND = 0.20, 0.05
 """Exercise 1: the returned model's validation loss at most this (nats), its final gap at most that."""
 
 
-def _run(**changes):
+def _run(seed: int, **changes):
     from lstm_lessons import data, generalisation
 
-    return generalisation.train(generalisation.Recipe().but(**changes), data.italy_power_task(), SEED)
+    return generalisation.train(generalisation.Recipe().but(**changes), data.italy_power_task(), seed)
 
 
-def _verify_regularise(answer: dict) -> tuple[bool, str, str, dict]:
-    run = _run(dropout=answer["dropout"], recurrent_dropout=answer["dropout"], l2=answer["l2"])
+def _verify_regularise(answer: dict, seed: int) -> Judgement:
+    run = _run(seed, dropout=answer["dropout"], recurrent_dropout=answer["dropout"], l2=answer["l2"])
     measured = {"val_loss": round(run.val_loss, 4), "gap_at_end": round(run.final_gap, 4),
                 "best_epoch": run.best_epoch}
-    low, narrow = run.val_loss <= TARGET_VAL_LOSS, run.final_gap <= GAP_BOUND
+    checks = (at_most("validation loss at the end", run.val_loss, TARGET_VAL_LOSS),
+              at_most("gap at the end", run.final_gap, GAP_BOUND))
+    low, narrow = (c.holds for c in checks)
     message = (f"dropout {answer['dropout']:g} and L2 {answer['l2']:g}: validation loss at the end "
                f"{run.val_loss:.3f} ({'at or below' if low else 'above'} {TARGET_VAL_LOSS}), gap "
                f"{run.final_gap:.3f} ({'at or below' if narrow else 'above'} {GAP_BOUND})")
     hint = first_hint((low, "the validation loss still climbs (or never got low): compare the recipes' "
                             "table; too much regularisation underfits."),
                       (narrow, "the model still fits the training days far better than the held-out ones."))
-    return low and narrow, message, hint, measured
+    return Judgement(checks, message, hint, measured)
 
 
-def _verify_patience(answer: dict) -> tuple[bool, str, str, dict]:
-    full = _run()
+def _verify_patience(answer: dict, seed: int) -> Judgement:
+    full = _run(seed)
     best = full.best_epoch
-    stopped = _run(patience=answer["patience"])
+    stopped = _run(seed, patience=answer["patience"])
     trained = len(stopped.history["val_loss"])
-    kept = stopped.best_epoch == best and trained < len(full.history["val_loss"])
-    reported = answer["best_epoch"] == best
+    checks = (is_true("restored epoch is the full run's best", stopped.best_epoch == best),
+              # A count of epochs, not a measurement: a patience that outlasts the run trains
+              # every epoch on any machine, and "70 is not below 70" is no margin to report.
+              is_true("stopped before the last epoch", trained < len(full.history["val_loss"])))
+    reports = (is_true("reported best epoch is the full run's", answer["best_epoch"] == best),)
+    restored, early = (c.holds for c in checks)
+    reported = reports[0].holds
     measured = {"best_epoch_of_full_run": best, "epochs_trained": trained,
                 "restored_epoch": stopped.best_epoch}
     message = (f"patience {answer['patience']}: stopped after {trained} epochs and restored epoch "
                f"{stopped.best_epoch}; the full run's best epoch is {best}; "
                f"you reported {answer['best_epoch']}")
-    hint = first_hint((stopped.best_epoch == best, "training stopped at an earlier dip: look at how many "
-                                                    "epochs pass between new bests before the real one."),
-                      (trained < len(full.history["val_loss"]), "that patience never stops early: all "
-                                                                "epochs were trained."),
+    hint = first_hint((restored, "training stopped at an earlier dip: look at how many epochs pass "
+                                 "between new bests before the real one."),
+                      (early, "that patience never stops early: all epochs were trained."),
                       (reported, "report the epoch of the lowest validation loss of the full run."))
-    return kept and reported, message, hint, measured
+    return Judgement(checks, message, hint, measured, reports)
 
 
 EXERCISES = (

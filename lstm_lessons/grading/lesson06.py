@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.claims import at_most, is_true
+from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Rule
 
 SEED = 1
@@ -32,10 +33,15 @@ def _shared(gap: int) -> int:
     return data.windows_sharing_steps(train, val, GAP_LOOKBACK, GAP_HORIZON)
 
 
-def _verify_gap(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_gap(answer: dict, seed: int) -> Judgement:
+    # Counting, no training: ``seed`` is not used, and a count has no margin (facts, not bounds).
     gap, without = answer["gap"], answer["shared_without_gap"]
     shared, shared_one_less, shared_none = _shared(gap), _shared(max(gap - 1, 0)), _shared(0)
-    enough, smallest, counted = shared == 0, gap == 0 or shared_one_less > 0, without == shared_none
+    checks = (is_true("no validation window shares a month with training", shared == 0),
+              is_true("one window less would share a month", gap == 0 or shared_one_less > 0))
+    reports = (is_true("reported count without a gap is right", without == shared_none),)
+    enough, smallest = (c.holds for c in checks)
+    counted = reports[0].holds
     measured = {"shared_with_gap": shared, "shared_with_one_window_less": shared_one_less,
                 "shared_without_gap": shared_none}
     message = (f"a gap of {gap} windows leaves {shared} validation windows sharing a month with "
@@ -46,25 +52,28 @@ def _verify_gap(answer: dict) -> tuple[bool, str, str, dict]:
                       (smallest, "that gap is larger than needed: a smaller one already shares no month."),
                       (counted, "without a gap, count the validation windows that start within one window's "
                                 "length of the last training window."))
-    return enough and smallest and counted, message, hint, measured
+    return Judgement(checks, message, hint, measured, reports)
 
 
-def _verify_optimism(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_optimism(answer: dict, seed: int) -> Judgement:
     from lstm_lessons import leakage
 
-    measured = {}
+    measured, reports = {}, []
     for key, pipeline in (("leak_free", "leak-free"), ("centred_mean", "centred mean feature")):
-        result = leakage.train(leakage.prepare(pipeline, seed=SEED, horizon=1), SEED)
+        result = leakage.train(leakage.prepare(pipeline, seed=seed, horizon=1), seed)
         measured[key] = round(result.optimism, 3)
-    close = {key: abs(answer[key] - value) <= OPTIMISM_TOLERANCE for key, value in measured.items()}
-    message = (f"optimism at horizon 1, seed {SEED}: leak-free {measured['leak_free']:.2f} (you said "
+        reports.append(at_most(f"|reported - measured {pipeline} optimism|", abs(answer[key] - measured[key]),
+                               OPTIMISM_TOLERANCE))
+    # Every value of the answer is reported: no ``checks``, only ``reports``.
+    close = {key: c.holds for key, c in zip(measured, reports, strict=True)}
+    message = (f"optimism at horizon 1, seed {seed}: leak-free {measured['leak_free']:.2f} (you said "
                f"{answer['leak_free']:g}), centred mean {measured['centred_mean']:.2f} (you said "
                f"{answer['centred_mean']:g})")
     hint = first_hint((close["leak_free"], "prepare the leak-free pipeline with horizon=1, train it with "
                                            "seed 1 and read Result.optimism (test RMSE / validation RMSE)."),
                       (close["centred_mean"], "the same for the centred mean feature pipeline, with "
                                               "horizon=1 and seed 1."))
-    return all(close.values()), message, hint, measured
+    return Judgement((), message, hint, measured, tuple(reports))
 
 
 EXERCISES = (

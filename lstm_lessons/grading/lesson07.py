@@ -3,14 +3,17 @@ shortest utterances are recognised."""
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.claims import above, any_of, at_least, at_most, below, is_true
+from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Choice, Rule
 
 SEED = 1
 """Every check that trains uses the lesson's default settings and this seed."""
 
-SHORT_TARGET = 0.9
-"""Exercise 2: the test accuracy the 7-12 frame utterances must reach."""
+SHORT_TARGET = 0.8
+"""Exercise 2: the test accuracy the 7-12 frame utterances must reach. Masked pipelines reach 0.91 to
+0.98 on seeds 1-3 and the unmasked post-padded one about 0.05; 81 utterances make a step of 0.012,
+so the bound keeps a tenth of itself from a masked pipeline's worst seed."""
 
 PIPELINE_NAMES = ("post, no mask", "pre, no mask", "post, masked", "padded-array statistics, masked",
                   "scaled after padding, masked")
@@ -37,16 +40,19 @@ def _standardised_range() -> tuple[float, float]:
     return float(values.min()), float(values.max())
 
 
-def _verify_value(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_value(answer: dict, seed: int) -> Judgement:
+    # No training: ``seed`` is not used.
     from lstm_lessons import padding
 
     value, reported = answer["value"], answer["masked_steps"]
     low, high = _standardised_range()
     prepared = padding.prepare("post, masked", value=value)
-    outside = value < low or value > high
+    checks = (any_of(below("padding value under the real frames", value, low),
+                     above("padding value over the real frames", value, high)),)
+    reports = (is_true("reported masked steps are the mask's", reported == prepared.masked_steps),)
+    outside, counted = checks[0].holds, reports[0].holds
     measured = {"lowest_real": round(low, 3), "highest_real": round(high, 3),
                 "masked_steps": prepared.masked_steps, "padding_steps": prepared.padding_steps}
-    counted = reported == prepared.masked_steps
     message = (f"padding value {value:g}: the standardised real frames run from {low:.2f} to {high:.2f}; "
                f"the mask skips {prepared.masked_steps} of {prepared.padding_steps} padding steps "
                f"(you said {reported})")
@@ -54,23 +60,26 @@ def _verify_value(answer: dict) -> tuple[bool, str, str, dict]:
                                 "could one day equal it in every channel."),
                       (counted, "prepare the 'post, masked' pipeline with your value and read "
                                 "Prepared.masked_steps."))
-    return outside and counted, message, hint, measured
+    return Judgement(checks, message, hint, measured, reports)
 
 
-def _verify_short(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_short(answer: dict, seed: int) -> Judgement:
     from lstm_lessons import padding
 
-    result = padding.train(padding.prepare(answer["pipeline"]), SEED, curves=False)
+    result = padding.train(padding.prepare(answer["pipeline"]), seed, curves=False)
     short = float(result.by_length().iloc[0])
     measured = {"short_accuracy": round(short, 3), "accuracy": round(result.accuracy, 3)}
-    reached, close = short >= SHORT_TARGET, abs(answer["short_accuracy"] - short) <= ACCURACY_TOLERANCE
-    message = (f"{answer['pipeline']!r}, seed {SEED}: the 7-12 frame test utterances {short:.3f} right "
+    checks = (at_least("accuracy on the 7-12 frame utterances", short, SHORT_TARGET),)
+    reports = (at_most("|reported - measured 7-12 frame accuracy|", abs(answer["short_accuracy"] - short),
+                       ACCURACY_TOLERANCE),)
+    reached, close = checks[0].holds, reports[0].holds
+    message = (f"{answer['pipeline']!r}, seed {seed}: the 7-12 frame test utterances {short:.3f} right "
                f"(needed: {SHORT_TARGET}; you said {answer['short_accuracy']:g}), all {result.accuracy:.3f}")
     hint = first_hint((reached, "after the last real frame that pipeline's LSTM still reads dozens of "
                                 "padding frames before its state is used."),
                       (close, "train the pipeline with ll.padding.train(ll.padding.prepare(name), 1) and "
                               "read the first value of Result.by_length()."))
-    return reached and close, message, hint, measured
+    return Judgement(checks, message, hint, measured, reports)
 
 
 EXERCISES = (

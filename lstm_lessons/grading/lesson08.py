@@ -3,7 +3,8 @@ whose first layer still receives its share of the gradient."""
 
 from __future__ import annotations
 
-from lstm_lessons.grading.exercise import Exercise, first_hint
+from lstm_lessons.claims import at_least, at_most, below, is_true
+from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Choice, Rule
 
 SEED = 1
@@ -31,49 +32,56 @@ BETWEEN = ("nothing", "residual", "layer_norm")
 importing the exercises does not import pandas with ``ll.gradient_flow``."""
 
 
-def _verify_clipnorm(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_clipnorm(answer: dict, seed: int) -> Judgement:
     from lstm_lessons import gradient_flow
 
     recipe = gradient_flow.RECIPES["IRNN, SGD"].replace(global_clipnorm=answer["clipnorm"])
-    result = gradient_flow.train("IRNN, SGD", SEED, recipe)
+    result = gradient_flow.train("IRNN, SGD", seed, recipe)
     finite = result.finite and result.epochs_run == recipe.epochs
-    reached = finite and result.val_loss < VAL_LOSS_TARGET
-    close = finite and abs(answer["val_loss"] - result.val_loss) <= VAL_LOSS_TOLERANCE
+    checks = (is_true("every epoch's loss finite", finite),
+              below("validation loss", result.val_loss, VAL_LOSS_TARGET))
+    reports = (at_most("|reported - measured validation loss|", abs(answer["val_loss"] - result.val_loss),
+                       VAL_LOSS_TOLERANCE),)
+    reached, close = finite and checks[1].holds, finite and reports[0].holds
     measured = {"finite": finite, "epochs_run": result.epochs_run,
                 "val_loss": round(result.val_loss, 4) if finite else None}
     outcome = f"validation loss {result.val_loss:.4f}" if finite else \
         f"the loss turned non-finite in epoch {result.epochs_run}"
-    message = (f"IRNN clipped at {answer['clipnorm']:g}, seed {SEED}: {outcome} (needed: below "
+    message = (f"IRNN clipped at {answer['clipnorm']:g}, seed {seed}: {outcome} (needed: below "
                f"{VAL_LOSS_TARGET}; you said {answer['val_loss']:g})")
     hint = first_hint((finite, "the steps are still large enough to blow the ReLU state up: choose a norm "
                                "nearer the gradient norms of the healthy Keras-defaults run."),
                       (reached, "it stays finite but learns too little in 8 epochs: a norm far below the "
                                 "healthy run's makes every step tiny, one far above lets bursts through."),
                       (close, "train it with ll.gradient_flow.train and read Result.val_loss."))
-    return reached and close, message, hint, measured
+    return Judgement(checks, message, hint, measured, reports)
 
 
-def _verify_depth(answer: dict) -> tuple[bool, str, str, dict]:
+def _verify_depth(answer: dict, seed: int) -> Judgement:
     from lstm_lessons import gradient_flow
 
     recipe = gradient_flow.RECIPES["6 sigmoid layers"].replace(depth=answer["depth"],
                                                                between=answer["between"])
-    result = gradient_flow.train("your stack", SEED, recipe)
+    result = gradient_flow.train("your stack", seed, recipe)
     ratio = float(gradient_flow.first_to_last(result.history)[-1])
     loss = result.history["loss"]
     drop = float(1 - loss[-1] / loss[0])
-    reached = ratio >= RATIO_TARGET and drop >= LOSS_DROP_TARGET
-    close = abs(answer["ratio"] - ratio) <= RATIO_TOLERANCE * ratio
+    checks = (at_least("first / last layer gradient norm", ratio, RATIO_TARGET),
+              at_least("training loss drop", drop, LOSS_DROP_TARGET))
+    reports = (at_most("|reported - measured gradient ratio|", abs(answer["ratio"] - ratio),
+                       RATIO_TOLERANCE * ratio),)
+    passes_gradient, learns = (c.holds for c in checks)
+    close = reports[0].holds
     measured = {"ratio": round(ratio, 4), "loss_drop": round(drop, 3)}
-    message = (f"{answer['depth']} sigmoid layers, {answer['between']} between, seed {SEED}: first / last "
+    message = (f"{answer['depth']} sigmoid layers, {answer['between']} between, seed {seed}: first / last "
                f"layer {ratio:.3g} (needed: at least {RATIO_TARGET}; you said {answer['ratio']:g}), training "
                f"loss fell by {drop:.0%} (needed: {LOSS_DROP_TARGET:.0%})")
-    hint = first_hint((ratio >= RATIO_TARGET, "each sigmoid layer can shrink the gradient by 4: use fewer "
-                                              "layers, or give the gradient a way around or through them."),
-                      (drop >= LOSS_DROP_TARGET, "the gradient arrives but the stack still learns too little "
-                                                 "in 6 epochs: try what sits between the layers."),
+    hint = first_hint((passes_gradient, "each sigmoid layer can shrink the gradient by 4: use fewer layers, "
+                                        "or give the gradient a way around or through them."),
+                      (learns, "the gradient arrives but the stack still learns too little in 6 epochs: "
+                               "try what sits between the layers."),
                       (close, "read ll.gradient_flow.first_to_last(result.history)[-1]."))
-    return reached and close, message, hint, measured
+    return Judgement(checks, message, hint, measured, reports)
 
 
 EXERCISES = (

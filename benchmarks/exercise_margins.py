@@ -1,0 +1,187 @@
+"""How far every graded decision is from flipping, under what changes between machines.
+
+``.venv/bin/python benchmarks/exercise_margins.py [--exercises 01-plateau-schedule ...]
+[--variants base onednn-off ...] [--jobs 2] [--out benchmarks/exercise_margins.json] [--reuse]``
+
+For every exercise, the answers of ``solutions/answers.json`` (the reference, which must pass;
+the no-op, the answer that changes nothing, and the wrong ones, which must fail) are checked
+with the grader's own code (``Exercise.verify``) under each variant of :data:`VARIANTS`: as
+this machine runs it, with oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``), with one intra-op thread
+(``TF_NUM_INTRAOP_THREADS=1``), and with the two seeds after the task's. Each variant runs in a
+fresh process (TensorFlow reads those variables once, at import). The first three change the
+last digits of every training, as another CPU does; the seeds change far more, and stand for a
+decision that is chaotic. Under a seed variant the decision is taken on the answer's
+``checks`` alone: a reported value (``Judgement.reports``) belongs to the seed it was read on,
+and an exercise decided by reported values alone is not judged there (``applicable: false``).
+
+Prints one Markdown row per exercise and answer: the decision it needs, whether every variant
+gave it, and the smallest margin (``ll.claims.decision_margin``: a share of the bound) with its
+variant. Writes every result, with where it ran (``ll.machine.describe``), to ``--out``; the
+committed copy is what ``tests/test_exercise_margins.py`` holds to its bounds. ``--reuse`` keeps
+the results already in ``--out`` for the same answers and runs only the missing ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSWERS = ROOT / "solutions" / "answers.json"
+OUT = ROOT / "benchmarks" / "exercise_margins.json"
+
+VARIANTS = {
+    "base": ({}, 0),
+    "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, 0),
+    "one-thread": ({"TF_NUM_INTRAOP_THREADS": "1"}, 0),
+    "seed+1": ({}, 1),
+    "seed+2": ({}, 2),
+}
+"""``{name: (environment variables, seed offset from the task's seed)}``."""
+
+SEED_VARIANTS = tuple(name for name, (_, offset) in VARIANTS.items() if offset)
+
+
+def declared_answers() -> dict[str, dict[str, dict]]:
+    """``{exercise id: {label: answer}}`` from ``solutions/answers.json``: ``reference`` first, then
+    ``no-op``, then each wrong answer as ``wrong: <label>``."""
+    declared = json.loads(ANSWERS.read_text())
+    return {exercise: {"reference": entry["reference"], "no-op": entry["no-op"],
+                       **{f"wrong: {label}": answer for label, answer in entry["wrong"].items()}}
+            for exercise, entry in declared.items()}
+
+
+def expected(label: str) -> bool:
+    """Whether the answer under ``label`` must pass (only the reference does)."""
+    return label == "reference"
+
+
+def check_here(jobs: list[dict]) -> list[dict]:
+    """Run in a child process: verify each job's answer with ``Exercise.verify`` and the job's seed."""
+    from lstm_lessons.claims import decision_margin
+    from lstm_lessons.grading.feedback import exercise, screen
+    from lstm_lessons.machine import describe
+
+    results = []
+    for job in jobs:
+        task = exercise(job["exercise"])
+        row = dict(job)
+        screened = screen(job["exercise"], job["answer"])
+        if screened is not None:
+            row.update(passed=False, margin=None, screened=screened.message, checks=[])
+        else:
+            seed = task.seed + VARIANTS[job["variant"]][1]
+            judged = task.verify(dict(job["answer"]), seed)
+            on_checks = job["variant"] in SEED_VARIANTS
+            row.update(seed=seed, passed=all(c.holds for c in judged.checks) if on_checks else judged.passed,
+                       margin=decision_margin(judged.checks) if on_checks else judged.margin,
+                       checks=[c.record() for c in (*judged.checks, *judged.reports)],
+                       reports=len(judged.reports), message=judged.message)
+            if on_checks and not judged.checks:
+                # Only reported values decide it (which year was worst, what a value was): on
+                # another seed they are other values, and nothing is left to judge.
+                row.update(passed=None, margin=None, applicable=False)
+        row["environment"] = describe()
+        decision = "passes" if row["passed"] else "fails"
+        print(f"{job['variant']:>10} {job['exercise']} {job['label']}: {decision}, margin {row['margin']}",
+              file=sys.stderr, flush=True)
+        results.append(row)
+    return results
+
+
+def run_variant(variant: str, jobs: list[dict]) -> list[dict]:
+    """Check ``jobs`` in a fresh Python process with the variant's environment."""
+    if not jobs:
+        return []
+    environment = {**os.environ, **VARIANTS[variant][0], "PYTHONPATH": str(ROOT / "benchmarks")}
+    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    code = ("import json, sys; from exercise_margins import check_here; "
+            "print(json.dumps(check_here(json.load(sys.stdin))))")
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(jobs), text=True,
+                          capture_output=True, env=environment, cwd=ROOT)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"variant {variant} failed (exit {done.returncode})")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def summary_rows(results: list[dict]) -> list[dict]:
+    """One row per (exercise, answer): the decision it needs, the variants that gave another, the
+    smallest |margin| and its variant (``None`` where facts alone decided every variant)."""
+    rows = {}
+    for r in results:
+        if r.get("applicable") is False:
+            continue
+        needs = "pass" if expected(r["label"]) else "fail"
+        row = rows.setdefault((r["exercise"], r["label"]), {
+            "exercise": r["exercise"], "label": r["label"], "needs": needs,
+            "variants": 0, "wrong_in": [], "smallest": None, "where": ""})
+        row["variants"] += 1
+        if r["passed"] != expected(r["label"]):
+            row["wrong_in"].append(r["variant"])
+        if r["margin"] is not None and (row["smallest"] is None or abs(r["margin"]) < row["smallest"]):
+            row["smallest"], row["where"] = abs(r["margin"]), r["variant"]
+    return list(rows.values())
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| exercise | answer | needs | variants that gave it | smallest margin | where |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        gave = row["variants"] - len(row["wrong_in"])
+        wrong = f" (not in {', '.join(row['wrong_in'])})" if row["wrong_in"] else ""
+        smallest = "facts" if row["smallest"] is None else f"{row['smallest']:.0%}"
+        lines.append(f"| {row['exercise']} | {row['label']} | {row['needs']} | "
+                     f"{gave}/{row['variants']}{wrong} | {smallest} | {row['where']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--exercises", nargs="*", help="exercise ids (default: every declared one)")
+    parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--jobs", type=int, default=2, help="variants run side by side")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--reuse", action="store_true", help="keep --out's results for the same answers")
+    args = parser.parse_args()
+
+    answers = declared_answers()
+    exercises = args.exercises or list(answers)
+    unknown = sorted(set(exercises) - set(answers))
+    if unknown:
+        parser.error(f"--exercises: no declared answers for {unknown} in {ANSWERS}")
+    earlier = json.loads(args.out.read_text())["results"] if args.reuse and args.out.exists() else []
+    key = lambda r: (r["exercise"], r["label"], r["variant"], json.dumps(r["answer"], sort_keys=True))  # noqa: E731
+    kept = {key(r): r for r in earlier}
+    # One process a variant and lesson: TensorFlow's start-up is paid 5 x 8 times, and the
+    # processes are small enough for --jobs to keep both cores busy to the end.
+    todo: dict[tuple[str, str], list[dict]] = {}
+    for exercise in exercises:
+        for label, answer in answers[exercise].items():
+            for variant in args.variants:
+                job = {"exercise": exercise, "label": label, "variant": variant, "answer": answer}
+                if key(job) not in kept:
+                    todo.setdefault((variant, exercise[:2]), []).append(job)
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        new = [r for rs in pool.map(lambda group: run_variant(group[0], todo[group]), todo) for r in rs]
+    for r in new:
+        kept[key(r)] = r
+    # Only the answers declared now, in the declared order.
+    pairs = [(e, label) for e in answers for label in answers[e]]
+    order = {pair: i for i, pair in enumerate(pairs)}
+    results = sorted((r for r in kept.values() if (r["exercise"], r["label"]) in order
+                      and r["answer"] == answers[r["exercise"]][r["label"]]),
+                     key=lambda r: (order[(r["exercise"], r["label"])], list(VARIANTS).index(r["variant"])))
+    args.out.write_text(json.dumps({"variants": {v: {"environment": e, "seed_offset": o}
+                                                 for v, (e, o) in VARIANTS.items()},
+                                    "results": results}, indent=1) + "\n")
+    print(markdown(summary_rows(results)))
+
+
+if __name__ == "__main__":
+    main()
