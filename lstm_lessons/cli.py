@@ -29,6 +29,7 @@ import argparse
 import ast
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 from lstm_lessons.grader.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
@@ -157,7 +158,7 @@ NO_SANDBOX_WARNING = ("lstm-lessons grade: warning: grading WITHOUT a sandbox (-
 
 
 def _grade(args) -> int:
-    from lstm_lessons.grader.cluster import ClusterError
+    from lstm_lessons.grader.cluster import ClusterError, MachinesDifferWarning
     from lstm_lessons.grader.grader import Grader, GradingError
     from lstm_lessons.grader.report import ResultsFileError
     from lstm_lessons.grader.sandbox import SandboxUnavailable
@@ -178,9 +179,14 @@ def _grade(args) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     grader = None
     try:
-        grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
-                        memory_mb=args.memory_mb, progress=not args.no_progress,
-                        sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler)
+        with warnings.catch_warnings():
+            # Printed below as a line of this command's own, not as Python's warning line.
+            warnings.simplefilter("ignore", MachinesDifferWarning)
+            grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
+                            memory_mb=args.memory_mb, progress=not args.no_progress,
+                            sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler)
+        if grader.cluster is not None and grader.cluster.warning:
+            print(f"lstm-lessons grade: warning: {grader.cluster.warning}", file=sys.stderr)
         for address, found in grader.cluster.refused.items() if grader.cluster is not None else ():
             print(f"lstm-lessons grade: warning: worker {address} left out: it has lstm_lessons "
                   f"{found['version']} with package checksum {found['checksum'][:12]}, not the grader's "
@@ -209,7 +215,7 @@ def _grade(args) -> int:
     if grader.last_run["answers_reused"]:
         print(f"Answers checked: {grader.last_run['answers_trained']} trained, "
               f"{grader.last_run['answers_reused']} taken from the earlier checks in {args.out}/ "
-              f"(same lstm_lessons code, libraries and machine)")
+              f"(same lstm_lessons code, libraries and kind of machine: CPU, oneDNN setting, threads)")
     print(f"Grades: {args.out}/grades.csv, {args.out}/results.json, feedback in {args.out}/feedback/")
     return 1 if any(g.status == "grader-error" for g in grades) else 0
 

@@ -15,7 +15,14 @@ import distributed
 import pytest
 from test_grader import CORPUS, EX1, EX2, EXPECTED, rows
 
-from lstm_lessons.grader.cluster import ClusterError
+from lstm_lessons import machine
+from lstm_lessons.grader.cluster import (
+    ClusterError,
+    ClusterRunner,
+    MachinesDifferWarning,
+    kinds_warning,
+    machine_kinds,
+)
 from lstm_lessons.grader.grader import Grader
 
 SUBSET = ["kills_worker", "full_marks", "partial", "syntax_error", "memory_hog", "edits_package",
@@ -66,6 +73,56 @@ def dask_cluster(tmp_path_factory):
             _stop(process)
 
 
+def described(host, flags=("avx2", "fma"), onednn="default", intra_op=1, cores=8):
+    """A worker's :func:`~lstm_lessons.grader.execution.check_machine`, as it sends it."""
+    return {"host": host, "machine": "x86_64", "cpu": {"model": "Xeon", "flags": list(flags)},
+            "onednn": onednn, "threads": {"intra_op": intra_op, "inter_op": intra_op, "cores": cores},
+            "versions": {"python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6"}}
+
+
+A1, A2, B, C = "tcp://10.0.0.1:4001", "tcp://10.0.0.1:4002", "tcp://10.0.0.2:4001", "tcp://10.0.0.3:4001"
+MACHINES = {A1: described("a"), A2: described("a"), B: described("b", flags=("avx2", "fma", "avx512f")),
+            C: described("c", onednn="off", cores=2)}
+SLOTS = {A1: 1, A2: 1, B: 4, C: 2}
+
+
+def test_workers_are_grouped_by_kind_and_the_kind_with_the_most_threads_comes_first():
+    kinds = machine_kinds(MACHINES, SLOTS)
+    assert [(k["workers"], k["hosts"], k["slots"]) for k in kinds] == \
+           [([B], ["b"], 4), ([A1, A2], ["a"], 2), ([C], ["c"], 2)]     # a before c: by record
+    assert [machine.kind(k) for k in kinds] == [machine.kind(MACHINES[w]) for w in (B, A1, C)]
+    # The same workers in any order give the same kinds in the same order.
+    assert machine_kinds(dict(reversed(MACHINES.items())), SLOTS) == kinds
+    # A host's name, its cores and a worker's own threads do not make another kind.
+    same = machine_kinds({A1: described("a", cores=8), B: described("b", cores=64)}, {A1: 1, B: 1})
+    assert [(k["workers"], k["hosts"], k["slots"]) for k in same] == [([A1, B], ["a", "b"], 2)]
+    assert kinds_warning(same) is None
+
+
+def test_every_check_of_an_exercise_goes_to_one_kind_chosen_once():
+    runner = ClusterRunner.__new__(ClusterRunner)       # its choice only, without a cluster
+    runner.kinds, runner._checkers = machine_kinds(MACHINES, SLOTS), {}
+    first = runner.checker(EX1)
+    assert first["workers"] == [B]
+    runner.kinds = runner.kinds[::-1]                   # workers seen later change nothing chosen
+    assert runner.checker(EX1) is first and runner.checker(EX2)["workers"] == [C]
+
+
+def test_the_warning_names_what_differs_and_the_workers_of_each_kind():
+    text = kinds_warning(machine_kinds(MACHINES, SLOTS))
+    assert text.startswith("the cluster's workers are of 3 kinds of machine, whose TensorFlow can give "
+                           "different last digits for the same answer (they differ in the CPU flags "
+                           "and the oneDNN setting): ")
+    assert ("kind 1 (4 Dask threads): Xeon [avx2 fma avx512f], oneDNN default, 1 TensorFlow thread a "
+            f"check, python 3.11.7, tensorflow 2.21.0, keras 3.15.1, numpy 2.4.6: worker {B} on b; ") in text
+    assert "kind 2 (2 Dask threads): Xeon [avx2 fma], oneDNN default, 1 TensorFlow thread a check, " in text
+    assert f": workers {A1}, {A2} on a; kind 3 (2 Dask threads): Xeon [avx2 fma], oneDNN off, " in text
+    assert "Every exercise's answers are checked on kind 1 (the most Dask threads)" in text
+    threads = kinds_warning(machine_kinds({A1: described("a"), B: described("b", intra_op=4)}, SLOTS))
+    assert "(they differ in the TensorFlow threads of a check)" in threads
+    assert "4 TensorFlow threads a check" in threads
+
+
 def test_a_scheduler_that_cannot_be_reached_fails_before_anything_runs(tmp_path):
     with socket.socket() as probe:      # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
@@ -85,19 +142,36 @@ def test_a_worker_with_another_package_gets_no_work(dask_cluster, tmp_path):
     with (stale / "lstm_lessons" / "grading" / "lesson01.py").open("a") as f:
         f.write("# a later version\n")
     env = {**os.environ, "PYTHONPATH": str(stale)}
-    worker = _start_worker(dask_cluster["scheduler_file"], "stale", tmp_path, env=env)
+    # And a worker of the grader's package on another kind of machine: the other oneDNN setting.
+    onednn = "1" if machine.onednn() == "off" else "0"
+    other = {**os.environ, machine.ONEDNN_VARIABLE: onednn}
+    workers = [_start_worker(dask_cluster["scheduler_file"], "stale", tmp_path, env=env),
+               _start_worker(dask_cluster["scheduler_file"], "other-kind", tmp_path, env=other)]
     try:
         with distributed.Client(dask_cluster["address"], timeout=60) as client:
-            client.wait_for_workers(3, timeout=120)
-        grader = Grader("01", tmp_path / "grades", progress=False, scheduler=dask_cluster["address"])
+            client.wait_for_workers(4, timeout=120)
+            names = {info["name"]: a for a, info in client.scheduler_info(n_workers=-1)["workers"].items()}
+        with pytest.warns(MachinesDifferWarning) as warned:
+            grader = Grader("01", tmp_path / "grades", progress=False, scheduler=dask_cluster["address"])
         try:
             (refused,) = grader.cluster.refused.values()
             assert refused["version"] == "0.1.0" and refused["checksum"] != grader.cluster.checksum
-            assert len(grader.cluster.workers) == 2 and grader.workers == 2
+            assert list(grader.cluster.refused) == [names["stale"]]
+            assert len(grader.cluster.workers) == 3 and grader.workers == 3
+            # The other kind gets hand-ins but no check: the two original workers check.
+            originals = sorted(names[f"worker-{i}"] for i in (1, 2))
+            assert [k["workers"] for k in grader.cluster.kinds] == [originals, [names["other-kind"]]]
+            assert grader.cluster.checker(EX1)["workers"] == originals
+            assert [k["onednn"] for k in grader.cluster.kinds] == [machine.onednn(),
+                                                                   {"0": "off", "1": "on"}[onednn]]
+            assert str(warned[0].message) == grader.cluster.warning
+            assert "(they differ in the oneDNN setting)" in grader.cluster.warning
+            assert f"worker {names['other-kind']} on " in grader.cluster.warning
         finally:
             grader.close()
     finally:
-        _stop(worker)
+        for worker in workers:
+            _stop(worker)
 
 
 @pytest.mark.slow
@@ -186,3 +260,14 @@ def test_the_cluster_grades_as_this_machine_does_and_loses_nothing_when_a_worker
     results = json.loads((tmp_path / "grades" / "results.json").read_text())
     assert results["limits"]["scheduler"] == dask_cluster["address"]
     assert results["sandbox"] is True and len(results["submissions"]) == len(SUBSET)
+    # One kind of machine here: it checked both exercises, on both workers.
+    checked_on = results["checked_on"]
+    assert set(checked_on) == {EX1, EX2}
+    assert all(k["workers"] == grader.cluster.workers and k["slots"] == 2 for k in checked_on.values())
+    # Each trained check says where it ran: a worker of the kind that checked its exercise, with
+    # the threads its child was given.
+    trained = [(e, c) for g in results["submissions"] for e, c in g["checks"].items() if c["environment"]]
+    assert {e for e, _ in trained} == {EX1, EX2}
+    for exercise, check in trained:
+        assert machine.kind(check["environment"]) == machine.kind(checked_on[exercise]), check["environment"]
+        assert check["environment"]["host"] in checked_on[exercise]["hosts"]

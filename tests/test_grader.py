@@ -4,6 +4,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import platform
 import re
 import site
 import subprocess
@@ -329,6 +330,15 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     assert results["lesson"] == LESSON and len(results["submissions"]) == len(EXPECTED)
     assert results["sandbox"] is True and all(g["sandbox"] for g in results["submissions"])
     assert results["package_repairs"] == []          # the package was never writable
+    # Every trained check says where it ran: on this machine, the kind that checked its exercise.
+    from lstm_lessons.machine import kind
+
+    checked_on = results["checked_on"]
+    assert set(checked_on) == {EX1, EX2} and all(k["hosts"] == [platform.node()] for k in checked_on.values())
+    full = next(g for g in results["submissions"] if g["id"] == "full_marks")
+    for exercise, check in full["checks"].items():
+        assert check["environment"]["host"] == platform.node()
+        assert kind(check["environment"]) == kind(checked_on[exercise]), (check["environment"], checked_on)
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{i}.html" for i in EXPECTED)
     # Rerun part of the corpus into the same folder: same grades, the other rows kept, and no
     # answer trained again.
@@ -500,6 +510,10 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
     from lstm_lessons.grader.limits import Outcome
 
     trained = []
+    # What the check's child reports as where it trained (lstm_lessons.machine.describe).
+    where = {"host": "checker", "machine": "x86_64", "cpu": {"model": "Some CPU", "flags": ["avx2", "fma"]},
+             "onednn": "off", "threads": {"intra_op": 1, "inter_op": 1, "cores": 2},
+             "versions": {"python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6"}}
 
     def worker(command, *args, result, **kwargs):
         result.close_unstarted()
@@ -511,7 +525,7 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
         else:
             trained.append(job["exercise"])
             check = {"exercise": job["exercise"], "points": 2, "max_points": 2, "message": "measured",
-                     "measurements": {"calls": len(trained)}}
+                     "measurements": {"calls": len(trained)}, "environment": where}
             report = {"result": check}
         return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
 
@@ -530,14 +544,64 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
     results = json.loads((out / "results.json").read_text())
     assert results["last_run"] == {"answers_trained": 0, "answers_reused": 2}
     assert results["submissions"][0]["answers"] == {EX1: {"learning_rate": 0.01}, EX2: {"epochs": 7}}
+    # Each check's record says where it trained, through the child process and the reuse.
+    assert all(g["checks"][e]["environment"] == where for g in results["submissions"] for e in (EX1, EX2))
+    # The run says on which kind of machine each exercise was checked: here, this one.
+    here = grader_module.check_environment(regrader._snapshot, 1)
+    assert results["checked_on"] == dict.fromkeys((EX1, EX2), {
+        "cpu": here["cpu"], "onednn": here["onednn"], "threads": here["threads"],
+        "versions": here["versions"], "hosts": [here["host"]]})
     # Another version of the package's code (or of TensorFlow, or another machine): trained again.
     environment = grader_module.check_environment
     monkeypatch.setattr(grader_module, "check_environment",
-                        lambda snapshot: {**environment(snapshot), "tensorflow": "0.0.1"})
+                        lambda snapshot, *args: {**environment(snapshot, *args), "versions": {}})
     Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])
     assert len(trained) == 4
     assert json.loads((out / "results.json").read_text())["last_run"] == \
            {"answers_trained": 2, "answers_reused": 0}
+    # Another oneDNN setting for the checks (another kind of machine): trained again, then reused.
+    monkeypatch.setattr(grader_module, "check_environment", environment)
+    Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])
+    assert len(trained) == 4
+    onednn = "1" if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip() in ("0", "false", "off") else "0"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", onednn)
+    Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])
+    assert len(trained) == 6
+
+
+def test_check_environment_changes_with_the_cpu_flags_onednn_and_threads_of_the_checks(monkeypatch):
+    from lstm_lessons import machine
+    from lstm_lessons.cores import THREAD_VARIABLES, available_cores
+    from lstm_lessons.grader.execution import check_machine, kind_record
+    from lstm_lessons.grader.grader import check_environment
+    from lstm_lessons.grader.integrity import PackageSnapshot
+
+    for name in (*THREAD_VARIABLES, machine.ONEDNN_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    snapshot, cores = PackageSnapshot.take(), available_cores()
+    base = check_environment(snapshot, 1)
+    assert base == {"lstm_lessons": snapshot.checksum, "host": machine.describe()["host"],
+                    "machine": machine.describe()["machine"], "cpu": machine.cpu(), "onednn": "default",
+                    "threads": {"intra_op": cores}, "versions": machine.versions()}
+    assert check_environment(snapshot, 1) == base
+    # Checks side by side: each check's TensorFlow gets its share of the cores, as its child does.
+    assert check_environment(snapshot, 2)["threads"] == {"intra_op": max(1, cores // 2)}
+    assert check_machine(2)["threads"]["inter_op"] == max(1, cores // 2)
+    monkeypatch.setenv(machine.ONEDNN_VARIABLE, "0")
+    assert check_environment(snapshot, 1) == {**base, "onednn": "off"}
+    monkeypatch.delenv(machine.ONEDNN_VARIABLE)
+    more_flags = {"model": base["cpu"]["model"], "flags": [*base["cpu"]["flags"], "amx_tile"]}
+    monkeypatch.setattr(machine, "cpu", lambda: more_flags)
+    assert check_environment(snapshot, 1) == {**base, "cpu": more_flags}
+    # On a cluster: the kind of machine that checks each exercise, whatever its host.
+    worker = {**machine.describe(), "host": "node-7", "threads": {"intra_op": 1, "inter_op": 1, "cores": 64}}
+    on_cluster = check_environment(snapshot, checkers={EX2: worker, EX1: worker})
+    assert on_cluster == {"lstm_lessons": snapshot.checksum,
+                          "exercises": dict.fromkeys((EX1, EX2), kind_record(worker))}
+    assert machine.kind(on_cluster["exercises"][EX1]) == machine.kind(worker)
+    other_host, onednn_off = {**worker, "host": "node-8"}, {**worker, "onednn": "off"}
+    assert check_environment(snapshot, checkers={EX1: other_host, EX2: worker}) == on_cluster
+    assert check_environment(snapshot, checkers={EX1: onednn_off, EX2: worker}) != on_cluster
 
 
 def test_the_package_checksum_follows_every_file_and_nothing_else(tmp_path):

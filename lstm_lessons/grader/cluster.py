@@ -30,17 +30,29 @@ Faults:
   watches (its child processes are killed within a second), and cancels the tasks not started;
   what is recorded stays written.
 - **A scheduler that cannot be reached**: :class:`ClusterError` before anything runs.
+
+Machines of other kinds: TensorFlow's last digits depend on the CPU's instruction sets, the
+oneDNN setting, the threads of a check and the library versions (:mod:`lstm_lessons.machine`).
+On connecting, every used worker also reports where its checks would train
+(:func:`~lstm_lessons.grader.execution.check_machine`); the workers are grouped by kind
+(:func:`machine_kinds`). When there is more than one kind, :class:`ClusterRunner` warns
+(:class:`MachinesDifferWarning`, naming the kinds and their workers), and every check of one
+exercise goes to the workers of one kind (:meth:`ClusterRunner.checker`: the kind with the most
+Dask threads), so that all answers of an exercise are measured alike; the hand-ins still run on every
+worker.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import tempfile
 import threading
 import uuid
+import warnings
 from pathlib import Path
 
-from lstm_lessons.grader.execution import Limits, check_answer, execute_submission
+from lstm_lessons.grader.execution import Limits, check_answer, check_machine, execute_submission, kind_record
 from lstm_lessons.grader.integrity import PackageSnapshot
 
 CONNECT_TIMEOUT = 10.0
@@ -60,12 +72,84 @@ class StaleWorkerError(RuntimeError):
     """A worker's ``lstm_lessons`` package differs from the grader's."""
 
 
+class MachinesDifferWarning(UserWarning):
+    """The cluster's used workers are not all of one kind of machine (see :func:`kinds_warning`)."""
+
+
+ASPECTS = (("the CPU model", lambda kind: kind["cpu"]["model"]),
+           ("the CPU flags", lambda kind: kind["cpu"]["flags"]),
+           ("the oneDNN setting", lambda kind: kind["onednn"]),
+           ("the TensorFlow threads of a check", lambda kind: kind["threads"]["intra_op"]),
+           ("the library versions", lambda kind: kind["versions"]))
+"""What two kinds of machine can differ in, by name, as :func:`machine_kinds` records them."""
+
+
 def identity() -> dict:
     """What a worker runs: its ``lstm_lessons`` version and package checksum
     (``PackageSnapshot.checksum``: the same files give the same checksum on any machine)."""
     import lstm_lessons
 
     return {"version": lstm_lessons.__version__, "checksum": PackageSnapshot.take().checksum}
+
+
+def machine_kinds(machines: dict[str, dict], slots: dict[str, int]) -> list[dict]:
+    """The workers grouped by kind of machine (:func:`lstm_lessons.machine.kind`), the kind that
+    checks first.
+
+    Args:
+        machines: ``{worker address: where its checks train}``
+            (:func:`~lstm_lessons.grader.execution.check_machine` on that worker).
+        slots: ``{worker address: its Dask threads}``.
+
+    Returns:
+        One dict a kind, :func:`~lstm_lessons.grader.execution.kind_record` with ``"workers"``
+        (their addresses, sorted), ``"hosts"`` (their machines' names, sorted) and ``"slots"``
+        (their threads together); the kind with the most slots first, equal ones in the order
+        of their records as sorted JSON (the same workers give the same order in every run).
+    """
+    kinds: dict[str, dict] = {}
+    for address, description in machines.items():
+        record = kind_record(description)
+        kind = kinds.setdefault(json.dumps(record, sort_keys=True),
+                                {**record, "workers": [], "hosts": [], "slots": 0})
+        kind["workers"].append(address)
+        if description.get("host") not in kind["hosts"]:
+            kind["hosts"].append(description.get("host"))
+        kind["slots"] += slots.get(address, 0)
+    for kind in kinds.values():
+        kind["workers"].sort()
+        kind["hosts"].sort(key=str)
+    return [kinds[key] for key in sorted(kinds, key=lambda key: (-kinds[key]["slots"], key))]
+
+
+def kind_text(kind: dict) -> str:
+    """A kind of machine (:func:`machine_kinds`) in words, e.g. ``AMD EPYC [avx avx2 fma], oneDNN
+    default, 1 TensorFlow thread a check, python 3.11.7, tensorflow 2.21.0, keras 3.15.1,
+    numpy 2.4.6``."""
+    cpu, threads = kind["cpu"], kind["threads"]["intra_op"]
+    versions = ", ".join(f"{name} {version}" for name, version in kind["versions"].items())
+    return (f"{cpu['model']} [{' '.join(cpu['flags']) or 'no numeric flags read'}], oneDNN {kind['onednn']}, "
+            f"{threads} TensorFlow thread{'' if threads == 1 else 's'} a check, {versions}")
+
+
+def kinds_warning(kinds: list[dict]) -> str | None:
+    """The warning for workers of more than one kind (:func:`machine_kinds`, in its order): what
+    the kinds differ in (:data:`ASPECTS`), each kind with its workers, and that the checks go to
+    the first; ``None`` for one kind."""
+    if len(kinds) < 2:
+        return None
+    differ = [name for name, part in ASPECTS
+              if len({json.dumps(part(kind), sort_keys=True) for kind in kinds}) > 1]
+    listed = "; ".join(f"kind {n} ({kind['slots']} Dask thread{'' if kind['slots'] == 1 else 's'}): "
+                       f"{kind_text(kind)}: worker{'' if len(kind['workers']) == 1 else 's'} "
+                       f"{', '.join(kind['workers'])} on {', '.join(map(str, kind['hosts']))}"
+                       for n, kind in enumerate(kinds, 1))
+    differ = ", ".join(differ[:-1]) + " and " + differ[-1] if len(differ) > 1 else differ[0]
+    return (f"the cluster's workers are of {len(kinds)} kinds of machine, whose TensorFlow can give "
+            f"different last digits for the same answer (they differ in {differ}): {listed}. Every "
+            f"exercise's answers are checked on kind 1 (the most Dask threads), so that all answers of "
+            f"an exercise are measured alike; the hand-ins run on every worker. results.json says which "
+            f"kind checked each exercise (\"checked_on\") and where each check ran (its \"environment\").")
 
 
 def _refuse_stale(expected: str) -> None:
@@ -161,6 +245,10 @@ class ClusterRunner:
     Raises:
         ClusterError: the scheduler cannot be reached, it has no worker, or no worker has the
             grader's ``lstm_lessons`` (version and checksum).
+
+    Warns:
+        MachinesDifferWarning: the used workers are of more than one kind of machine (the text
+            is :attr:`warning`).
     """
 
     def __init__(self, address: str, limits: Limits, sandboxed: bool, checksum: str,
@@ -207,13 +295,33 @@ class ClusterRunner:
         self.limits = Limits(limits.timeout, limits.memory_mb, limits.disk_mb, side_by_side)
         self.slots = sum(info["nthreads"] for info in used)
         """Tasks the used workers run at once."""
+        try:
+            # Where each worker's checks train: its children's threads come from side_by_side.
+            machines = self.client.run(check_machine, side_by_side, workers=self.workers)
+        except BaseException:
+            self.client.close()
+            raise
+        self.kinds = machine_kinds(machines, {a: workers[a]["nthreads"] for a in self.workers})
+        """The used workers by kind of machine (:func:`machine_kinds`); the checks go to the first."""
+        self.warning = kinds_warning(self.kinds)
+        """:func:`kinds_warning`'s text (also issued as a :class:`MachinesDifferWarning`), or
+        ``None`` when the used workers are all of one kind."""
+        if self.warning is not None:
+            warnings.warn(self.warning, MachinesDifferWarning, stacklevel=2)
+        self._checkers: dict[str, dict] = {}
         self.sandboxed, self.checksum = sandboxed, checksum
         self.stop_name = f"lstm-lessons-stop-{uuid.uuid4().hex}"
         self._stop = Event(self.stop_name, client=self.client)
 
-    def _submit(self, function, *args, key: str):
+    def _submit(self, function, *args, key: str, workers=None):
         return self.client.submit(function, *args, key=f"{key}-{uuid.uuid4().hex[:8]}", pure=False,
-                                  retries=RETRIES, workers=self.workers, allow_other_workers=False)
+                                  retries=RETRIES, workers=workers or self.workers, allow_other_workers=False)
+
+    def checker(self, exercise: str) -> dict:
+        """The kind of machine (one of :attr:`kinds`) whose workers check every answer of
+        ``exercise``: chosen at the exercise's first call, the same for the rest of this runner's
+        life. The choice is the first kind, the one with the most Dask threads."""
+        return self._checkers.setdefault(exercise, self.kinds[0])
 
     def execute(self, id_: str, text: str):
         """Submit one submission's execution; a future of :func:`execute_task`'s dict."""
@@ -221,9 +329,11 @@ class ClusterRunner:
                             self.stop_name, key=f"lstm-lessons-execute-{id_}")
 
     def check(self, exercise: str, answer: str):
-        """Submit one answer's check; a future of :func:`check_task`'s dict."""
+        """Submit one answer's check, to the workers of :meth:`checker`'s kind for ``exercise``;
+        a future of :func:`check_task`'s dict."""
         return self._submit(check_task, exercise, answer, self.limits.as_dict(), self.checksum,
-                            self.stop_name, key=f"lstm-lessons-check-{exercise}")
+                            self.stop_name, key=f"lstm-lessons-check-{exercise}",
+                            workers=self.checker(exercise)["workers"])
 
     def completed(self, futures):
         """The futures as they finish (``distributed.as_completed``)."""

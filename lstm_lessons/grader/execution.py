@@ -6,6 +6,7 @@ bubblewrap sandbox when one is given. :func:`execute_submission` and :func:`chec
 that in a folder of this machine and return plain data (``dict``\\ s of strings and numbers),
 so the same code serves the grader's own threads (``lstm-lessons grade``) and a Dask worker on
 another machine (``lstm-lessons grade --scheduler``, :mod:`lstm_lessons.grader.cluster`).
+:func:`check_machine` tells, before any check runs, where this machine's checks will train.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lstm_lessons.cores import tensorflow_threads
+from lstm_lessons.cores import THREAD_VARIABLES, available_cores, tensorflow_threads
 from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.sandbox import INPUT_DIR, WORK_DIR, Sandbox
 from lstm_lessons.grading.feedback import GRADING_ENV
@@ -61,6 +62,43 @@ def child_environment(temporary: Path, side_by_side: int) -> dict:
     temporary.mkdir(parents=True, exist_ok=True)
     return {**os.environ, **tensorflow_threads(side_by_side), GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONHASHSEED": "0", "TMPDIR": str(temporary)}
+
+
+def check_machine(side_by_side: int) -> dict:
+    """Where a check on this machine trains: :func:`lstm_lessons.machine.describe` as the child
+    process of :func:`check_answer` reports it when ``side_by_side`` checks run at once.
+
+    The CPU, the oneDNN setting and the versions are this process's (the child inherits its
+    environment and its Python); the threads are those :func:`child_environment` gives the
+    child's TensorFlow, read as :func:`lstm_lessons.cores.tensorflow_cores` reads them, not this
+    process's own.
+
+    Raises:
+        ValueError: ``side_by_side`` is not an integer >= 1.
+    """
+    from lstm_lessons.machine import describe
+
+    cores, given = available_cores(), tensorflow_threads(side_by_side)
+    numbers = {}
+    for name in THREAD_VARIABLES:
+        try:
+            numbers[name] = int(given[name])
+        except ValueError:
+            numbers[name] = None
+    intra, inter = (numbers[name] for name in THREAD_VARIABLES)
+    intra = cores if intra is None or intra < 1 else min(intra, cores)
+    return {**describe(), "threads": {"intra_op": intra, "inter_op": inter, "cores": cores}}
+
+
+def kind_record(description: dict) -> dict:
+    """The part of a :func:`lstm_lessons.machine.describe` ``description`` that
+    :func:`lstm_lessons.machine.kind` compares, as JSON data: ``{"cpu": {"model", "flags"},
+    "onednn", "threads": {"intra_op"}, "versions"}`` (``kind`` gives the same tuple for both)."""
+    cpu = description.get("cpu") or {}
+    return {"cpu": {"model": cpu.get("model"), "flags": list(cpu.get("flags", ()))},
+            "onednn": description.get("onednn"),
+            "threads": {"intra_op": (description.get("threads") or {}).get("intra_op")},
+            "versions": dict(description.get("versions") or {})}
 
 
 def report_of(output: bytes | None) -> dict:

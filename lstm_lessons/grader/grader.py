@@ -16,10 +16,13 @@ How a submission is graded:
    submission ran (:mod:`lstm_lessons.grader.integrity`), so a submission that edited the
    exercise code gains nothing; then each distinct recorded answer is trained and measured
    once by the trusted exercise code (:mod:`lstm_lessons.grading.registry`). The checks are
-   seeded and deterministic, so the same answer always gets the same points: an answer that an
-   earlier run into the same folder already checked with the same code, libraries and machine
-   (:func:`check_environment`) keeps that check instead of training again. The notebook's
-   printed output and any points it recorded are never read.
+   seeded and deterministic, so the same answer on the same kind of machine always gets the
+   same points: an answer that an earlier run into the same folder already checked with the same
+   code, libraries and kind of machine (:func:`check_environment`) keeps that check instead of
+   training again. Each check records where it ran (``environment`` in ``results.json``,
+   :func:`lstm_lessons.machine.describe`), and ``results.json`` names the kind of machine that
+   checked each exercise (``checked_on``). The notebook's printed output and any points it
+   recorded are never read.
 
 The notebook decides only *which answer* it hands in; the grader decides the points.
 """
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import platform
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -45,7 +47,9 @@ from lstm_lessons.grader.execution import (
     CHECK_TIMEOUT,
     Limits,
     check_answer,
+    check_machine,
     execute_submission,
+    kind_record,
 )
 from lstm_lessons.grader.integrity import PackageSnapshot
 from lstm_lessons.grader.report import (
@@ -85,21 +89,35 @@ def default_workers() -> int:
     return available_cores()
 
 
-def check_environment(snapshot: PackageSnapshot) -> dict:
+def check_environment(snapshot: PackageSnapshot, side_by_side: int = 1, checkers: dict | None = None) -> dict:
     """What a check's result depends on besides the answer: the checksum of the ``lstm_lessons``
-    package as snapshotted (its checks and data checksums), the versions of Python, TensorFlow,
-    Keras and NumPy, and the machine (its name and architecture: the last digits of a training
-    can differ between CPUs)."""
-    from importlib.metadata import PackageNotFoundError, version
+    package as snapshotted (its checks and data checksums), and the kind of machine each check
+    trains on (:func:`~lstm_lessons.grader.execution.kind_record`: the CPU model and its numeric
+    flags, the oneDNN setting, TensorFlow's intra-op threads in a check, the versions of Python,
+    TensorFlow, Keras and NumPy). Checks of an answer in equal environments give equal numbers.
 
-    environment = {"lstm_lessons": snapshot.checksum, "python": platform.python_version(),
-                   "host": platform.node(), "machine": platform.machine()}
-    for distribution in ("tensorflow", "keras", "numpy"):
-        try:
-            environment[distribution] = version(distribution)
-        except PackageNotFoundError:
-            environment[distribution] = None
-    return environment
+    Args:
+        snapshot: the package as the checks will import it.
+        side_by_side: checks that run at once on this machine; each check's TensorFlow gets its
+            share of the cores (:func:`~lstm_lessons.grader.execution.check_machine`).
+        checkers: on a cluster, ``{exercise id: the kind of machine that checks it}``
+            (:meth:`~lstm_lessons.grader.cluster.ClusterRunner.checker`); ``None``: every check
+            runs on this machine.
+
+    Returns:
+        On this machine: ``{"lstm_lessons", "host", "machine", "cpu", "onednn", "threads",
+        "versions"}`` (``host`` and ``machine``: this machine's name and architecture). On a
+        cluster: ``{"lstm_lessons", "exercises": {exercise id: kind_record}}``.
+
+    Raises:
+        ValueError: ``side_by_side`` is not an integer >= 1.
+    """
+    if checkers is not None:
+        return {"lstm_lessons": snapshot.checksum,
+                "exercises": {exercise: kind_record(kind) for exercise, kind in sorted(checkers.items())}}
+    machine = check_machine(side_by_side)
+    return {"lstm_lessons": snapshot.checksum, "host": machine["host"], "machine": machine["machine"],
+            **kind_record(machine)}
 
 
 def _notebook(text):
@@ -135,6 +153,10 @@ class Grader:
         SandboxUnavailable: ``sandbox`` is on and bwrap is missing or cannot make a sandbox here.
         ResultsFileError: ``out/results.json`` is not this lesson's results file.
         ClusterError: ``scheduler`` cannot be reached, or has no worker with this grader's package.
+
+    Warns:
+        MachinesDifferWarning: ``scheduler``'s used workers are of more than one kind of machine
+            (``cluster.warning``); each exercise's answers are then checked on one kind.
     """
 
     def __init__(self, lesson: str, out="grades", workers: int | None = None,
@@ -172,6 +194,10 @@ class Grader:
         self._environment: dict = {}
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
         """Distinct answers the last :meth:`grade` trained, and those it took from earlier checks."""
+        self.checked_on: dict[str, dict] = {}
+        """``{exercise id: the kind of machine that checks its answers}`` in the last :meth:`grade`:
+        :func:`~lstm_lessons.grader.execution.kind_record` with ``"hosts"`` (and on a cluster
+        ``"workers"`` and ``"slots"``, see :func:`~lstm_lessons.grader.cluster.machine_kinds`)."""
         if scheduler is not None:   # last: no open connection is left behind by an error above
             from lstm_lessons.grader.cluster import ClusterRunner
 
@@ -207,9 +233,13 @@ class Grader:
         self.order += [i for i in ids if i not in self.grades]
         # Before any submission runs: the trusted code the checks will import afterwards.
         self._snapshot = PackageSnapshot.take()
-        self._environment = check_environment(self._snapshot)
-        if self.cluster is not None:    # the checks run on the cluster's machines
-            self._environment["host"] = f"dask {self.cluster.address}"
+        if self.cluster is None:
+            self._environment = check_environment(self._snapshot, self.workers)
+            here = {**kind_record(self._environment), "hosts": [self._environment["host"]]}
+            self.checked_on = {e: dict(here) for e in self.exercises}
+        else:   # each exercise's checks run on the workers of one kind
+            self.checked_on = {e: dict(self.cluster.checker(e)) for e in self.exercises}
+            self._environment = check_environment(self._snapshot, checkers=self.checked_on)
         # Read before any submission runs, from the grades this grader itself loaded or wrote.
         reusable = reusable_checks(list(self.grades.values()), self._environment)
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
@@ -442,7 +472,7 @@ class Grader:
     def _write_tables(self) -> None:
         grades = [self.grades[i] for i in self.order if i in self.grades]
         write_tables(self.out, self.lesson, self.exercises, grades, self.limits, self.repairs,
-                     sandbox=self.sandboxed, last_run=self.last_run)
+                     sandbox=self.sandboxed, last_run=self.last_run, checked_on=self.checked_on)
 
     def _write_all(self) -> None:
         """Write everything again from memory at the end: whatever a submission wrote into the

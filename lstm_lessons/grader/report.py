@@ -50,7 +50,9 @@ class Grade:
         seconds: wall-clock time of the execution, in seconds.
         peak_mb: the largest resident memory seen, in MiB.
         submission: the path that was handed in.
-        checks: ``{exercise id: CheckResult as a dict}`` (message, hint, measurements).
+        checks: ``{exercise id: CheckResult as a dict}`` (message, hint, measurements, margin,
+            checks, and ``environment``: where it trained, :func:`lstm_lessons.machine.describe`,
+            empty for an answer screened out before training).
         claims: ``{claim name: holds}``, the lesson's own verdicts (``symptom_reproduced``...)
             as this run recorded them; not graded, but a false one shows that the student's
             run no longer demonstrates what the lesson claims.
@@ -123,7 +125,8 @@ def reusable_checks(grades: list[Grade], environment: dict) -> dict[tuple[str, s
     """The checks of earlier grades that a run in ``environment`` may reuse, by
     ``(exercise id, answer as sorted JSON)``: those made in exactly that environment, of a
     recorded answer, that did not fail in the grader itself. A check trains with fixed seeds, so
-    the same answer, code, libraries and machine give the same result (README, grading)."""
+    the same answer, code, libraries and kind of machine give the same result (README, grading);
+    a check made on another kind of machine (CPU, oneDNN setting, threads) is not reused."""
     reusable = {}
     for grade in grades:
         if grade.check_environment != environment:
@@ -136,14 +139,19 @@ def reusable_checks(grades: list[Grade], environment: dict) -> dict[tuple[str, s
 
 
 def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list[Grade],
-                 limits: dict, package_repairs=(), sandbox: bool = True, last_run=None) -> None:
+                 limits: dict, package_repairs=(), sandbox: bool = True, last_run=None,
+                 checked_on=None) -> None:
     """Write ``out/grades.csv`` and ``out/results.json`` (every grade, in order, whether this
     run used the sandbox, the changes to the ``lstm_lessons`` package it found and undid:
-    ``{"changes", "running"}``, and ``last_run``: how many distinct answers this run trained and
-    how many it reused from earlier checks, ``{"answers_trained", "answers_reused"}``)."""
+    ``{"changes", "running"}``, ``last_run``: how many distinct answers this run trained and
+    how many it reused from earlier checks, ``{"answers_trained", "answers_reused"}``, and
+    ``checked_on``: the kind of machine that checked each exercise's answers in this run,
+    ``{exercise id: {"cpu", "onednn", "threads", "versions", "hosts", ...}}``; each check's own
+    ``environment`` says where it ran)."""
     results = {"lesson": lesson, "exercises": exercises, "sandbox": sandbox, "limits": limits,
                "statuses": STATUSES, "package_repairs": list(package_repairs),
-               "last_run": dict(last_run or {}), "submissions": [asdict(g) for g in grades]}
+               "last_run": dict(last_run or {}), "checked_on": dict(checked_on or {}),
+               "submissions": [asdict(g) for g in grades]}
     write_text_atomically(out / "results.json", json.dumps(results, indent=1) + "\n")
     write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
 
