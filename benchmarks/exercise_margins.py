@@ -17,7 +17,8 @@ and an exercise decided by reported values alone is not judged there (``applicab
 Prints one Markdown row per exercise and answer: the decision it needs, whether every variant
 gave it, and the smallest margin (``ll.claims.decision_margin``: a share of the bound) with its
 variant. Writes every result, with where it ran (``ll.machine.describe``), to ``--out``; the
-committed copy is what ``tests/test_exercise_margins.py`` holds to its bounds. ``--reuse`` keeps
+committed copy is what ``tests/test_exercise_margins.py`` holds to its bounds; each variant's
+``ran_on`` says where it ran. ``--reuse`` keeps
 the results already in ``--out`` for the same answers and runs only the missing ones.
 """
 
@@ -177,9 +178,13 @@ def main() -> None:
     results = sorted((r for r in kept.values() if (r["exercise"], r["label"]) in order
                       and r["answer"] == answers[r["exercise"]][r["label"]]),
                      key=lambda r: (order[(r["exercise"], r["label"])], list(VARIANTS).index(r["variant"])))
-    args.out.write_text(json.dumps({"variants": {v: {"environment": e, "seed_offset": o}
-                                                 for v, (e, o) in VARIANTS.items()},
-                                    "results": results}, indent=1) + "\n")
+    # Where each variant ran (ll.machine.describe), once a variant rather than once a row.
+    ran_on = {}
+    for r in results:
+        ran_on.setdefault(r["variant"], r.pop("environment", None))
+    variants = {v: {"environment": e, "seed_offset": o, "ran_on": ran_on.get(v)}
+                for v, (e, o) in VARIANTS.items()}
+    args.out.write_text(json.dumps({"variants": variants, "results": results}, indent=1) + "\n")
     print(markdown(summary_rows(results)))
 
 

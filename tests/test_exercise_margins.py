@@ -1,0 +1,112 @@
+"""Every graded decision is far enough from its bound to be the same on any CPU.
+
+``benchmarks/exercise_margins.py`` checks each exercise's declared answers
+(``solutions/answers.json``: the reference, which must pass; the no-op and the wrong answers,
+which must fail) with the grader's code under what changes between machines (oneDNN on and off,
+one thread and two) and under the next two seeds, and commits the results in
+``benchmarks/exercise_margins.json``. These tests train nothing: they hold the committed
+measurements to their bounds, and fail when an exercise, an answer or a variant is missing or
+was measured with other answers than those declared now.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lstm_lessons.grading.feedback import screen
+from lstm_lessons.grading.registry import EXERCISES
+
+ROOT = Path(__file__).resolve().parent.parent
+DECLARED = json.loads((ROOT / "solutions" / "answers.json").read_text())
+MEASURED = json.loads((ROOT / "benchmarks" / "exercise_margins.json").read_text())
+MACHINE_VARIANTS = ("base", "onednn-off", "one-thread")
+"""What differs between machines, changed on one: every decision keeps :data:`MIN_MARGIN` in each."""
+SEED_VARIANTS = ("seed+1", "seed+2")
+"""The next two seeds: a far larger change than another CPU's last digits. The decision must be
+the same there (a chaotic one is not), with no margin asked for."""
+VARIANTS = MACHINE_VARIANTS + SEED_VARIANTS
+
+MIN_MARGIN = 0.1
+"""The smallest share of its bound a decision may lie from it where machines differ. A tenth of
+the bound: far more than oneDNN or the thread count moved any value that was not chaotic (a
+chaotic one moves without bound, and the seed variants catch it)."""
+
+
+def labelled(exercise: str) -> dict[str, dict]:
+    entry = DECLARED[exercise]
+    return {"reference": entry["reference"], "no-op": entry["no-op"],
+            **{f"wrong: {label}": answer for label, answer in entry["wrong"].items()}}
+
+
+def test_every_exercise_declares_a_reference_a_no_op_and_wrong_answers_that_reach_training():
+    assert set(DECLARED) == set(EXERCISES)
+    for exercise, entry in DECLARED.items():
+        assert entry["wrong"], exercise
+        assert entry["no-op"] != entry["reference"], exercise
+        for label, answer in labelled(exercise).items():
+            # Screened answers never train: a declared answer must be judged by the check itself.
+            assert screen(exercise, answer) is None, (exercise, label)
+
+
+def test_the_declared_reference_is_the_solution_where_the_solution_is_plain_values():
+    """A solution cell that only assigns values must give the declared reference (those that
+    compute it from the lesson's variables are checked by the grader's solution tests)."""
+    compared = 0
+    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.json")):
+        for exercise, source in json.loads(path.read_text()).items():
+            names = {}
+            try:
+                exec(source, {}, names)  # noqa: S102 - the project's own solution cells
+            except NameError:
+                continue
+            assert {n: names[f"answer_{n}"] for n in EXERCISES[exercise].answer} == \
+                DECLARED[exercise]["reference"], exercise
+            compared += 1
+    assert compared >= len(EXERCISES) // 2
+
+
+def test_the_corpus_wrong_answers_are_declared_wrong_answers():
+    """The grader's corpus grades its wrong answers 0 points: they must be among those measured
+    to fail on every variant."""
+    from grading_corpus.build_corpus import WRONG_ANSWERS
+
+    first = {"learning_rate": float(WRONG_ANSWERS["first"])}
+    second = {}
+    exec(WRONG_ANSWERS["second"], {}, second)  # noqa: S102 - the corpus's own cell
+    second = {n: second[f"answer_{n}"] for n in ("factor", "patience")}
+    assert first in DECLARED["01-stable-learning-rate"]["wrong"].values() or \
+        first == DECLARED["01-stable-learning-rate"]["no-op"]
+    assert second in DECLARED["01-plateau-schedule"]["wrong"].values() or \
+        second == DECLARED["01-plateau-schedule"]["no-op"]
+
+
+TOO_CLOSE = {
+    "04-checkpoint-monitor": "monitoring the training loss keeps the best validation epoch on seed 3: "
+                             "the 20-epoch run does not overfit there; it needs a run that does",
+    "04-early-stopping": "the reference passes by 1.4 % on seed 1 (best validation loss 0.01036, bound "
+                         "0.0105) and never stops (seed 2) or stops at an early plateau (seed 3)",
+    "05-patience": "patience 3 stops at an early dip on seed 1 only; seed 2's curve has none",
+}
+"""Exercises whose decisions are not yet far enough from their bounds (issue 32 keeps them open):
+their test is expected to fail (strict), so one that is mended must leave this list."""
+
+
+@pytest.mark.parametrize("exercise", [
+    pytest.param(e, marks=pytest.mark.xfail(reason=TOO_CLOSE[e], strict=True)) if e in TOO_CLOSE else e
+    for e in sorted(EXERCISES)])
+def test_every_decision_keeps_its_margin_under_every_variant(exercise):
+    results = {(r["label"], r["variant"]): r for r in MEASURED["results"] if r["exercise"] == exercise}
+    for label, answer in labelled(exercise).items():
+        for variant in VARIANTS:
+            where = f"{exercise} {label} {variant}"
+            assert (label, variant) in results, f"not measured: {where} (run benchmarks/exercise_margins.py)"
+            result = results[(label, variant)]
+            assert result["answer"] == answer, f"measured with another answer: {where}"
+            if result.get("applicable") is False:   # decided by reported values alone
+                assert variant.startswith("seed"), where
+                continue
+            assert result["passed"] is (label == "reference"), f"wrong decision: {where}: {result['message']}"
+            margin = result["margin"]
+            if variant in MACHINE_VARIANTS:
+                assert margin is None or abs(margin) >= MIN_MARGIN, f"too close: {where}: {margin}"
