@@ -29,7 +29,7 @@ SANITIZER = "tests/nbval_sanitize.cfg"
 """The nbval sanitizer file (``--nbval-sanitize-with``, relative to the project's root) that
 masks every number in the checked outputs with ``#``: :data:`NUMBER` is its pattern."""
 
-NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b"
+NUMBER = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b)"
 """A printed number as :func:`evidence` writes one (``0.0312``, ``-1.5e-06``, ``22``, ``nan``)."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -251,7 +251,8 @@ def claim(name: str, statement: str, *checks: Check | AnyOf) -> None:
             :func:`at_least`, :func:`above` or :func:`is_true`) or :class:`AnyOf` (made with
             :func:`any_of`).
 
-    Returns ``None``, so a notebook cell that ends with this call shows only the verdict line.
+    Returns ``None``, so a notebook cell that ends with this call shows only the verdict line and
+    its evidence.
 
     Raises:
         ValueError: ``name`` is not snake_case.
@@ -293,20 +294,23 @@ def show_record(line: str, mime: str, record: dict, in_metadata: bool = False) -
         print(line)
 
 
-def recorded(notebook, mime: str):
-    """Every record attached under ``mime`` in a notebook's code-cell outputs, in order: in an
-    output's metadata (where :func:`claim` keeps it) or in its data (where
-    :func:`~lstm_lessons.grading.check` keeps an exercise's).
+def recorded(notebook, mime: str, metadata: bool = False):
+    """Every record attached under ``mime`` in a notebook's code-cell outputs, in order.
 
     Args:
         notebook: an ``nbformat.NotebookNode`` (or the same structure as plain dicts).
+        metadata: look in each output's metadata first (where :func:`claim` keeps a claim),
+            then in its data; otherwise in its data only (where
+            :func:`~lstm_lessons.grading.check` keeps an exercise's answer).
 
     Yields:
         the records that are dicts (anything else under ``mime`` is skipped).
     """
     for cell in notebook.get("cells", []):
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            record = (output.get("metadata") or {}).get(mime, output.get("data", {}).get(mime))
+            record = output.get("data", {}).get(mime)
+            if metadata and isinstance((output.get("metadata") or {}).get(mime), dict):
+                record = output["metadata"][mime]
             if isinstance(record, dict):
                 yield record
 
@@ -329,4 +333,4 @@ def read_claim_records(notebook) -> dict[str, dict]:
     Each check is a dict as :meth:`Check.record` makes it. A claim recorded twice keeps its
     last record; records from before checks existed have no ``checks`` key.
     """
-    return {str(r["name"]): r for r in recorded(notebook, CLAIM_MIME) if "name" in r}
+    return {str(r["name"]): r for r in recorded(notebook, CLAIM_MIME, metadata=True) if "name" in r}

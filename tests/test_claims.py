@@ -208,3 +208,16 @@ def test_margin_report_names_the_alternative_that_carried_an_any_of_claim():
     (row,) = margin_rows([run(1, 0.8, 0.1), run(2, 0.05, 0.3), run(3, 2.0, 0.5)])
     assert row["held"] == 3 and row["worst_seed"] == 2 and row["margin"] == pytest.approx(0.5)
     assert "| 3/3 | rebound or index | 0.3 (index) | >= 0.2 | +50% | 2 |" in markdown([row])
+
+
+def test_records_in_metadata_are_read_only_where_asked():
+    """Claims keep their record in the output's metadata; an exercise's answer is read from the
+    data alone, where ll.grading.check writes it (so the grader's feedback shows every answer it
+    graded)."""
+    from lstm_lessons.claims import recorded
+
+    output = new_output("display_data", data={"text/plain": "x", "application/vnd.x+json": {"in": "data"}},
+                        metadata={"application/vnd.x+json": {"in": "metadata"}})
+    nb = new_notebook(cells=[new_code_cell("x", outputs=[output])])
+    assert list(recorded(nb, "application/vnd.x+json")) == [{"in": "data"}]
+    assert list(recorded(nb, "application/vnd.x+json", metadata=True)) == [{"in": "metadata"}]

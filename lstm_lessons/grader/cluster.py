@@ -39,7 +39,9 @@ On connecting, every used worker also reports where its checks would train
 (:class:`MachinesDifferWarning`, naming the kinds and their workers), and every check of one
 exercise goes to the workers of one kind (:meth:`ClusterRunner.checker`: the kind with the most
 Dask threads), so that all answers of an exercise are measured alike; the hand-ins still run on every
-worker.
+worker. A check is then given to another worker *of its kind* when its worker dies; if every worker
+of that kind is gone, the checks of its exercises wait until one of that kind joins again (Ctrl-C
+stops the wait and keeps what is written): a check on another kind could give another grade.
 """
 
 from __future__ import annotations

@@ -36,10 +36,10 @@ def _verify_inputs(answer: dict, seed: int) -> Judgement:
     if not finite:
         return Judgement((is_true("the training loss is finite", False),), "the training loss is nan",
                          "a window with a missing week poisons the batch.", measured)
-    # "fell by more than 90 %" as "less than 10 % of the first loss is left": the same decision,
-    # with a margin that can grow past 0.11 (a fall cannot exceed 100 %).
+    # "fell by more than 90 %" as "the best epoch's loss is below 10 % of the first's": the same
+    # decision, with a margin that can grow past 0.11 (a fall cannot exceed 100 %).
     checks = (is_true("the training loss is finite", True),
-              below("share of the first epoch's training loss left at the last", 1 - improvement, 0.1))
+              below("best epoch's training loss / the first epoch's", 1 - improvement, 0.1))
     message = f"the training loss fell by {improvement:.1%} in {EPOCHS} epochs (needed: more than 90 %)"
     hint = first_hint((checks[1].holds, "the LSTM's units saturate on inputs in the hundreds."))
     return Judgement(checks, message, hint, measured)
