@@ -17,15 +17,16 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def tensorflow_cores() -> int:
+def tensorflow_cores(environment=None) -> int:
     """The cores this process's TensorFlow is meant to use: ``TF_NUM_INTRAOP_THREADS`` where a
     parent set it (the grader and ``make test`` give each process they run side by side its
     share, see :func:`tensorflow_threads`), else every core this process may use
     (:func:`available_cores`); at least 1 and at most the available cores. (TensorFlow reads 0
-    or a missing value as "every core".)"""
+    or a missing value as "every core".) ``environment``: the variables of a child process to
+    be started, instead of this process's."""
     cores = available_cores()
     try:
-        threads = int(os.environ.get(THREAD_VARIABLES[0], ""))
+        threads = int((os.environ if environment is None else environment).get(THREAD_VARIABLES[0], ""))
     except ValueError:
         return cores
     return cores if threads < 1 else min(threads, cores)

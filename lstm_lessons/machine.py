@@ -113,11 +113,13 @@ def describe() -> dict:
             "threads": threads(), "versions": versions()}
 
 
-def kind(description: dict) -> tuple:
-    """What two machines must share to give the same numbers: the CPU model and flags, the oneDNN
-    setting, the intra-op threads and the versions of :func:`describe`'s ``description``
-    (the host's name and the core count are left out)."""
-    cpu_ = description.get("cpu", {})
-    return (cpu_.get("model"), tuple(cpu_.get("flags", ())), description.get("onednn"),
-            description.get("threads", {}).get("intra_op"),
-            tuple(sorted((description.get("versions") or {}).items())))
+def kind(description: dict) -> dict:
+    """What two machines must share to give the same numbers, as JSON data: the CPU model and
+    flags, the oneDNN setting, the intra-op threads and the versions of :func:`describe`'s
+    ``description`` (the host's name and the core count are left out):
+    ``{"cpu": {"model", "flags"}, "onednn", "threads": {"intra_op"}, "versions"}``."""
+    cpu_ = description.get("cpu") or {}
+    return {"cpu": {"model": cpu_.get("model"), "flags": list(cpu_.get("flags", ()))},
+            "onednn": description.get("onednn"),
+            "threads": {"intra_op": (description.get("threads") or {}).get("intra_op")},
+            "versions": dict(description.get("versions") or {})}

@@ -572,7 +572,7 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
 def test_check_environment_changes_with_the_cpu_flags_onednn_and_threads_of_the_checks(monkeypatch):
     from lstm_lessons import machine
     from lstm_lessons.cores import THREAD_VARIABLES, available_cores
-    from lstm_lessons.grader.execution import check_machine, kind_record
+    from lstm_lessons.grader.execution import check_machine
     from lstm_lessons.grader.grader import check_environment
     from lstm_lessons.grader.integrity import PackageSnapshot
 
@@ -597,7 +597,7 @@ def test_check_environment_changes_with_the_cpu_flags_onednn_and_threads_of_the_
     worker = {**machine.describe(), "host": "node-7", "threads": {"intra_op": 1, "inter_op": 1, "cores": 64}}
     on_cluster = check_environment(snapshot, checkers={EX2: worker, EX1: worker})
     assert on_cluster == {"lstm_lessons": snapshot.checksum,
-                          "exercises": dict.fromkeys((EX1, EX2), kind_record(worker))}
+                          "exercises": dict.fromkeys((EX1, EX2), machine.kind(worker))}
     assert machine.kind(on_cluster["exercises"][EX1]) == machine.kind(worker)
     other_host, onednn_off = {**worker, "host": "node-8"}, {**worker, "onednn": "off"}
     assert check_environment(snapshot, checkers={EX1: other_host, EX2: worker}) == on_cluster

@@ -54,8 +54,9 @@ import uuid
 import warnings
 from pathlib import Path
 
-from lstm_lessons.grader.execution import Limits, check_answer, check_machine, execute_submission, kind_record
+from lstm_lessons.grader.execution import Limits, check_answer, check_machine, execute_submission
 from lstm_lessons.grader.integrity import PackageSnapshot
+from lstm_lessons.machine import kind as machine_kind
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for the scheduler before giving up."""
@@ -104,14 +105,14 @@ def machine_kinds(machines: dict[str, dict], slots: dict[str, int]) -> list[dict
         slots: ``{worker address: its Dask threads}``.
 
     Returns:
-        One dict a kind, :func:`~lstm_lessons.grader.execution.kind_record` with ``"workers"``
+        One dict a kind, :func:`lstm_lessons.machine.kind` with ``"workers"``
         (their addresses, sorted), ``"hosts"`` (their machines' names, sorted) and ``"slots"``
         (their threads together); the kind with the most slots first, equal ones in the order
         of their records as sorted JSON (the same workers give the same order in every run).
     """
     kinds: dict[str, dict] = {}
     for address, description in machines.items():
-        record = kind_record(description)
+        record = machine_kind(description)
         kind = kinds.setdefault(json.dumps(record, sort_keys=True),
                                 {**record, "workers": [], "hosts": [], "slots": 0})
         kind["workers"].append(address)

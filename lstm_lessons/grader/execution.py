@@ -18,7 +18,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lstm_lessons.cores import THREAD_VARIABLES, available_cores, tensorflow_threads
+from lstm_lessons.cores import THREAD_VARIABLES, available_cores, tensorflow_cores, tensorflow_threads
 from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.sandbox import INPUT_DIR, WORK_DIR, Sandbox
 from lstm_lessons.grading.feedback import GRADING_ENV
@@ -78,27 +78,13 @@ def check_machine(side_by_side: int) -> dict:
     """
     from lstm_lessons.machine import describe
 
-    cores, given = available_cores(), tensorflow_threads(side_by_side)
-    numbers = {}
-    for name in THREAD_VARIABLES:
-        try:
-            numbers[name] = int(given[name])
-        except ValueError:
-            numbers[name] = None
-    intra, inter = (numbers[name] for name in THREAD_VARIABLES)
-    intra = cores if intra is None or intra < 1 else min(intra, cores)
-    return {**describe(), "threads": {"intra_op": intra, "inter_op": inter, "cores": cores}}
-
-
-def kind_record(description: dict) -> dict:
-    """The part of a :func:`lstm_lessons.machine.describe` ``description`` that
-    :func:`lstm_lessons.machine.kind` compares, as JSON data: ``{"cpu": {"model", "flags"},
-    "onednn", "threads": {"intra_op"}, "versions"}`` (``kind`` gives the same tuple for both)."""
-    cpu = description.get("cpu") or {}
-    return {"cpu": {"model": cpu.get("model"), "flags": list(cpu.get("flags", ()))},
-            "onednn": description.get("onednn"),
-            "threads": {"intra_op": (description.get("threads") or {}).get("intra_op")},
-            "versions": dict(description.get("versions") or {})}
+    given = tensorflow_threads(side_by_side)
+    intra = tensorflow_cores(given)
+    try:
+        inter = int(given[THREAD_VARIABLES[1]])
+    except ValueError:
+        inter = None
+    return {**describe(), "threads": {"intra_op": intra, "inter_op": inter, "cores": available_cores()}}
 
 
 def report_of(output: bytes | None) -> dict:

@@ -49,7 +49,6 @@ from lstm_lessons.grader.execution import (
     check_answer,
     check_machine,
     execute_submission,
-    kind_record,
 )
 from lstm_lessons.grader.integrity import PackageSnapshot
 from lstm_lessons.grader.report import (
@@ -64,6 +63,7 @@ from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, find_sandbox
 from lstm_lessons.grader.submissions import prepare, submission_ids
 from lstm_lessons.grading.feedback import ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
+from lstm_lessons.machine import kind as machine_kind
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
 DEFAULT_TIMEOUT = 600.0
@@ -92,7 +92,7 @@ def default_workers() -> int:
 def check_environment(snapshot: PackageSnapshot, side_by_side: int = 1, checkers: dict | None = None) -> dict:
     """What a check's result depends on besides the answer: the checksum of the ``lstm_lessons``
     package as snapshotted (its checks and data checksums), and the kind of machine each check
-    trains on (:func:`~lstm_lessons.grader.execution.kind_record`: the CPU model and its numeric
+    trains on (:func:`lstm_lessons.machine.kind`: the CPU model and its numeric
     flags, the oneDNN setting, TensorFlow's intra-op threads in a check, the versions of Python,
     TensorFlow, Keras and NumPy). Checks of an answer in equal environments give equal numbers.
 
@@ -107,17 +107,17 @@ def check_environment(snapshot: PackageSnapshot, side_by_side: int = 1, checkers
     Returns:
         On this machine: ``{"lstm_lessons", "host", "machine", "cpu", "onednn", "threads",
         "versions"}`` (``host`` and ``machine``: this machine's name and architecture). On a
-        cluster: ``{"lstm_lessons", "exercises": {exercise id: kind_record}}``.
+        cluster: ``{"lstm_lessons", "exercises": {exercise id: machine.kind}}``.
 
     Raises:
         ValueError: ``side_by_side`` is not an integer >= 1.
     """
     if checkers is not None:
         return {"lstm_lessons": snapshot.checksum,
-                "exercises": {exercise: kind_record(kind) for exercise, kind in sorted(checkers.items())}}
+                "exercises": {exercise: machine_kind(kind) for exercise, kind in sorted(checkers.items())}}
     machine = check_machine(side_by_side)
     return {"lstm_lessons": snapshot.checksum, "host": machine["host"], "machine": machine["machine"],
-            **kind_record(machine)}
+            **machine_kind(machine)}
 
 
 def _notebook(text):
@@ -196,7 +196,7 @@ class Grader:
         """Distinct answers the last :meth:`grade` trained, and those it took from earlier checks."""
         self.checked_on: dict[str, dict] = {}
         """``{exercise id: the kind of machine that checks its answers}`` in the last :meth:`grade`:
-        :func:`~lstm_lessons.grader.execution.kind_record` with ``"hosts"`` (and on a cluster
+        :func:`lstm_lessons.machine.kind` with ``"hosts"`` (and on a cluster
         ``"workers"`` and ``"slots"``, see :func:`~lstm_lessons.grader.cluster.machine_kinds`)."""
         if scheduler is not None:   # last: no open connection is left behind by an error above
             from lstm_lessons.grader.cluster import ClusterRunner
@@ -235,7 +235,7 @@ class Grader:
         self._snapshot = PackageSnapshot.take()
         if self.cluster is None:
             self._environment = check_environment(self._snapshot, self.workers)
-            here = {**kind_record(self._environment), "hosts": [self._environment["host"]]}
+            here = {**machine_kind(self._environment), "hosts": [self._environment["host"]]}
             self.checked_on = {e: dict(here) for e in self.exercises}
         else:   # each exercise's checks run on the workers of one kind
             self.checked_on = {e: dict(self.cluster.checker(e)) for e in self.exercises}
