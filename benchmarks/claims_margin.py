@@ -1,7 +1,7 @@
 """How safely each lesson's claims hold: every lesson run for seeds 1-10, every claim's margin.
 
 ``.venv/bin/python benchmarks/claims_margin.py [--lessons 01 04] [--seeds 1-10] [--jobs 2]
-[--out build/claims-margin] [--reuse]``
+[--out build/claims-margin] [--reuse] [--variants base onednn-off two-threads]``
 
 Runs each lesson once per seed through the runner (``lstm_lessons.runner.run_lessons``, the
 code behind ``lstm-lessons run``), each run in its own output folder and, for a lesson with a
@@ -16,6 +16,12 @@ table and counts as "not held" for every claim of its lesson.
 
 ``--reuse`` keeps executed notebooks already in ``--out`` (from an earlier call) and only runs
 the missing ones, so a table can be rebuilt after changing one lesson.
+
+``--variants base onednn-off two-threads`` runs the same lessons and seeds once more for each
+change that differs between machines (:data:`VARIANTS`: oneDNN's kernels off, or one lesson at
+a time on two intra-op threads instead of two side by side on one each), each in its own folder
+under ``--out``, and adds a table with each check's smallest margin in every variant and the
+seeds whose verdict differed from the base's (issue 32: a verdict must not depend on the machine).
 """
 
 from __future__ import annotations
@@ -32,6 +38,14 @@ import papermill
 from lstm_lessons.claims import read_claim_records
 from lstm_lessons.cores import tensorflow_threads
 from lstm_lessons.runner import resolve_lessons, run_lessons
+
+VARIANTS = {"base": ({}, None), "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, None),
+            "two-threads": ({}, 1)}
+"""What differs between machines, changed on this one: ``name: (environment, jobs)``, the
+environment the kernels get and the lessons run side by side (``None``: ``--jobs``). Each
+lesson's TensorFlow gets the cores divided by the lessons side by side
+(:func:`lstm_lessons.cores.tensorflow_threads`), so ``--jobs 2`` on 2 cores is one thread each
+and ``two-threads`` (one lesson at a time) is two."""
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -122,6 +136,47 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def variant_rows(runs_by_variant: dict[str, list[dict]]) -> list[dict]:
+    """One row per (lesson, claim, check) of the base: the smallest margin in each variant, and
+    the runs (``lesson seed``) whose claim verdict differs from the base's."""
+    base = {(r["lesson"], r["seed"]): r for r in runs_by_variant["base"]}
+    rows = []
+    for row in margin_rows(runs_by_variant["base"]):
+        if "relation" not in row:
+            continue
+        out = {"lesson": row["lesson"], "claim": row["claim"], "check": row["check"],
+               "relation": row["relation"], "bound": row.get("bound"), "margins": {}, "differs": []}
+        for variant, runs in runs_by_variant.items():
+            mine = [r for r in runs if r["lesson"] == row["lesson"]]
+            seen = [(r["seed"], c) for r in mine for c in r["claims"].get(row["claim"], {}).get("checks", [])
+                    if c["quantity"] == row["check"]]
+            margins = [c["margin"] for _, c in seen]
+            out["margins"][variant] = (None if row["relation"] == "is" or not margins
+                                       or any(m is None for m in margins) else min(margins))
+            for r in mine:
+                was = base.get((r["lesson"], r["seed"]))
+                if was and r["claims"].get(row["claim"], {}).get("holds") != \
+                        was["claims"].get(row["claim"], {}).get("holds"):
+                    out["differs"].append(f"{variant} seed {r['seed']}")
+        rows.append(out)
+    return rows
+
+
+def variant_markdown(rows: list[dict], variants: list[str]) -> str:
+    """The table of :func:`variant_rows`: one margin column per variant."""
+    lines = ["| lesson | claim | check | bound | " + " | ".join(f"margin: {v}" for v in variants)
+             + " | verdict differs |", "|---" * (len(variants) + 5) + "|"]
+    for row in rows:
+        bound = "is true" if row["relation"] == "is" else f"{row['relation']} {row['bound']:.3g}" \
+            if row["bound"] is not None else row["relation"]
+        margins = ["fact" if row["relation"] == "is" else
+                   "n/a" if row["margins"].get(v) is None else f"{row['margins'][v]:+.0%}" for v in variants]
+        differs = ", ".join(dict.fromkeys(row["differs"])) or "no"
+        lines.append(f"| {row['lesson'][:2]} | {row['claim']} | {row['check']} | {bound} | "
+                     + " | ".join(margins) + f" | {differs} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", default=[], help="lesson names or numbers (default: all)")
@@ -130,16 +185,31 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600, help="per-cell limit in seconds")
     parser.add_argument("--out", type=Path, default=Path("build/claims-margin"))
     parser.add_argument("--reuse", action="store_true", help="keep runs already in --out")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["base"],
+                        help="what differs between machines, each run in turn (default: base only)")
     args = parser.parse_args()
     # Absolute before any thread starts: papermill's cwd= is an os.chdir of the whole process.
     args.out = args.out.resolve()
     paths = resolve_lessons(args.lessons)
-    jobs = [(path, seed) for path in paths for seed in parse_seeds(args.seeds)]
-    # The kernels inherit this environment: each lesson's TensorFlow gets its share of the cores
-    # (and lessons 05 and 06 start no workers of their own when that share is one core).
-    os.environ.update(tensorflow_threads(max(1, args.jobs)))
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        runs = list(pool.map(lambda job: run_one(*job, args.out, args.timeout, args.reuse), jobs))
+    variants = ["base", *(v for v in args.variants if v != "base")]
+    runs_by_variant = {}
+    for variant in variants:
+        environment, jobs = VARIANTS[variant]
+        jobs = jobs or max(1, args.jobs)
+        folder = args.out if variant == "base" else args.out / variant
+        todo = [(path, seed) for path in paths for seed in parse_seeds(args.seeds)]
+        # The kernels inherit this environment: each lesson's TensorFlow gets its share of the
+        # cores (and lessons 05 and 06 start no workers of their own when that share is one core).
+        saved = dict(os.environ)
+        os.environ.update({**tensorflow_threads(jobs), **environment})
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                runs_by_variant[variant] = list(pool.map(
+                    lambda job, folder=folder: run_one(*job, folder, args.timeout, args.reuse), todo))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    runs = runs_by_variant["base"]
     rows = margin_rows(runs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "margins.json").write_text(json.dumps({"runs": runs, "rows": rows}, indent=2) + "\n")
@@ -147,7 +217,12 @@ def main() -> None:
     (args.out / "margins.md").write_text(table)
     print()
     print(table)
-    for r in runs:
+    if len(variants) > 1:
+        compared = variant_rows(runs_by_variant)
+        (args.out / "variants.json").write_text(json.dumps({"runs": runs_by_variant, "rows": compared},
+                                                           indent=2) + "\n")
+        print(variant_markdown(compared, variants))
+    for r in (r for variant_runs in runs_by_variant.values() for r in variant_runs):
         if r["status"] == "error":
             detail = r["error"] or {"evalue": "no claims recorded"}
             message = f"{detail.get('ename', '')} {detail['evalue'][:200]}"

@@ -145,7 +145,8 @@ def run_variant(variant: str, jobs: list[dict]) -> list[dict]:
 
 def summary_rows(results: list[dict]) -> list[dict]:
     """One row per (exercise, answer): the decision it needs, the variants that gave another, the
-    smallest |margin| and its variant (``None`` where facts alone decided every variant)."""
+    smallest |margin| where machines differ (the seed variants only need the same decision) and
+    its variant (``None`` where facts alone decided)."""
     rows = {}
     for r in results:
         if r.get("applicable") is False:
@@ -157,13 +158,15 @@ def summary_rows(results: list[dict]) -> list[dict]:
         row["variants"] += 1
         if r["passed"] != expected(r["label"]):
             row["wrong_in"].append(r["variant"])
-        if r["margin"] is not None and (row["smallest"] is None or abs(r["margin"]) < row["smallest"]):
+        machine = VARIANTS[r["variant"]][1] == 0
+        closer = row["smallest"] is None or (r["margin"] is not None and abs(r["margin"]) < row["smallest"])
+        if machine and r["margin"] is not None and closer:
             row["smallest"], row["where"] = abs(r["margin"]), r["variant"]
     return list(rows.values())
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| exercise | answer | needs | variants that gave it | smallest margin | where |",
+    lines = ["| exercise | answer | needs | variants that gave it | smallest margin (machines) | where |",
              "|---|---|---|---|---|---|"]
     for row in rows:
         gave = row["variants"] - len(row["wrong_in"])
@@ -188,7 +191,8 @@ def main() -> None:
     unknown = sorted(set(exercises) - set(answers))
     if unknown:
         parser.error(f"--exercises: no declared answers for {unknown} in {ANSWERS}")
-    earlier = json.loads(args.out.read_text())["results"] if args.reuse and args.out.exists() else []
+    before = json.loads(args.out.read_text()) if args.reuse and args.out.exists() else {}
+    earlier = before.get("results", [])
     key = lambda r: (r["exercise"], r["label"], r["variant"], json.dumps(r["answer"], sort_keys=True))  # noqa: E731
     # A result is kept only for the same answer and the same deciding code.
     kept = {key(r): r for r in earlier if r.get("code") == code_checksum(r["exercise"][:2])}
@@ -211,10 +215,13 @@ def main() -> None:
     results = sorted((r for r in kept.values() if (r["exercise"], r["label"]) in order
                       and r["answer"] == answers[r["exercise"]][r["label"]]),
                      key=lambda r: (order[(r["exercise"], r["label"])], list(VARIANTS).index(r["variant"])))
-    # Where each variant ran (ll.machine.describe), once a variant rather than once a row.
-    ran_on = {}
+    # Where each variant ran (ll.machine.describe), once a variant rather than once a row: the
+    # newest run's, else what the reused file said.
+    ran_on = {v: info.get("ran_on") for v, info in before.get("variants", {}).items()}
     for r in results:
-        ran_on.setdefault(r["variant"], r.pop("environment", None))
+        environment = r.pop("environment", None)
+        if environment:
+            ran_on[r["variant"]] = environment
     variants = {v: {"environment": e, "seed_offset": o, "ran_on": ran_on.get(v)}
                 for v, (e, o) in VARIANTS.items()}
     args.out.write_text(json.dumps({"variants": variants, "results": results}, indent=1) + "\n")

@@ -210,6 +210,25 @@ def test_margin_report_names_the_alternative_that_carried_an_any_of_claim():
     assert "| 3/3 | rebound or index | 0.3 (index) | >= 0.2 | +50% | 2 |" in markdown([row])
 
 
+def test_variant_report_gives_each_variants_smallest_margin_and_the_runs_whose_verdict_differs():
+    from claims_margin import variant_markdown, variant_rows
+
+    def run(seed, index):
+        checks = [below("index", index, 0.2).record(), is_true("doctor", True).record()]
+        return {"lesson": "01_x", "seed": seed, "status": "passed",
+                "claims": {"fix_verified": {"name": "fix_verified", "holds": index < 0.2, "checks": checks}}}
+
+    runs = {"base": [run(1, 0.1), run(2, 0.15)], "onednn-off": [run(1, 0.1), run(2, 0.25)]}
+    index_row, fact_row = variant_rows(runs)
+    assert index_row["margins"]["base"] == pytest.approx(0.25)
+    assert index_row["margins"]["onednn-off"] == pytest.approx(-0.25)
+    assert index_row["differs"] == ["onednn-off seed 2"]
+    assert fact_row["margins"] == {"base": None, "onednn-off": None}
+    table = variant_markdown([index_row, fact_row], ["base", "onednn-off"])
+    assert "| 01 | fix_verified | index | < 0.2 | +25% | -25% | onednn-off seed 2 |" in table
+    assert "| 01 | fix_verified | doctor | is true | fact | fact | onednn-off seed 2 |" in table
+
+
 def test_records_in_metadata_are_read_only_where_asked():
     """Claims keep their record in the output's metadata; an exercise's answer is read from the
     data alone, where ll.grading.check writes it (so the grader's feedback shows every answer it

@@ -82,18 +82,10 @@ def test_the_corpus_wrong_answers_are_declared_wrong_answers():
         second == DECLARED["01-plateau-schedule"]["no-op"]
 
 
-TOO_CLOSE = {
-    "01-plateau-schedule": "factor 0.01 with patience 0 freezes the run after its first epoch at 0.3: with "
-                           "oneDNN off that epoch ends near a good fit and the answer passes, with oneDNN on "
-                           "it does not; the exercise needs a start that is bad on every machine",
-    "04-checkpoint-monitor": "monitoring the training loss keeps the best validation epoch on seed 3: "
-                             "the 20-epoch run does not overfit there; it needs a run that does",
-    "04-early-stopping": "the reference passes by 1.4 % on seed 1 (best validation loss 0.01036, bound "
-                         "0.0105) and never stops (seed 2) or stops at an early plateau (seed 3)",
-    "05-patience": "patience 3 stops at an early dip on seed 1 only; seed 2's curve has none",
-}
-"""Exercises whose decisions are not yet far enough from their bounds (issue 32 keeps them open):
-their test is expected to fail (strict), so one that is mended must leave this list."""
+TOO_CLOSE: dict[str, str] = {}
+"""Exercises whose decisions are not far enough from their bounds, each with the reason: their
+test is expected to fail (strict), so one that is mended must leave this list. Empty since
+01-plateau-schedule, 04-checkpoint-monitor, 04-early-stopping and 05-patience were redesigned."""
 
 
 @pytest.mark.parametrize("exercise", [

@@ -18,8 +18,12 @@ varied by 0.6 to 9 (seeds 1-3, oneDNN on and off); with factor 0.5 and patience 
 
 UNEXPLAINED_SHARE = 0.1
 """Exercise 2: the last validation loss must be at most this share of the validation targets'
-variance (an R^2 of at least 0.9): a schedule that freezes the weights at once settles too,
-without having learnt (factor 0.01, patience 0: 0.21 of the variance with oneDNN on, seed 1)."""
+variance (an R^2 of at least 0.9): a schedule can settle without having learnt, when it cuts the
+rate to nothing while the model is still poor. Whether a hard early cut does that depends on
+where the first epochs at 0.3 left the model, which is chaotic: factor 0.01 with patience 0
+ended at 0.21 of the variance with oneDNN on (seed 1), and passed with oneDNN off and on seeds
+2 and 3, where its first cut, to 0.003, came early enough to learn. So it is no declared wrong
+answer (``solutions/answers.json``)."""
 
 
 def _windows():

@@ -10,9 +10,19 @@ from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Choice, Rule
 
 SEED, LOOKBACK, LEARNING_RATE = 1, 24, 0.05
-"""The lesson's default settings, used by every check."""
-TARGET = 0.0105
-"""Best validation loss early stopping must reach (30 epochs without stopping reach 0.0104)."""
+"""The lesson's default settings, used by every check (``SEED`` is the one the tasks name)."""
+
+CHECKPOINT_RUNS, CHECKPOINT_EPOCHS = 3, 20
+"""Exercise 1 trains ``CHECKPOINT_RUNS`` times (the seed it is given and the next ones),
+``CHECKPOINT_EPOCHS`` epochs each. One run is not enough: when its training and validation
+losses both fall to the last epoch, monitoring the training loss saves the right file by luck
+(seed 3 does that over 20 epochs; seeds 1, 2, 4, 5 and 6 do not)."""
+
+STOPPING_EPOCHS = 30
+"""Exercise 2's budget of epochs. At this learning rate the validation loss is noisy, and how
+long a patience pays off depends on the seed (patience 3 and 10 restore the same early epoch on
+seeds 3 and 6, and different ones on seeds 1 and 2): the exercise grades what holds on every
+seed, that training stops and that the model left after ``fit`` is the best epoch's."""
 
 
 def _setup(seed: int):
@@ -38,36 +48,54 @@ def _same_loss(quantity: str, loss: float, best: float) -> Check:
     return at_most(quantity, abs(loss - best), 1e-8 + 1e-5 * abs(best))
 
 
-def _verify_checkpoint(answer: dict, seed: int) -> Judgement:
-    import numpy as np
-
+def _checkpoint_run(answer: dict, seed: int):
+    """One seeded run with ``answer``'s checkpoint: ``(saved file's validation loss or None,
+    the run's validation losses)``. Raises what ``fit`` raises for a monitor it cannot use."""
     from lstm_lessons._tf import keras
 
-    ran = "training runs with this monitor and mode"
     windows, model = _setup(seed)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "best.keras"
         checkpoint = keras.callbacks.ModelCheckpoint(path, monitor=answer["monitor"], mode=answer["mode"],
                                                      save_best_only=True)
+        history = model.fit(windows.x_train, windows.y_train, epochs=CHECKPOINT_EPOCHS, batch_size=32,
+                            verbose=0, validation_data=(windows.x_val, windows.y_val), callbacks=[checkpoint])
+        saved = _val_loss(_reload(path), windows) if path.exists() else None
+    return saved, history.history["val_loss"]
+
+
+def _verify_checkpoint(answer: dict, seed: int) -> Judgement:
+    import numpy as np
+
+    ran = "training runs with this monitor and mode"
+    checks, saved_losses, best_losses, best_epochs = [is_true(ran, True)], [], [], []
+    for run_seed in range(seed, seed + CHECKPOINT_RUNS):
         try:
-            history = model.fit(windows.x_train, windows.y_train, epochs=20, batch_size=32, verbose=0,
-                                validation_data=(windows.x_val, windows.y_val), callbacks=[checkpoint])
+            saved, curve = _checkpoint_run(answer, run_seed)
         except ValueError as error:
             return Judgement((is_true(ran, False),), f"training stopped with ValueError: {str(error)[:120]}",
                              "mode='auto' cannot tell which way a custom metric improves.", {})
-        if not path.exists():
-            return Judgement((is_true(ran, True), is_true("a file was saved", False)), "no file was saved",
+        if saved is None:
+            return Judgement((is_true(ran, True), is_true("a file was saved", False)),
+                             f"no file was saved (seed {run_seed})",
                              "the monitored value never counted as an improvement.", {})
-        saved = _val_loss(_reload(path), windows)
-    curve = history.history["val_loss"]
-    best, epoch = min(curve), int(np.argmin(curve)) + 1
-    checks = (is_true(ran, True), is_true("a file was saved", True),
-              _same_loss("|saved file's - best epoch's validation loss|", saved, best))
-    measured = {"saved_val_loss": round(saved, 6), "best_val_loss": round(best, 6), "best_epoch": epoch}
-    message = (f"the saved file's validation loss is {saved:.5f}; the best epoch ({epoch}) had {best:.5f}")
-    hint = first_hint((checks[-1].holds,
+        best = min(curve)
+        checks.append(_same_loss(f"seed {run_seed}: |saved file's - best epoch's validation loss|",
+                                 saved, best))
+        saved_losses.append(saved)
+        best_losses.append(best)
+        best_epochs.append(int(np.argmin(curve)) + 1)
+    measured = {"saved_val_loss": [round(v, 6) for v in saved_losses],
+                "best_val_loss": [round(v, 6) for v in best_losses], "best_epoch": best_epochs}
+    seeds = range(seed, seed + CHECKPOINT_RUNS)
+    kept = sum(c.holds for c in checks[1:])
+    message = (f"the saved file was the best epoch's in {kept} of {CHECKPOINT_RUNS} runs (seeds "
+               f"{seed}-{seed + CHECKPOINT_RUNS - 1}): " +
+               "; ".join(f"seed {s}: saved {v:.5f}, best epoch {e} {b:.5f}"
+                         for s, v, e, b in zip(seeds, saved_losses, best_epochs, best_losses)))  # noqa: B905
+    hint = first_hint((kept == CHECKPOINT_RUNS,
                        "which key and which direction mean 'better on data the model has not seen'?"))
-    return Judgement(checks, message, hint, measured)
+    return Judgement(tuple(checks), message, hint, measured)
 
 
 def _reload(path):
@@ -82,25 +110,21 @@ def _reload(path):
 def _verify_early_stopping(answer: dict, seed: int) -> Judgement:
     from lstm_lessons._tf import keras
 
-    epochs = 30
     windows, model = _setup(seed)
     early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=answer["patience"],
                                           restore_best_weights=answer["restore_best_weights"])
-    curve = model.fit(windows.x_train, windows.y_train, epochs=epochs, batch_size=32, verbose=0,
+    curve = model.fit(windows.x_train, windows.y_train, epochs=STOPPING_EPOCHS, batch_size=32, verbose=0,
                       validation_data=(windows.x_val, windows.y_val), callbacks=[early]).history["val_loss"]
     final, best = _val_loss(model, windows), min(curve)
     # A count of epochs, not a measurement: "30 is not below 30" is no margin to report.
-    checks = (is_true("stopped before the last epoch", len(curve) < epochs),
-              at_most("best validation loss", best, TARGET),
+    checks = (is_true("stopped before the last epoch", len(curve) < STOPPING_EPOCHS),
               _same_loss("|validation loss after fit - best epoch's|", final, best))
-    stopped, good, is_best = (c.holds for c in checks)
+    stopped, is_best = (c.holds for c in checks)
     measured = {"epochs_run": len(curve), "final_val_loss": round(final, 6), "best_val_loss": round(best, 6)}
-    message = (f"ran {len(curve)} of {epochs} epochs ({'stopped early' if stopped else 'never stopped'}); "
-               f"the model after fit has validation loss {final:.5f}, the best epoch {best:.5f} "
-               f"(target: at most {TARGET})")
+    message = (f"ran {len(curve)} of {STOPPING_EPOCHS} epochs "
+               f"({'stopped early' if stopped else 'never stopped'}); "
+               f"the model after fit has validation loss {final:.5f}, the best epoch {best:.5f}")
     hint = first_hint((stopped, "the patience outlasts the run."),
-                      (good, "it gave up too soon: the validation loss improves again after a long "
-                             "flat stretch."),
                       (is_best, "after stopping, the weights are those of the last epoch, not the best."))
     return Judgement(checks, message, hint, measured)
 
@@ -108,18 +132,19 @@ def _verify_early_stopping(answer: dict, seed: int) -> Judgement:
 EXERCISES = (
     Exercise(
         "04-checkpoint-monitor", "04_model_saving_failures", 2,
-        "Lesson 04's model is compiled with an extra r2 metric and trained with validation data "
-        "(20 epochs, seed 1). Choose ModelCheckpoint's monitor and mode (save_best_only=True) so that "
-        "the saved file is the epoch with the lowest validation loss.",
+        f"Lesson 04's model is compiled with an extra r2 metric and trained with validation data, "
+        f"{CHECKPOINT_RUNS} times ({CHECKPOINT_EPOCHS} epochs each, seeds {SEED} to "
+        f"{SEED + CHECKPOINT_RUNS - 1}). Choose ModelCheckpoint's monitor and mode (save_best_only=True) "
+        f"so that in every run the saved file is the epoch with the lowest validation loss.",
         {"monitor": Choice(("loss", "val_loss", "val_r2"), meaning="the logged key to compare"),
          "mode": Choice(("auto", "min", "max"), meaning="which direction is better")},
-        _verify_checkpoint),
+        _verify_checkpoint, seed=SEED),
     Exercise(
         "04-early-stopping", "04_model_saving_failures", 2,
-        "Train lesson 04's model for at most 30 epochs with EarlyStopping on val_loss. Choose patience "
-        "and restore_best_weights so that training stops before epoch 30, the best validation loss is "
-        "at most 0.0105, and the model after fit is the best epoch's.",
-        {"patience": Rule(int, 0, 30, meaning="epochs without improvement before stopping"),
+        f"Train lesson 04's model for at most {STOPPING_EPOCHS} epochs with EarlyStopping on val_loss "
+        f"(seed {SEED}). Choose patience and restore_best_weights so that training stops before epoch "
+        f"{STOPPING_EPOCHS} and the model left after fit is the best epoch's.",
+        {"patience": Rule(int, 0, STOPPING_EPOCHS, meaning="epochs without improvement before stopping"),
          "restore_best_weights": Choice((True, False), meaning="return the best epoch's weights")},
-        _verify_early_stopping),
+        _verify_early_stopping, seed=SEED),
 )
