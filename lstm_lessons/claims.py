@@ -4,7 +4,8 @@ A claim is a named statement the lesson checks on its own run, such as
 ``symptom_reproduced`` or ``fix_verified``, made of one or more :class:`Check` s: a measured
 value compared with its bound (:func:`below`, :func:`at_most`, :func:`at_least`,
 :func:`above`) or a plain fact (:func:`is_true`), or several of these of which one must hold
-(:func:`any_of`). :func:`claim` shows the verdict line with its evidence (every check's value,
+(:func:`any_of`), or an effect measured against a control without its cause
+(:func:`versus_control`). :func:`claim` shows the verdict line with its evidence (every check's value,
 rounded to three significant digits, and its bound) and, in a notebook, attaches the claim with
 every check's exact value, bound and margin to the output's *metadata* under the key
 :data:`CLAIM_MIME`. nbval compares a checked cell's output data, never its metadata, and the
@@ -65,6 +66,10 @@ def evidence(check: Check | AnyOf, marked: bool = True) -> list[str]:
         return ["one of:"] + ["  " + line for c in check.checks for line in evidence(c, marked=False)]
     if check.relation == "is":
         line = f"{check.quantity}: {'yes' if check.value else 'no'}"
+    elif isinstance(check, Controlled):
+        needs = f"{_NEEDS[check.relation]} {number(check.bound)}"
+        line = (f"{check.quantity}: {number(check.with_cause)} vs {number(check.control)} "
+                f"{check.control_name}, {check.measure} {number(check.value)} (needs {needs})")
     else:
         needs = f"{_NEEDS[check.relation]} {number(check.bound)}"
         line = f"{check.quantity}: {number(check.value)} (needs {needs})"
@@ -130,6 +135,73 @@ class Check:
         bound = None if self.relation == "is" else number(self.bound)
         return {"quantity": self.quantity, "value": value, "relation": self.relation,
                 "bound": bound, "holds": self.holds, "margin": self.margin}
+
+
+_MEASURES = {"difference": lambda with_cause, control: with_cause - control,
+             "ratio": lambda with_cause, control: with_cause / control if control else math.inf}
+
+
+@dataclass(frozen=True)
+class Controlled(Check):
+    """A causal check: a quantity measured with the cause and in a control without it.
+
+    "X causes Y" holds only when Y differs between a run with X and a control that lacks X
+    and is otherwise equal (same data, same validation windows, same seed): the effect, the
+    ``measure`` of the two values (their difference, or their ratio), is compared with the
+    bound. A control that shows the same effect makes the check fail, however large the value
+    with the cause. Made with :func:`versus_control`.
+
+    Attributes:
+        with_cause: the quantity measured with the cause.
+        control: the same quantity measured in the control.
+        control_name: how the evidence names the control (``"without the leak"``).
+        measure: ``"difference"`` (``with_cause - control``) or ``"ratio"``
+            (``with_cause / control``); :attr:`value` is the effect, so measured.
+    """
+
+    with_cause: float = math.nan
+    control: float = math.nan
+    control_name: str = "in the control"
+    measure: str = "difference"
+
+    def record(self) -> dict:
+        """:meth:`Check.record`, with both measured values, the measure and the control's name."""
+        def number(x):
+            return float(x) if _finite(x) else None
+        return {**super().record(), "with_cause": number(self.with_cause), "control": number(self.control),
+                "measure": self.measure, "control_name": self.control_name}
+
+
+def versus_control(quantity: str, with_cause, control, relation: str, bound, *,
+                   measure: str = "difference", control_name: str = "in the control") -> Controlled:
+    """Check an effect against its control: ``measure(with_cause, control) relation bound``.
+
+    Shown as ``optimism: 1.23 vs 0.95 without the leak, difference 0.28 (needs at least 0.1)``.
+
+    Args:
+        quantity: what was measured, in words, the same in both runs (``"optimism"``).
+        with_cause: its value in the run with the cause.
+        control: its value in the control, the run without the cause and otherwise equal.
+        relation: ``"<"``, ``"<="``, ``">="`` or ``">"``: which way the effect must go (an
+            increase: ``">="`` with a positive bound; a decrease: ``"<="`` with a negative
+            difference or a ratio below 1).
+        bound: the smallest effect that counts (a difference in the quantity's units, or a
+            ratio).
+        measure: ``"difference"`` or ``"ratio"`` (a control of 0 gives an infinite ratio).
+        control_name: the control, in words, as the evidence line shows it.
+
+    Raises:
+        ValueError: ``relation`` is ``"is"`` or unknown, or ``measure`` is unknown.
+    """
+    if measure not in _MEASURES:
+        raise ValueError(f"measure must be one of {list(_MEASURES)}. Received: measure={measure!r}")
+    if relation not in _RELATIONS:
+        raise ValueError(f"relation must be one of {list(_RELATIONS)} (a control compares numbers). "
+                         f"Received: relation={relation!r}")
+    effect = (_MEASURES[measure](float(with_cause), float(control))
+              if _finite(with_cause) and _finite(control) else math.nan)
+    return Controlled(quantity, effect, relation, bound, with_cause=with_cause, control=control,
+                      control_name=control_name, measure=measure)
 
 
 def _finite(x) -> bool:

@@ -23,6 +23,7 @@ from lstm_lessons.claims import (
     read_claim_records,
     read_claims,
     verdict_line,
+    versus_control,
 )
 
 
@@ -78,6 +79,49 @@ def test_nbval_compares_the_same_verdict_on_two_cpus_as_equal_and_another_verdic
     assert "#" in _masked(here) and not re.search(r"\d", _masked(here))
     assert _masked(shown(0.05, 0.1, 0.009)) != _masked(here)          # the claim fails there
     assert _masked(shown(22.3, 0.48, float("nan"))) != _masked(here)  # a check fails there
+
+
+def test_a_control_that_shows_the_same_effect_makes_the_claim_fail():
+    """A causal claim holds only when the effect is absent (or clearly smaller) in the control:
+    the same large value with the cause proves nothing when the control has it too."""
+    def shown(with_leak, control):
+        return capsys_free_lines(claim, "centred_mean_leak", "the leak makes validation optimistic",
+                                 versus_control("optimism", with_leak, control, ">=", 0.1,
+                                                control_name="without the leak"))
+
+    assert shown(1.23, 0.95) == [
+        "[holds] centred_mean_leak: the leak makes validation optimistic",
+        "  - optimism: 1.23 vs 0.95 without the leak, difference 0.28 (needs at least 0.1)"]
+    assert shown(1.23, 1.20) == [
+        "[FAILS] centred_mean_leak: the leak makes validation optimistic",
+        "  - optimism: 1.23 vs 1.2 without the leak, difference 0.03 (needs at least 0.1)  <- FAILS"]
+    assert shown(1.23, float("nan"))[0].startswith("[FAILS]")      # a control that failed to run
+    # Other digits on another machine sanitize to the same checked text; a flipped verdict does not.
+    assert _masked("\n".join(shown(1.23, 0.95))) == _masked("\n".join(shown(1.31, 0.9)))
+    assert _masked("\n".join(shown(1.23, 0.95))) != _masked("\n".join(shown(1.23, 1.2)))
+
+
+def test_a_control_check_keeps_both_values_the_measure_and_the_bound():
+    check = versus_control("validation loss (data term)", 0.20, 0.25, "<=", 0.9, measure="ratio",
+                           control_name="without dropout")
+    assert check.holds and check.value == pytest.approx(0.8) and check.margin == pytest.approx(0.1 / 0.9)
+    record = check.record()
+    assert record["with_cause"] == 0.20 and record["control"] == 0.25 and record["bound"] == 0.9
+    assert record["measure"] == "ratio" and record["control_name"] == "without dropout"
+    json.dumps(record)
+    assert not versus_control("loss", 0.25, 0.25, "<=", 0.9, measure="ratio").holds
+    assert versus_control("loss", 1.0, 0.0, ">=", 2.0, measure="ratio").value == math.inf
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (("q", 1.0, 0.5, "is", 0.1), "relation="),
+    (("q", 1.0, 0.5, "~", 0.1), "relation="),
+])
+def test_a_control_check_refuses_a_relation_that_does_not_compare_numbers(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        versus_control(*arguments)
+    with pytest.raises(ValueError, match="measure='share'"):
+        versus_control("q", 1.0, 0.5, ">=", 0.1, measure="share")
 
 
 def test_decision_margin_is_the_closest_check_when_it_holds_and_the_furthest_when_it_fails():
