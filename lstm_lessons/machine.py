@@ -22,9 +22,11 @@ ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 read once, when TensorFlow is imported."""
 
 NUMERIC_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw", "avx512vl",
-                 "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
-"""The x86-64 CPU flags (as ``/proc/cpuinfo`` names them) that decide which vector kernels oneDNN
-and Eigen can use: the ones that can change a float's last digits."""
+                 "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8",
+                 "asimd", "asimdhp", "asimddp", "fphp", "sve", "sve2", "bf16", "i8mm")
+"""The CPU flags (as ``/proc/cpuinfo`` names them: ``flags`` on x86-64, ``Features`` on ARM64)
+that decide which vector kernels oneDNN, XNNPACK and Eigen can use: the ones that can change a
+float's last digits."""
 
 DISTRIBUTIONS = ("tensorflow", "keras", "numpy")
 """The libraries whose versions a measurement depends on, besides Python."""
@@ -40,6 +42,13 @@ def cpu() -> dict:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return {"model": platform.processor() or platform.machine(), "flags": []}
+    return parse_cpuinfo(text)
+
+
+def parse_cpuinfo(text: str) -> dict:
+    """:func:`cpu` from the text of ``/proc/cpuinfo``: the first ``model name`` (else the
+    architecture), and the :data:`NUMERIC_FLAGS` among the first ``flags`` (x86-64) or
+    ``Features`` (ARM64) line."""
     model, flags = "", set()
     for line in text.splitlines():
         key, _, value = line.partition(":")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstm_lessons.claims import at_most, is_true
+from lstm_lessons.claims import at_least, at_most, is_true
 from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Rule
 
@@ -42,22 +42,39 @@ def _verify_regularise(answer: dict, seed: int) -> Judgement:
     return Judgement(checks, message, hint, measured)
 
 
+def longest_wait(val_loss, best_epoch: int) -> int:
+    """The most epochs in a row without a new lowest validation loss before ``best_epoch``
+    (1-based): early stopping keeps that epoch only with a patience above it."""
+    lowest, wait, longest = float("inf"), 0, 0
+    for value in list(val_loss)[:best_epoch]:
+        if value < lowest:
+            lowest, longest, wait = value, max(longest, wait), 0
+        else:
+            wait += 1
+    return longest
+
+
 def _verify_patience(answer: dict, seed: int) -> Judgement:
     checks, rows = [], []
+    patience = answer["patience"]
     for run_seed in range(seed, seed + PATIENCE_RUNS):
         full = _run(run_seed)
-        stopped = _run(run_seed, patience=answer["patience"])
+        stopped = _run(run_seed, patience=patience)
         epochs, trained = len(full.history["val_loss"]), len(stopped.history["val_loss"])
+        # What Keras's EarlyStopping did, as facts; and the two epoch counts that decide it, with
+        # their margins (a patience one epoch from either end is close to flipping).
         checks += [is_true(f"seed {run_seed}: restored epoch is the full run's best",
                            stopped.best_epoch == full.best_epoch),
-                   # A count of epochs, not a measurement: a patience that outlasts the run trains
-                   # every epoch on any machine, and "70 is not below 70" is no margin to report.
-                   is_true(f"seed {run_seed}: stopped before the last epoch", trained < epochs)]
+                   is_true(f"seed {run_seed}: stopped before the last epoch", trained < epochs),
+                   at_least(f"seed {run_seed}: patience, against 1 + the longest wait before the best",
+                            patience, longest_wait(full.history["val_loss"], full.best_epoch) + 1),
+                   at_most(f"seed {run_seed}: best epoch + patience, against the last epoch but one",
+                           full.best_epoch + patience, epochs - 1)]
         rows.append((run_seed, trained, stopped.best_epoch, full.best_epoch))
     best = rows[0][3]
     reports = (is_true(f"reported best epoch is seed {seed}'s full run's", answer["best_epoch"] == best),)
-    restored = all(c.holds for c in checks[0::2])
-    early = all(c.holds for c in checks[1::2])
+    restored = all(c.holds for c in checks[0::4])
+    early = all(c.holds for c in checks[1::4])
     reported = reports[0].holds
     measured = {"best_epoch_of_full_run": [r[3] for r in rows], "epochs_trained": [r[1] for r in rows],
                 "restored_epoch": [r[2] for r in rows]}
