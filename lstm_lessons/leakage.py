@@ -231,6 +231,28 @@ def train(split: Split, seed: int, settings: Settings = Settings(), *, curves: b
                   history if curves else {})
 
 
+def persistence(split: Split) -> Result:
+    """The no-fit control: the persistence forecast of ``split``, measured like :func:`train`'s.
+
+    Every one of the ``horizon`` months is forecast as the window's last input month (the
+    series' own value, feature 0; ``x[:, -1, 0]``). It fits nothing, so it cannot learn
+    from a leak: an optimism or a validation error that differs between two pipelines for this
+    forecaster too comes from *which* windows each pipeline validates on, not from a leak. A
+    claim that a pipeline leaks holds only for the excess over this control.
+
+    Returns:
+        a :class:`Result` labelled ``"<pipeline>, persistence"``: RMSE in sunspot numbers on the
+        training, validation and test windows, with ``split``'s shared and validation windows.
+    """
+    def rmse(x, y) -> float:
+        error = x[:, -1, :1] - y
+        return float(np.sqrt(np.mean(error ** 2)) * split.scale)
+
+    return Result(f"{split.label}, persistence", rmse(split.x_train, split.y_train),
+                  rmse(split.x_val, split.y_val), rmse(split.x_test, split.y_test), split.shared,
+                  len(split.x_val))
+
+
 def _train_group(calls: list[tuple]) -> list[Result]:
     return [train(split, seed, settings, curves=curves) for split, seed, settings, curves in calls]
 

@@ -84,3 +84,25 @@ def test_training_in_the_workers_gives_the_numbers_of_training_here():
     table = leakage.table(there)
     assert list(table.index) == ["leak-free", "centred mean feature"]
     assert table.loc["leak-free", "shared windows"] == f"0 of {len(splits[0].x_val)}"
+
+
+def test_the_persistence_control_forecasts_the_last_input_month_and_fits_nothing():
+    split = leakage.prepare("leak-free")
+    control = leakage.persistence(split)
+    last = split.x_val[:, -1, 0] * split.scale + split.mean
+    targets = split.y_val * split.scale + split.mean
+    assert control.val_rmse == pytest.approx(np.sqrt(np.mean((targets - last[:, None]) ** 2)))
+    assert control.label == "leak-free, persistence" and control.n_val == len(split.x_val)
+    # The scaler cannot change a forecast that is a copy of an input: the same errors.
+    assert leakage.persistence(leakage.prepare("scaler on the whole series")).test_rmse == \
+        pytest.approx(control.test_rmse)
+
+
+def test_the_shuffled_split_validates_even_a_forecaster_that_cannot_leak_better():
+    """Issue 33: the shuffled windows' better validation is partly *where* they validate (all of
+    1749-1960 instead of 1920-1960, cycle 19 the highest on record): persistence fits nothing and
+    still validates better there. A leak is only what exceeds this control."""
+    leak_free = leakage.persistence(leakage.prepare("leak-free"))
+    shuffled = leakage.persistence(leakage.prepare("shuffled windows", seed=1))
+    assert shuffled.val_rmse < 0.9 * leak_free.val_rmse
+    assert shuffled.test_rmse == pytest.approx(leak_free.test_rmse)
