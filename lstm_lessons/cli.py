@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 
 from lstm_lessons.grader.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from lstm_lessons.grader.report import one_line
 from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB
 from lstm_lessons.params import ParameterError
 from lstm_lessons.runner import (
@@ -206,7 +207,7 @@ def _grade(args) -> int:
         if grader is not None:
             grader.close()
     for g in grades:
-        print(f"{g.id}: {g.total}/{g.max_total} ({g.status}: {g.message})")
+        print(f"{one_line(g.id)}: {g.total}/{g.max_total} ({g.status}: {one_line(g.message)})")
     for repair in grader.repairs:
         print(f"lstm-lessons grade: warning: the lstm_lessons package was changed while "
               f"{', '.join(repair['running']) or 'submissions'} ran ({'; '.join(repair['changes'])}); "
@@ -245,6 +246,7 @@ def main(argv=None) -> int:
         claims = ", ".join(f"{k}={str(v).lower()}" for k, v in r.claims.items()) or "no claims"
         print(f"{r.lesson}: {r.status} in {r.seconds:.1f} s ({claims})")
         if r.error:
-            print(f"  failed in cell {r.error['cell']}: {r.error['ename']}: {r.error['evalue']}")
+            error = f"{r.error['ename']}: {r.error['evalue']}"
+            print(f"  failed in cell {r.error['cell']}: {one_line(error)}")
     print(f"Summary: {args.out}/summary.json, {args.out}/summary.md")
     return 1 if any(r.status == "error" for r in results) else 0

@@ -18,6 +18,22 @@ class ParameterError(ValueError):
     """One or more lesson parameters are outside their allowed range."""
 
 
+SHOWN_CHARACTERS = 80
+"""The most characters of a received value a message repeats (a hand-in's answer can be a
+string of megabytes or an integer of thousands of digits)."""
+
+
+def shown(value, limit: int = SHOWN_CHARACTERS) -> str:
+    """``repr(value)`` for a message: at most ``limit`` characters (cut ones end in ``...``), and
+    a description instead where Python cannot write it (an integer beyond the 4300 digits
+    ``int`` converts to text, a ``repr`` that raises)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - any value must be describable
+        text = f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Rule:
     """The allowed values of one parameter: a type (``int`` or ``float``) and bounds."""
@@ -42,13 +58,16 @@ class Rule:
         elif self.kind is int:
             ok_type = isinstance(value, Integral)
         else:
-            ok_type = isinstance(value, Real) and math.isfinite(float(value))
+            try:
+                ok_type = isinstance(value, Real) and math.isfinite(float(value))
+            except (OverflowError, ValueError):   # an integer too large for a float
+                ok_type = False
         if ok_type:
             above = value >= self.low if self.low_inclusive else value > self.low
             below = value <= self.high if self.high_inclusive else value < self.high
             if above and below:
                 return None
-        return f"{name}={value!r} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
+        return f"{name}={shown(value)} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ class Choice:
         """Return a message if ``value`` is not one of the options (compared by type and value)."""
         if any(type(value) is type(o) and value == o for o in self.options):
             return None
-        return f"{name}={value!r} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
+        return f"{name}={shown(value)} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
 
 
 RULES: dict[str, Rule] = {

@@ -65,6 +65,10 @@ EXPECTED = {
     "detaches_process": ("graded", 2, 2, "2 of 2 exercises passed"),
     "fills_disk": ("graded", 0, 0, "0 of 2 exercises passed"),
     "forges_report": ("graded", 0, 0, "0 of 2 exercises passed"),
+    # Hand-in data that once stopped everyone's grading (issue 34): this hand-in's row alone.
+    "huge_answer": ("graded", 0, 2, "1 of 2 exercises passed"),
+    "list_id": ("graded", 0, 0, "0 of 2 exercises passed"),
+    "breaks_schema": ("not-a-notebook", 0, 0, "not a well-formed Jupyter notebook"),
 }
 SURVIVOR = "4711.5"
 """The argument of the `sleep` that detaches_process starts."""
@@ -326,6 +330,11 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     assert filled and int(filled.group(1)) <= 256, feedback["fills_disk"][-3000:]
     assert "forged the grades in /" not in feedback["writes_output_dir"]   # it found no output folder
     assert "Grader feedback: full_marks" in feedback["full_marks"]
+    # The hand-in data that once stopped everyone's grading: each named in its own page only.
+    assert "invalid answer: learning_rate=1000000" in feedback["huge_answer"]
+    assert "0" * 400 not in feedback["huge_answer"].split("answer_learning_rate")[-1]
+    assert "Grader feedback: list_id" in feedback["list_id"]
+    assert "NotebookValidationError" in table["breaks_schema"]["message"]
     results = json.loads((out / "results.json").read_text())
     assert results["lesson"] == LESSON and len(results["submissions"]) == len(EXPECTED)
     assert results["sandbox"] is True and all(g["sandbox"] for g in results["submissions"])

@@ -64,6 +64,7 @@ from lstm_lessons.grader.submissions import prepare, submission_ids
 from lstm_lessons.grading.feedback import ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
 from lstm_lessons.machine import kind as machine_kind
+from lstm_lessons.params import shown
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
 DEFAULT_TIMEOUT = 600.0
@@ -388,7 +389,7 @@ class Grader:
         to_train, reused = [], 0
         for _, answers, _ in executed:
             for exercise in self.exercises:
-                key = (exercise, json.dumps(answers.get(exercise), sort_keys=True))
+                key = answer_key(exercise, answers)
                 if key in results or key in to_train:
                     continue
                 if key in reusable:
@@ -396,6 +397,11 @@ class Grader:
                     reused += 1
                     continue
                 answer = answers.get(exercise)
+                if key[1] is None:
+                    results[key] = CheckResult(exercise, 0, self.exercises[exercise],
+                                               "invalid answer: its values cannot be written as JSON "
+                                               "(an integer of more than 4300 digits?)")
+                    continue
                 if answer is None:
                     results[key] = CheckResult(exercise, 0, self.exercises[exercise],
                                                "no answer recorded: the cell calling ll.grading.check "
@@ -403,8 +409,10 @@ class Grader:
                     continue
                 try:
                     screened = screen(exercise, answer)
-                except ExerciseError as exc:
-                    screened = CheckResult(exercise, 0, self.exercises[exercise], f"invalid answer: {exc}")
+                except Exception as exc:  # noqa: BLE001 - a hand-in's answer is data: never the run's end
+                    why = str(exc) if isinstance(exc, ExerciseError) else f"{type(exc).__name__}: {exc}"
+                    screened = CheckResult(exercise, 0, self.exercises[exercise],
+                                           f"invalid answer: {shown(why, 300)}")
                 if screened is None:
                     to_train.append(key)
                 else:
@@ -420,7 +428,7 @@ class Grader:
         bar.close()
         self.last_run = {"answers_trained": len(to_train), "answers_reused": reused}
         for grade, answers, notebook in executed:
-            checks = {e: results[(e, json.dumps(answers.get(e), sort_keys=True))] for e in self.exercises}
+            checks = {e: results[answer_key(e, answers)] for e in self.exercises}
             grade.answers = {e: answers[e] for e in self.exercises if answers.get(e) is not None}
             grade.check_environment = self._environment
             failed = [e for e, c in checks.items() if c.measurements.get("grader_error")]
@@ -480,6 +488,15 @@ class Grader:
         for id_, page in self.feedback.items():
             write_text_atomically(self.out / "feedback" / f"{id_}.html", page)
         self._write_tables()
+
+
+def answer_key(exercise: str, answers: dict) -> tuple[str, str | None]:
+    """``(exercise, the answer as sorted JSON)``: equal answers are checked once. ``None`` in
+    place of the JSON for an answer that cannot be written as JSON."""
+    try:
+        return exercise, json.dumps(answers.get(exercise), sort_keys=True)
+    except (TypeError, ValueError):
+        return exercise, None
 
 
 def grade(submissions, lesson: str, out="grades", **options) -> list[Grade]:

@@ -11,12 +11,14 @@ import csv
 import io
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from lstm_lessons.grading.feedback import EXERCISE_MIME
+from lstm_lessons.params import shown
 
 STATUSES = {
     "graded": "ran to the end; every exercise's points come from the grader's own check of the "
@@ -88,15 +90,43 @@ def write_text_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+MESSAGE_CHARACTERS = 500
+"""The most characters of a message a table, a page or the terminal shows in one line."""
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Control characters (C0 with CR, LF, TAB, ESC and BEL; DEL; C1), zero-width and direction
+marks and overrides, and Unicode's line and paragraph separators."""
+
+
+def one_line(text, limit: int = MESSAGE_CHARACTERS) -> str:
+    """Text that may come from a hand-in (an exception's message, a file name), safe for one line
+    of a table, a page or a terminal: every character of :data:`_UNSAFE` becomes a space (a bare
+    CR can split a CSV record, ESC sequences retitle a terminal or rewrite what it shows, a
+    direction override reorders what a reader sees), and the text is cut at ``limit`` characters
+    (the cut ends in ``...``)."""
+    text = _UNSAFE.sub(" ", str(text))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def csv_text(text) -> str:
+    """:func:`one_line` for a CSV cell, neutralised as OWASP recommends against CSV injection
+    (https://owasp.org/www-community/attacks/CSV_Injection): a cell that starts with ``=``,
+    ``+``, ``-``, ``@`` (or a tab or CR, already spaces here) gets a leading ``'``, so that a
+    spreadsheet shows it as text instead of running it as a formula."""
+    text = one_line(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def grades_csv(grades: list[Grade], exercises: list[str]) -> str:
     """The CSV table: ``id, lesson, status, <one column an exercise>, total, max_total,
-    seconds, message``."""
+    seconds, message``; text cells made safe by :func:`csv_text`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "lesson", "status", *exercises, "total", "max_total", "seconds", "message"])
     for g in grades:
-        writer.writerow([g.id, g.lesson, g.status, *(g.points.get(e, 0) for e in exercises), g.total,
-                         g.max_total, f"{g.seconds:.1f}", g.message])
+        points = (g.points.get(e, 0) for e in exercises)
+        writer.writerow([csv_text(g.id), g.lesson, csv_text(g.status), *points, g.total, g.max_total,
+                         f"{g.seconds:.1f}", csv_text(g.message)])
     return buffer.getvalue()
 
 
@@ -159,7 +189,7 @@ def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list
 def _markdown_text(text) -> str:
     """Text for one line or table cell of the summary's Markdown. HTML needs no escaping here:
     :func:`feedback_html` renders every Markdown cell with raw HTML shown as text."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return one_line(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def summary_markdown(grade: Grade) -> str:
@@ -188,7 +218,7 @@ def feedback_notebook(grade: Grade, executed=None) -> nbformat.NotebookNode:
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             record = output.get("data", {}).get(EXERCISE_MIME)
             exercise = record.get("id") if isinstance(record, dict) else None
-            if exercise in grade.points:
+            if isinstance(exercise, str) and exercise in grade.points:
                 check = grade.checks.get(exercise, {})
                 hint = f" *Hint:* {_markdown_text(check['hint'])}" if check.get("hint") else ""
                 cells.append(nbformat.v4.new_markdown_cell(
@@ -217,10 +247,23 @@ def feedback_html(grade: Grade, executed=None) -> str:
     ``<h1>`` and ``<p>`` that Markdown produces (jupyter/nbconvert#2016), which left every
     Markdown cell as raw tags.
     """
+    try:
+        return _rendered(feedback_notebook(grade, executed))
+    except Exception as exc:  # noqa: BLE001 - a hand-in's notebook is data: its page must not stop grading
+        # A notebook nbconvert cannot render (one that breaks the nbformat schema): the grade,
+        # and why the notebook is not shown.
+        page = feedback_notebook(grade, None)
+        page.cells.append(nbformat.v4.new_markdown_cell(
+            f"*The hand-in's notebook could not be shown ({_markdown_text(type(exc).__name__)}: "
+            f"{_markdown_text(shown(str(exc), 200))}).*"))
+        return _rendered(page)
+
+
+def _rendered(notebook) -> str:
+    """``notebook`` as one HTML page, every output sanitised (see :func:`feedback_html`)."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors.sanitize import SanitizeHTML
 
-    notebook = feedback_notebook(grade, executed)
     sanitizer = SanitizeHTML()
     for cell in notebook.cells:
         if cell.cell_type == "code":

@@ -86,6 +86,9 @@ def prepare(path, lesson: str) -> tuple[str, str, str | None]:
             if cell.get("cell_type") == "code":
                 cell.outputs, cell.execution_count = [], None
         notebook.metadata.pop("papermill", None)
+        # The nbformat schema, checked here: a notebook that breaks it (a cell's source that is
+        # an object, say) would fail later, in the kernel or in the feedback page.
+        nbformat.validate(notebook)
         text = nbformat.writes(notebook)
     except Exception as exc:  # noqa: BLE001 - a malformed notebook is graded, not raised
         why = f"{type(exc).__name__}: {str(exc)[:120]}"

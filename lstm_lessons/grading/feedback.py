@@ -8,6 +8,7 @@ from numbers import Integral, Real
 
 from lstm_lessons.claims import recorded, show_record
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
+from lstm_lessons.params import shown
 
 EXERCISE_MIME = "application/vnd.lstm-lessons.exercise+json"
 """MIME type under which :func:`check` records an exercise's answer and result."""
@@ -28,8 +29,8 @@ def exercise(exercise_id: str):
     Raises:
         ExerciseError: the id is unknown (the message lists the known ones).
     """
-    if exercise_id not in EXERCISES:
-        raise ExerciseError(f"Unknown exercise {exercise_id!r}. Known: {sorted(EXERCISES)}")
+    if not isinstance(exercise_id, str) or exercise_id not in EXERCISES:
+        raise ExerciseError(f"Unknown exercise {shown(exercise_id)}. Known: {sorted(EXERCISES)}")
     return EXERCISES[exercise_id]
 
 
@@ -45,9 +46,9 @@ def screen(exercise_id: str, answer: dict) -> CheckResult | None:
     """
     task = exercise(exercise_id)
     if not isinstance(answer, dict) or set(answer) != set(task.answer):
-        names = sorted(answer) if isinstance(answer, dict) else answer
+        names = sorted(map(str, answer)) if isinstance(answer, dict) else answer
         raise ExerciseError(f"Exercise {exercise_id!r} takes the answer(s) {sorted(task.answer)}. "
-                            f"Received: {names!r}")
+                            f"Received: {shown(names, 200)}")
     missing = [name for name, value in answer.items() if value is None]
     if missing:
         unanswered = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} None"

@@ -5,6 +5,7 @@ The expected grades are asserted in tests/test_grader.py. The files are committe
 only documents how they were made and re-creates them.
 """
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -214,6 +215,14 @@ else:
     print(f"wrote into {written} of the worker's {len(files)} files; refused: {sorted(refused)}")'''
 
 
+LIST_ID = f'''\
+from IPython.display import display
+# A record whose exercise id is a list (unhashable): the grader must grade it, not stop on it.
+record = {{"id": ["01-plateau-schedule"], "answer": {{"factor": 0.5, "patience": 2}}, "points": 2,
+          "max_points": 2}}
+display({{"text/plain": "my own record", "{MIME}": record}}, raw=True)'''
+
+
 def edited_record():
     """Starting answers, but the stored outputs claim full marks for the right answers."""
     notebook = submission(**NO_ANSWERS)
@@ -268,6 +277,9 @@ SUBMISSIONS = {
                                 after=[new_code_cell(FORGE_REPORT)]),
     "fills_disk": submission(**WRONG_ANSWERS,
                              after=[new_code_cell(FILL_DISK)]),
+    # Data that once stopped the whole class's grading (issue 34): each is this hand-in's row.
+    "huge_answer": submission(first="10**400"),
+    "list_id": submission(**NO_ANSWERS, after=[new_code_cell(LIST_ID)]),
 }
 
 
@@ -279,7 +291,11 @@ def main():
     # Half of a notebook's JSON, as from an interrupted upload.
     text = nbformat.writes(SUBMISSIONS["full_marks"])
     (HERE / "corrupted.ipynb").write_text(text[: len(text) // 2])
-    print(f"wrote {len(SUBMISSIONS) + 1} submissions to {HERE}")
+    # Valid JSON that breaks the nbformat schema: a Markdown cell whose source is an object.
+    broken = json.loads(text)
+    broken["cells"][0]["source"] = {"title": "my hand-in"}
+    (HERE / "breaks_schema.ipynb").write_text(json.dumps(broken, indent=1))
+    print(f"wrote {len(SUBMISSIONS) + 2} submissions to {HERE}")
 
 
 if __name__ == "__main__":
