@@ -10,7 +10,7 @@ file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms foun
 cannot be read (the message says why).
 
 ``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
-[--memory-mb MIB] [--disk-mb MIB] [--no-sandbox] [--scheduler ADDRESS] [--out DIR]`` grades
+[--memory-mb MIB] [--disk-mb MIB] [--max-mb MIB] [--no-sandbox] [--scheduler ADDRESS] [--out DIR]`` grades
 handed-in notebooks (see :mod:`lstm_lessons.grader.grader`), each in a bubblewrap sandbox unless
 ``--no-sandbox``; with ``--scheduler``, on the workers of a Dask cluster
 (:mod:`lstm_lessons.grader.cluster`).
@@ -35,6 +35,7 @@ from pathlib import Path
 from lstm_lessons.grader.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from lstm_lessons.grader.report import one_line
 from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB
+from lstm_lessons.grader.submissions import DEFAULT_MAX_MB
 from lstm_lessons.params import ParameterError
 from lstm_lessons.runner import (
     NOTEBOOKS_DIR,
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"memory limit of one submission's processes (default: {DEFAULT_MEMORY_MB:g})")
     grade.add_argument("--disk-mb", type=float, default=DEFAULT_DISK_MB, metavar="MIB",
                        help=f"what one submission may write, in the sandbox (default: {DEFAULT_DISK_MB:g})")
+    grade.add_argument("--max-mb", type=float, default=DEFAULT_MAX_MB, metavar="MIB",
+                       help=f"the largest hand-in read, larger ones refused (default: {DEFAULT_MAX_MB:g})")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run hand-ins without the sandbox, with your files and network (a warning)")
     grade.add_argument("--check-sandbox", action="store_true",
@@ -185,7 +188,8 @@ def _grade(args) -> int:
             warnings.simplefilter("ignore", MachinesDifferWarning)
             grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
                             memory_mb=args.memory_mb, progress=not args.no_progress,
-                            sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler)
+                            sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler,
+                            max_mb=args.max_mb)
         if grader.cluster is not None and grader.cluster.warning:
             print(f"lstm-lessons grade: warning: {grader.cluster.warning}", file=sys.stderr)
         for address, found in grader.cluster.refused.items() if grader.cluster is not None else ():

@@ -97,6 +97,36 @@ def test_ids_are_file_names_or_relative_paths_when_names_repeat(tmp_path):
         submission_ids([tmp_path / "carol d.ipynb", tmp_path / "alice/../carol d.ipynb"])
 
 
+def test_names_that_give_one_id_are_both_kept_with_distinct_ids(tmp_path):
+    import unicodedata
+
+    names = [unicodedata.normalize("NFC", "Zoë.ipynb"), unicodedata.normalize("NFD", "Zoë.ipynb"), "Zo_.ipynb"]
+    for name in names:
+        (tmp_path / name).write_text("{}")
+    ids = submission_ids([tmp_path / n for n in names])
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"[A-Za-z0-9._-]+", i) for i in ids)
+    assert ids[0].startswith("Zo_-") and ids[2].startswith("Zo_-")     # the two that clashed
+    assert submission_ids([tmp_path / n for n in names]) == ids         # the same on every run
+
+
+def test_a_symbolic_link_or_a_file_over_the_size_limit_is_refused_unread(tmp_path):
+    (tmp_path / "instructor").mkdir()
+    secret = write_notebook(tmp_path / "instructor" / "solution.ipynb")
+    hand_in = tmp_path / "hand-in"
+    hand_in.mkdir()
+    (hand_in / "mallory.ipynb").symlink_to(secret)
+    (hand_in / "dangling.ipynb").symlink_to(tmp_path / "nowhere.ipynb")
+    ids = submission_ids([hand_in / "mallory.ipynb", hand_in / "dangling.ipynb"])
+    assert ids == ["mallory", "dangling"]                   # its own name, not the target's
+    for name in ("mallory", "dangling"):
+        status, message, text = prepare(hand_in / f"{name}.ipynb", LESSON)
+        assert (status, text) == ("refused", None) and "symbolic link" in message
+    big = write_notebook(hand_in / "big.ipynb", [nbformat.v4.new_markdown_cell("x" * 2**20)])
+    status, message, _ = prepare(big, LESSON, max_mb=0.5)
+    assert status == "refused" and "more than the limit of 0.5 MiB (--max-mb)" in message
+    assert prepare(big, LESSON, max_mb=2)[0] == "ready"
+
+
 def test_lesson_comes_from_metadata_or_from_the_exercise_cells(tmp_path):
     assert lesson_of(nbformat.read(available_lessons()[LESSON], as_version=4)) == LESSON
     cell = nbformat.v4.new_code_cell("x = 1", metadata={"lstm_lessons": {"exercise": EX1}})

@@ -60,7 +60,7 @@ from lstm_lessons.grader.report import (
     write_text_atomically,
 )
 from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, find_sandbox
-from lstm_lessons.grader.submissions import prepare, submission_ids
+from lstm_lessons.grader.submissions import DEFAULT_MAX_MB, prepare, submission_ids
 from lstm_lessons.grading.feedback import ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
 from lstm_lessons.machine import kind as machine_kind
@@ -143,6 +143,7 @@ class Grader:
         sandbox: run each submission's kernel in the bubblewrap sandbox (default); ``False``
             runs it as the grader's user, with the grader's files and network.
         disk_mb: MiB a submission may write in the sandbox (its working folder and ``/tmp``).
+        max_mb: the largest hand-in read, in MiB; a larger one is ``refused``.
         scheduler: the address of a Dask scheduler: submissions and checks then run as tasks of
             its workers, each in the sandbox of its worker's machine
             (:mod:`lstm_lessons.grader.cluster`); ``workers`` is ignored. Call :meth:`close` when
@@ -163,20 +164,22 @@ class Grader:
     def __init__(self, lesson: str, out="grades", workers: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: float = DEFAULT_MEMORY_MB,
                  progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR, sandbox: bool = True,
-                 disk_mb: float = DEFAULT_DISK_MB, scheduler: str | None = None):
+                 disk_mb: float = DEFAULT_DISK_MB, scheduler: str | None = None,
+                 max_mb: float = DEFAULT_MAX_MB):
         self.lesson = resolve_lessons([lesson], notebooks_dir)[0].stem
         self.exercises = {e.id: e.points for e in EXERCISES.values() if e.lesson == self.lesson}
         if not self.exercises:
             raise GradingError(f"Lesson {self.lesson!r} has no graded exercises.")
         self.workers = default_workers() if workers is None else workers
         for name, value, kind in (("workers", self.workers, int), ("timeout", timeout, float),
-                                  ("memory_mb", memory_mb, float), ("disk_mb", disk_mb, float)):
+                                  ("memory_mb", memory_mb, float), ("disk_mb", disk_mb, float),
+                                  ("max_mb", max_mb, float)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 \
                     or (kind is int and not isinstance(value, int)):
                 raise GradingError(f"{name} must be a positive {'integer' if kind is int else 'number'}. "
                                    f"Received: {value!r}")
         self.timeout, self.memory_mb, self.progress = float(timeout), float(memory_mb), progress
-        self.disk_mb = float(disk_mb)
+        self.disk_mb, self.max_mb = float(disk_mb), float(max_mb)
         # Before anything runs: a grader asked for a sandbox never runs a hand-in without one
         # (on a cluster, each worker finds its own).
         self.sandbox = find_sandbox(self.disk_mb) if sandbox and scheduler is None else None
@@ -306,7 +309,7 @@ class Grader:
     def _prepare_safely(self, id_: str, path: Path) -> tuple[Grade, str | None]:
         """A submission's grade so far (status ``ready`` or why not) and its clean copy."""
         try:
-            status, message, text = prepare(path, self.lesson)
+            status, message, text = prepare(path, self.lesson, self.max_mb)
         except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
             status, message, text = "grader-error", f"{type(exc).__name__}: {exc}", None
         return self.zero_grade(id_, path, status, message), text

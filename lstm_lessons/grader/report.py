@@ -27,6 +27,7 @@ STATUSES = {
     "timeout": "still running at the time limit (--timeout); stopped, 0 points",
     "memory": "held more memory than the limit (--memory-mb); stopped, 0 points",
     "kernel-died": "the kernel process ended before the notebook did (os._exit, a crash); 0 points",
+    "refused": "a symbolic link, or a file larger than --max-mb: not read, 0 points",
     "not-a-notebook": "the file is not a readable Jupyter notebook; not executed, 0 points",
     "wrong-lesson": "the notebook belongs to another lesson; not executed, 0 points",
     "grader-error": "the grader itself failed on this submission (please report it); 0 points",

@@ -22,29 +22,36 @@ def submission_ids(paths) -> list[str]:
     The identifier is the file's path relative to the deepest folder holding all submissions,
     without ``.ipynb``, with folders joined by ``--`` and any character outside
     ``A-Z a-z 0-9 . _ -`` replaced by ``_``: ``hand-in/alice.ipynb`` -> ``alice``,
-    ``hand-in/alice/01.ipynb`` -> ``alice--01``.
+    ``hand-in/alice/01.ipynb`` -> ``alice--01``. Names that give the same identifier (``Zoë``
+    and ``Zo_``, or ``Zoë`` written in two Unicode normalisations) each get the first 8 hex
+    digits of their path's SHA-256 appended, ``Zo_-1a2b3c4d``: both are graded. A symbolic
+    link keeps its own name (it is not followed here; :func:`prepare` refuses it).
 
     Raises:
-        SubmissionError: a path is not a file, is given twice, or two identifiers collide.
+        SubmissionError: a path is neither a file nor a symbolic link, or is given twice.
     """
+    import hashlib
+
     paths = [Path(p) for p in paths]
-    missing = [str(p) for p in paths if not p.is_file()]
+    missing = [str(p) for p in paths if not (p.is_file() or p.is_symlink())]
     if missing:
         raise SubmissionError(f"Submission(s) not found or not a file: {', '.join(missing)}")
-    resolved = [p.resolve() for p in paths]
-    if len(set(resolved)) != len(resolved):
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    if len(set(absolute)) != len(absolute):
         raise SubmissionError("A submission is given twice: " + ", ".join(
-            sorted({str(p) for p, r in zip(paths, resolved, strict=True) if resolved.count(r) > 1})))
-    common = Path(os.path.commonpath([r.parent for r in resolved]))
-    ids = []
-    for r in resolved:
-        relative = r.relative_to(common)
+            sorted({str(p) for p, a in zip(paths, absolute, strict=True) if absolute.count(a) > 1})))
+    common = Path(os.path.commonpath([a.parent for a in absolute]))
+    ids, names = [], []
+    for a in absolute:
+        relative = a.relative_to(common)
         name = "--".join([*relative.parts[:-1], relative.name.removesuffix(".ipynb")])
+        names.append(str(relative))
         ids.append(re.sub(r"[^A-Za-z0-9._-]", "_", name))
-    clashes = sorted({i for i in ids if ids.count(i) > 1})
-    if clashes:
-        raise SubmissionError(f"Submissions share the identifier(s) {clashes}; rename the files.")
-    return ids
+    clashes = {i for i in ids if ids.count(i) > 1}
+    def digest(name: str) -> str:
+        return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+    return [f"{i}-{digest(n)}" if i in clashes else i for i, n in zip(ids, names, strict=True)]
 
 
 def lesson_of(notebook) -> str | None:
@@ -57,18 +64,49 @@ def lesson_of(notebook) -> str | None:
     return lessons.pop() if len(lessons) == 1 else None
 
 
-def prepare(path, lesson: str) -> tuple[str, str, str | None]:
+DEFAULT_MAX_MB = 10.0
+"""The largest hand-in read, in MiB (``--max-mb``): an executed lesson is under 0.5 MiB."""
+
+
+def read_hand_in(path, max_mb: float = DEFAULT_MAX_MB) -> tuple[str | None, str]:
+    """The bytes of a hand-in, or why it is refused: ``(text, "")`` or ``(None, reason)``.
+
+    A symbolic link is not followed (``O_NOFOLLOW``: a link to another file on the instructor's
+    disk would execute that file and show it in a feedback page), and a file larger than
+    ``max_mb`` MiB is not read.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if os.path.islink(path):
+            return None, "a symbolic link: hand in the notebook itself"
+        return None, f"it cannot be opened ({exc.strerror})"
+    with os.fdopen(descriptor, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > max_mb * 2**20:
+            return None, f"{size / 2**20:.1f} MiB, more than the limit of {max_mb:g} MiB (--max-mb)"
+        raw = file.read(int(max_mb * 2**20) + 1)
+    if len(raw) > max_mb * 2**20:   # grew while read
+        return None, f"more than the limit of {max_mb:g} MiB (--max-mb)"
+    return raw.decode("utf-8", errors="replace"), ""
+
+
+def prepare(path, lesson: str, max_mb: float = DEFAULT_MAX_MB) -> tuple[str, str, str | None]:
     """Check a submission and make the copy the grader executes.
 
     The copy has every output, execution count and papermill record removed, so nothing the
     student stored in the file (for example an edited exercise record) reaches the grader.
 
     Returns:
-        ``("ready", "", notebook as JSON text)``, or ``("not-a-notebook" | "wrong-lesson",
-        message, None)``.
+        ``("ready", "", notebook as JSON text)``, or ``("refused" | "not-a-notebook" |
+        "wrong-lesson", message, None)``: refused is a symbolic link or a file over ``max_mb``
+        MiB (:func:`read_hand_in`).
     """
+    text, refused = read_hand_in(path, max_mb)
+    if text is None:
+        return "refused", f"not read: {refused}", None
     try:
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbformat.reads(text, as_version=4)
         if not isinstance(notebook.get("cells"), list):
             raise ValueError("no list of cells")
     except Exception as exc:  # noqa: BLE001 - any unreadable file is graded, not raised
