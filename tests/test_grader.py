@@ -100,7 +100,7 @@ def test_ids_are_file_names_or_relative_paths_when_names_repeat(tmp_path):
 def test_names_that_give_one_id_are_both_kept_with_distinct_ids(tmp_path):
     import unicodedata
 
-    names = [unicodedata.normalize("NFC", "Zoë.ipynb"), unicodedata.normalize("NFD", "Zoë.ipynb"), "Zo_.ipynb"]
+    names = [unicodedata.normalize(form, "Zoë.ipynb") for form in ("NFC", "NFD")] + ["Zo_.ipynb"]
     for name in names:
         (tmp_path / name).write_text("{}")
     ids = submission_ids([tmp_path / n for n in names])
