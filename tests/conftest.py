@@ -2,6 +2,7 @@
 
 import functools
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -88,3 +89,37 @@ def package_guard():
     restored_by_grader = path.read_bytes() == original
     path.write_bytes(original)
     assert restored_by_grader, "the grader left lstm_lessons/grading/lesson01.py edited"
+
+
+# --- Chromium under Playwright (the JupyterLab test, the feedback pages' test) -----------------
+
+INSTALL_HELP = ("No Chromium for the browser tests. Install the operating system's package "
+                "(Debian/Ubuntu: `sudo apt-get install chromium`) or Playwright's own browser "
+                "(`.venv/bin/playwright install chromium`), then run the tests again.")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def system_chromium() -> str | None:
+    """The operating system's Chromium or Chrome, if one is on the PATH."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium under Playwright: the system's when present, else Playwright's download."""
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as playwright:
+        executable = system_chromium()
+        try:
+            chromium = playwright.chromium.launch(executable_path=executable, headless=True,
+                                                  args=CHROMIUM_FLAGS)
+        except Error as error:
+            pytest.fail(f"{INSTALL_HELP}\n(Chromium at {executable or 'Playwright default'} failed to start: "
+                        f"{str(error).splitlines()[0]})")
+        yield chromium
+        chromium.close()

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -47,9 +46,6 @@ LESSON_SECONDS = 600
 lessons take under a minute headlessly; the browser adds little)."""
 CHECK_SECONDS = 300
 """How long an exercise check may take to show its feedback (they train for 3 to 25 s)."""
-INSTALL_HELP = ("No Chromium for the JupyterLab test. Install the operating system's package "
-                "(Debian/Ubuntu: `sudo apt-get install chromium`) or Playwright's own browser "
-                "(`.venv/bin/playwright install chromium`), then run `make test-lab` again.")
 SETTINGS = {
     # Every cell in the page, so that each cell's prompt and outputs can be read (JupyterLab 4
     # otherwise leaves cells outside the viewport out of the DOM).
@@ -58,18 +54,6 @@ SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                          "checkForUpdates": False},
 }
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def system_chromium() -> str | None:
-    """The operating system's Chromium or Chrome, if one is on the PATH."""
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -122,23 +106,6 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium under Playwright: the system's when present, else Playwright's download."""
-    from playwright.sync_api import Error, sync_playwright
-
-    with sync_playwright() as playwright:
-        executable = system_chromium()
-        try:
-            chromium = playwright.chromium.launch(executable_path=executable, headless=True,
-                                                  args=CHROMIUM_FLAGS)
-        except Error as error:
-            pytest.fail(f"{INSTALL_HELP}\n(Chromium at {executable or 'Playwright default'} failed to start: "
-                        f"{str(error).splitlines()[0]})")
-        yield chromium
-        chromium.close()
 
 
 def prompts(page) -> list[str]:

@@ -231,11 +231,27 @@ def feedback_notebook(grade: Grade, executed=None) -> nbformat.NotebookNode:
 
 def _markdown_with_html_as_text(source: str) -> str:
     """Markdown to HTML, with any HTML in the source shown as text and ``javascript:``-like
-    links disabled (mistune's ``escape`` and ``allow_harmful_protocols``, in nbconvert's renderer)."""
+    links disabled (mistune's ``escape`` and ``allow_harmful_protocols``, in nbconvert's renderer);
+    a ```` ```mermaid ```` block is shown as code (nbconvert would insert its text unescaped, for
+    a script to draw)."""
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    renderer = IPythonRenderer(escape=True, allow_harmful_protocols=False)
+    class Renderer(IPythonRenderer):
+        def block_mermaidjs(self, code: str) -> str:
+            return super().block_code(code)
+
+    renderer = Renderer(escape=True, allow_harmful_protocols=False)
     return MarkdownWithMath(renderer=renderer).render(source)
+
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+"""Every feedback page's policy (a ``<meta http-equiv>``): no script runs and nothing is loaded
+from anywhere, whatever got past the sanitising; images only from the page itself, styles inline."""
+
+_NOTEBOOK_METADATA = ("kernelspec", "language_info")
+"""The notebook metadata a feedback page keeps; the rest (``widgets`` would make the page load a
+widget manager and any module its state names) is dropped, and so are every cell's and every
+output's metadata (an output's ``width`` was written unquoted into its ``<img>``)."""
 
 
 def feedback_html(grade: Grade, executed=None) -> str:
@@ -266,12 +282,26 @@ def _rendered(notebook) -> str:
     from nbconvert.preprocessors.sanitize import SanitizeHTML
 
     sanitizer = SanitizeHTML()
+    notebook.metadata = {k: v for k, v in notebook.metadata.items() if k in _NOTEBOOK_METADATA}
     for cell in notebook.cells:
+        cell.metadata = {}
         if cell.cell_type == "code":
+            for output in cell.outputs:
+                if "metadata" in output:
+                    output.metadata = {}
             cell.outputs = sanitizer.sanitize_code_outputs(cell.outputs)
         elif cell.cell_type == "raw":
             cell.source = sanitizer.sanitize_html_tags(cell.source)
     exporter = HTMLExporter(template_name="lab")
     exporter.register_filter("markdown2html", _markdown_with_html_as_text)
     body, _ = exporter.from_notebook_node(notebook)
-    return body
+    # The template's own scripts (require.js, MathJax and mermaid from a CDN): the page needs
+    # none, and they would load code from the network. (A hand-in's scripts never get this far:
+    # escaped or removed above.)
+    body = re.sub(r"<script\b[^>]*>.*?</script\s*>", "", body, flags=re.DOTALL | re.IGNORECASE)
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+    # First in <head>: the policy covers only what comes after it.
+    head = body.find("<head>")
+    if head < 0:
+        return f"<!DOCTYPE html>\n<html><head>{policy}</head><body>{body}</body></html>"
+    return body[:head + len("<head>")] + "\n" + policy + body[head + len("<head>"):]
