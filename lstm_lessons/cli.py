@@ -10,7 +10,8 @@ file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms foun
 cannot be read (the message says why).
 
 ``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
-[--memory-mb MIB] [--disk-mb MIB] [--max-mb MIB] [--no-sandbox] [--scheduler ADDRESS] [--out DIR]`` grades
+[--memory-mb MIB] [--disk-mb MIB] [--max-mb MIB] [--no-sandbox] [--scheduler ADDRESS]
+[--insecure-cluster] [--out DIR]`` grades
 handed-in notebooks (see :mod:`lstm_lessons.grader.grader`), each in a bubblewrap sandbox unless
 ``--no-sandbox``; with ``--scheduler``, on the workers of a Dask cluster
 (:mod:`lstm_lessons.grader.cluster`).
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                             "(needs pip install 'lstm-lessons[cluster]'; --workers is then ignored)")
+    grade.add_argument("--insecure-cluster", action="store_true",
+                       help="allow a plain tcp:// --scheduler off this machine "
+                            "(anyone who reaches it runs code as you)")
     grade.add_argument("--out", default="grades", metavar="DIR", help="output folder (default: grades)")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     listing = commands.add_parser("list", help="list the lessons")
@@ -189,7 +193,7 @@ def _grade(args) -> int:
             grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
                             memory_mb=args.memory_mb, progress=not args.no_progress,
                             sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler,
-                            max_mb=args.max_mb)
+                            max_mb=args.max_mb, insecure_cluster=args.insecure_cluster)
         if grader.cluster is not None and grader.cluster.warning:
             print(f"lstm-lessons grade: warning: {grader.cluster.warning}", file=sys.stderr)
         for address, found in grader.cluster.refused.items() if grader.cluster is not None else ():

@@ -132,6 +132,33 @@ def test_a_scheduler_that_cannot_be_reached_fails_before_anything_runs(tmp_path)
     assert not (tmp_path / "grades").exists()
 
 
+@pytest.mark.parametrize("address", ["tcp://grader.invalid:8786", "grader.invalid:8786", "tcp://10.0.0.5:8786",
+                                     "tcp://[2001:db8::1]:8786", "TCP://192.0.2.7:8786"])
+def test_a_plain_tcp_scheduler_off_this_machine_is_refused_before_any_connection(tmp_path, address):
+    with pytest.raises(ClusterError, match="plain tcp:// address off this machine.*--insecure-cluster"):
+        Grader("01", tmp_path / "grades", progress=False, scheduler=address)
+    assert not (tmp_path / "grades").exists()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786",
+                                     "tls://grader.invalid:8786"])
+def test_loopback_and_tls_addresses_pass_the_address_check(address):
+    from lstm_lessons.grader.cluster import check_address
+
+    check_address(address)                                   # no error
+    check_address("tcp://grader.invalid:8786", insecure=True)
+
+
+def test_the_command_refuses_a_plain_remote_scheduler_and_names_the_flag(tmp_path, capsys):
+    from lstm_lessons.cli import main
+
+    hand_in = tmp_path / "alice.ipynb"
+    hand_in.write_text("{}")
+    assert main(["grade", str(hand_in), "--lesson", "01", "--scheduler", "tcp://grader.invalid:8786",
+                 "--out", str(tmp_path / "grades"), "--no-progress"]) == 2
+    assert "--insecure-cluster" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 @pytest.mark.serial
 def test_a_worker_with_another_package_gets_no_work(dask_cluster, tmp_path):

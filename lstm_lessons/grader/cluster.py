@@ -66,6 +66,42 @@ STOP_POLL = 0.5
 """Seconds between a running task's looks at the grader's stop event."""
 
 
+def check_address(address: str, insecure: bool = False) -> None:
+    """Refuse a plain ``tcp://`` scheduler that is not on this machine, before any connection.
+
+    Dask's ``tcp://`` is neither encrypted nor authenticated: anyone who can reach the port runs
+    code as the instructor on the scheduler and on every worker (``client.run``), and a worker
+    started from the public hand-out receives every student's notebook and can send back any
+    result. A loopback address (``127.0.0.0/8``, ``::1``, ``localhost``) reaches only this
+    machine; any other needs ``insecure`` (``--insecure-cluster``), on a network nobody else
+    reaches. Names are not resolved here (a name could point anywhere): only ``localhost`` counts.
+
+    Raises:
+        ClusterError: a ``tcp://`` address (or one without a scheme, which Dask reads as
+            ``tcp://``) off this machine, without ``insecure``.
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    scheme = address.split("://", 1)[0].lower() if "://" in address else "tcp"
+    if scheme != "tcp" or insecure:
+        return
+    try:
+        host = urlsplit(address if "://" in address else f"tcp://{address}").hostname or ""
+    except ValueError:
+        host = ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.lower() == "localhost"
+    if not loopback:
+        raise ClusterError(
+            f"--scheduler {address!r} is a plain tcp:// address off this machine: anyone who can "
+            f"reach it could run code as you on the scheduler and on every worker, and a worker "
+            f"started from the public hand-out would receive every hand-in. Grade on 127.0.0.1, or "
+            f"pass --insecure-cluster on a network only you can reach.")
+
+
 class ClusterError(ValueError):
     """The cluster cannot grade: no scheduler at the address, no worker, or no worker with the
     grader's package."""

@@ -144,6 +144,8 @@ class Grader:
             runs it as the grader's user, with the grader's files and network.
         disk_mb: MiB a submission may write in the sandbox (its working folder and ``/tmp``).
         max_mb: the largest hand-in read, in MiB; a larger one is ``refused``.
+        insecure_cluster: allow a plain ``tcp://`` ``scheduler`` off this machine
+            (:func:`~lstm_lessons.grader.cluster.check_address`).
         scheduler: the address of a Dask scheduler: submissions and checks then run as tasks of
             its workers, each in the sandbox of its worker's machine
             (:mod:`lstm_lessons.grader.cluster`); ``workers`` is ignored. Call :meth:`close` when
@@ -165,7 +167,11 @@ class Grader:
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: float = DEFAULT_MEMORY_MB,
                  progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR, sandbox: bool = True,
                  disk_mb: float = DEFAULT_DISK_MB, scheduler: str | None = None,
-                 max_mb: float = DEFAULT_MAX_MB):
+                 max_mb: float = DEFAULT_MAX_MB, insecure_cluster: bool = False):
+        if scheduler is not None:   # first: before anything connects or starts
+            from lstm_lessons.grader.cluster import check_address
+
+            check_address(scheduler, insecure_cluster)
         self.lesson = resolve_lessons([lesson], notebooks_dir)[0].stem
         self.exercises = {e.id: e.points for e in EXERCISES.values() if e.lesson == self.lesson}
         if not self.exercises:
