@@ -111,11 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                             "(needs pip install 'lstm-lessons[cluster]'; --workers is then ignored)")
+    grade.add_argument("--tls", type=Path, metavar="DIR",
+                       help="the cluster's certificates (lstm-lessons cluster certs DIR): connect to a "
+                            "tls:// --scheduler with the grader's certificate")
     grade.add_argument("--insecure-cluster", action="store_true",
                        help="allow a plain tcp:// --scheduler off this machine "
                             "(anyone who reaches it runs code as you)")
     grade.add_argument("--out", default="grades", metavar="DIR", help="output folder (default: grades)")
     grade.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    cluster = commands.add_parser("cluster", help="set up a grading cluster only your machines can join")
+    cluster_commands = cluster.add_subparsers(dest="cluster_command", required=True)
+    certs = cluster_commands.add_parser(
+        "certs", help="make the cluster's certificates (mutual TLS)",
+        description="Write a certificate authority (ca.pem; keep ca-key.pem to yourself) and a certificate "
+                    "and key for the scheduler, the workers and the grader into DIR. Start `dask scheduler "
+                    "--tls-ca-file DIR/ca.pem --tls-cert DIR/scheduler.pem --tls-key DIR/scheduler-key.pem`, "
+                    "each `dask worker tls://HOST:8786` with the worker's files, and grade with "
+                    "`--scheduler tls://HOST:8786 --tls DIR`.")
+    certs.add_argument("folder", type=Path, metavar="DIR", help="an empty or new folder")
+    certs.add_argument("--days", type=int, default=365, help="how long they are valid (default: 365)")
     listing = commands.add_parser("list", help="list the lessons")
     listing.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, metavar="DIR",
                          help="folder holding the lessons")
@@ -193,7 +207,7 @@ def _grade(args) -> int:
             grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
                             memory_mb=args.memory_mb, progress=not args.no_progress,
                             sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler,
-                            max_mb=args.max_mb, insecure_cluster=args.insecure_cluster)
+                            max_mb=args.max_mb, insecure_cluster=args.insecure_cluster, tls=args.tls)
         if grader.cluster is not None and grader.cluster.warning:
             print(f"lstm-lessons grade: warning: {grader.cluster.warning}", file=sys.stderr)
         for address, found in grader.cluster.refused.items() if grader.cluster is not None else ():
@@ -229,12 +243,36 @@ def _grade(args) -> int:
     return 1 if any(g.status == "grader-error" for g in grades) else 0
 
 
+def _cluster(args) -> int:
+    from lstm_lessons.grader.certificates import make_certificates
+
+    try:
+        paths = make_certificates(args.folder, days=args.days)
+    except (FileExistsError, ValueError) as exc:
+        print(f"lstm-lessons cluster certs: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError:
+        print("lstm-lessons cluster certs: error: needs the cryptography library: "
+              "pip install 'lstm-lessons[cluster]'", file=sys.stderr)
+        return 2
+    folder = args.folder
+    print(f"Wrote {len(paths)} files to {folder}/. Keep {paths['ca-key'].name} to yourself; copy ca.pem and")
+    print(f"  the scheduler's files to the scheduler: dask scheduler --tls-ca-file {folder}/ca.pem "
+          f"--tls-cert {folder}/scheduler.pem --tls-key {folder}/scheduler-key.pem")
+    print(f"  the worker's files to every worker: dask worker tls://HOST:8786 --tls-ca-file {folder}/ca.pem "
+          f"--tls-cert {folder}/worker.pem --tls-key {folder}/worker-key.pem")
+    print(f"  and grade with: lstm-lessons grade ... --scheduler tls://HOST:8786 --tls {folder}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "doctor":
         return _doctor(args)
     if args.command == "grade":
         return _grade(args)
+    if args.command == "cluster":
+        return _cluster(args)
     if args.command == "list":
         for name in available_lessons(args.notebooks):
             print(name)

@@ -145,7 +145,7 @@ def test_a_plain_tcp_scheduler_off_this_machine_is_refused_before_any_connection
 def test_loopback_and_tls_addresses_pass_the_address_check(address):
     from lstm_lessons.grader.cluster import check_address
 
-    check_address(address)                                   # no error
+    check_address(address, tls=address.startswith("tls"))   # no error
     check_address("tcp://grader.invalid:8786", insecure=True)
 
 
@@ -298,3 +298,75 @@ def test_the_cluster_grades_as_this_machine_does_and_loses_nothing_when_a_worker
     for exercise, check in trained:
         assert machine.kind(check["environment"]) == machine.kind(checked_on[exercise]), check["environment"]
         assert check["environment"]["host"] in checked_on[exercise]["hosts"]
+
+
+# --- mutual TLS --------------------------------------------------------------------------------
+
+def _tls(folder: Path, role: str) -> list[str]:
+    return ["--tls-ca-file", str(folder / "ca.pem"), "--tls-cert", str(folder / f"{role}.pem"),
+            "--tls-key", str(folder / f"{role}-key.pem")]
+
+
+def test_certificates_are_made_once_and_their_keys_are_private(tmp_path):
+    from lstm_lessons.grader.certificates import make_certificates
+
+    paths = make_certificates(tmp_path / "certs", days=2)
+    assert sorted(p.name for p in (tmp_path / "certs").iterdir()) == sorted(p.name for p in paths.values())
+    assert all(p.stat().st_mode & 0o077 == 0 for name, p in paths.items() if name.endswith("key"))
+    with pytest.raises(FileExistsError, match="already holds certificates"):
+        make_certificates(tmp_path / "certs")
+    with pytest.raises(ValueError, match="days=0"):
+        make_certificates(tmp_path / "other", days=0)
+
+
+@pytest.mark.slow
+@pytest.mark.serial
+def test_a_tls_cluster_grades_and_refuses_whoever_lacks_its_certificates(tmp_path):
+    """A `dask scheduler` and two `dask worker` processes on 127.0.0.1 with the cluster's
+    certificates (lstm-lessons cluster certs); a third worker whose certificate another
+    authority signed cannot join, and neither can a client without the grader's certificate."""
+    from lstm_lessons.cli import main
+
+    certs, strange = tmp_path / "certs", tmp_path / "strange"
+    assert main(["cluster", "certs", str(certs)]) == 0
+    assert main(["cluster", "certs", str(strange)]) == 0
+    scheduler_file = tmp_path / "scheduler.json"
+    processes = [_start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                        "--protocol", "tls", *_tls(certs, "scheduler"),
+                        "--scheduler-file", str(scheduler_file),
+                        log=tmp_path / "scheduler.log")]
+    try:
+        for _ in range(600):
+            if scheduler_file.exists() and scheduler_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tls://127.0.0.1:")
+        for name, folder in (("worker-1", certs), ("worker-2", certs), ("stranger", strange)):
+            processes.append(_start("worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                                    "--no-nanny", "--no-dashboard", "--name", name, *_tls(folder, "worker"),
+                                    log=tmp_path / f"{name}.log"))
+        from lstm_lessons.grader.certificates import security
+
+        with distributed.Client(address, timeout=60, security=security(certs)) as client:
+            client.wait_for_workers(2, timeout=120)
+            time.sleep(3)                 # the stranger has had time to try
+            names = sorted(w["name"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
+        assert names == ["worker-1", "worker-2"]
+        assert "TLS handshake failed" in (tmp_path / "scheduler.log").read_text()   # the stranger tried
+        # Without the grader's certificate, or with another authority's, no client gets in.
+        with pytest.raises(ClusterError, match="tls:// address: give the folder"):
+            Grader("01", tmp_path / "grades", progress=False, scheduler=address)
+        with pytest.raises((OSError, TimeoutError)):
+            distributed.Client(address, timeout=5, security=security(strange)).close()
+        # With it, the grader grades there, as on this machine.
+        grader = Grader("01", tmp_path / "grades", progress=False, scheduler=address, tls=certs)
+        try:
+            assert len(grader.cluster.workers) == 2
+            [graded] = grader.grade([CORPUS / "empty.ipynb"])
+        finally:
+            grader.close()
+        assert (graded.status, graded.total) == EXPECTED["empty"][:1] + (0,)
+    finally:
+        for process in reversed(processes):
+            _stop(process)

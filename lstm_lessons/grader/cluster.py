@@ -66,7 +66,7 @@ STOP_POLL = 0.5
 """Seconds between a running task's looks at the grader's stop event."""
 
 
-def check_address(address: str, insecure: bool = False) -> None:
+def check_address(address: str, insecure: bool = False, tls: bool = False) -> None:
     """Refuse a plain ``tcp://`` scheduler that is not on this machine, before any connection.
 
     Dask's ``tcp://`` is neither encrypted nor authenticated: anyone who can reach the port runs
@@ -78,12 +78,16 @@ def check_address(address: str, insecure: bool = False) -> None:
 
     Raises:
         ClusterError: a ``tcp://`` address (or one without a scheme, which Dask reads as
-            ``tcp://``) off this machine, without ``insecure``.
+            ``tcp://``) off this machine, without ``insecure``; a ``tls://`` address without
+            ``tls`` (the grader's certificate, :mod:`lstm_lessons.grader.certificates`).
     """
     import ipaddress
     from urllib.parse import urlsplit
 
     scheme = address.split("://", 1)[0].lower() if "://" in address else "tcp"
+    if scheme == "tls" and not tls:
+        raise ClusterError(f"--scheduler {address!r} is a tls:// address: give the folder of the "
+                           f"grader's certificate with --tls DIR (`lstm-lessons cluster certs DIR`)")
     if scheme != "tcp" or insecure:
         return
     try:
@@ -98,8 +102,9 @@ def check_address(address: str, insecure: bool = False) -> None:
         raise ClusterError(
             f"--scheduler {address!r} is a plain tcp:// address off this machine: anyone who can "
             f"reach it could run code as you on the scheduler and on every worker, and a worker "
-            f"started from the public hand-out would receive every hand-in. Grade on 127.0.0.1, or "
-            f"pass --insecure-cluster on a network only you can reach.")
+            f"started from the public hand-out would receive every hand-in. Use tls:// with --tls DIR "
+            f"(`lstm-lessons cluster certs DIR`), grade on 127.0.0.1, or pass --insecure-cluster on a "
+            f"network only you can reach.")
 
 
 class ClusterError(ValueError):
@@ -291,7 +296,7 @@ class ClusterRunner:
     """
 
     def __init__(self, address: str, limits: Limits, sandboxed: bool, checksum: str,
-                 timeout: float = CONNECT_TIMEOUT):
+                 timeout: float = CONNECT_TIMEOUT, security=None):
         try:
             from distributed import Client, Event
         except ImportError as exc:
@@ -301,7 +306,7 @@ class ClusterRunner:
 
         self.address = address
         try:
-            self.client = Client(address, timeout=timeout, set_as_default=False)
+            self.client = Client(address, timeout=timeout, set_as_default=False, security=security)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"the Dask scheduler at {address!r} cannot be reached ({exc}); "
                                f"nothing was graded") from exc

@@ -146,6 +146,9 @@ class Grader:
         max_mb: the largest hand-in read, in MiB; a larger one is ``refused``.
         insecure_cluster: allow a plain ``tcp://`` ``scheduler`` off this machine
             (:func:`~lstm_lessons.grader.cluster.check_address`).
+        tls: the folder of the cluster's certificates
+            (:func:`~lstm_lessons.grader.certificates.make_certificates`): connect to a
+            ``tls://`` ``scheduler`` with the grader's certificate (mutual TLS).
         scheduler: the address of a Dask scheduler: submissions and checks then run as tasks of
             its workers, each in the sandbox of its worker's machine
             (:mod:`lstm_lessons.grader.cluster`); ``workers`` is ignored. Call :meth:`close` when
@@ -167,11 +170,11 @@ class Grader:
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: float = DEFAULT_MEMORY_MB,
                  progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR, sandbox: bool = True,
                  disk_mb: float = DEFAULT_DISK_MB, scheduler: str | None = None,
-                 max_mb: float = DEFAULT_MAX_MB, insecure_cluster: bool = False):
+                 max_mb: float = DEFAULT_MAX_MB, insecure_cluster: bool = False, tls=None):
         if scheduler is not None:   # first: before anything connects or starts
             from lstm_lessons.grader.cluster import check_address
 
-            check_address(scheduler, insecure_cluster)
+            check_address(scheduler, insecure_cluster, tls=tls is not None)
         self.lesson = resolve_lessons([lesson], notebooks_dir)[0].stem
         self.exercises = {e.id: e.points for e in EXERCISES.values() if e.lesson == self.lesson}
         if not self.exercises:
@@ -212,7 +215,15 @@ class Grader:
             from lstm_lessons.grader.cluster import ClusterRunner
 
             checksum = PackageSnapshot.take().checksum
-            self.cluster = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum)
+            if tls is not None:
+                from lstm_lessons.grader.certificates import security
+
+                try:
+                    secure = security(tls, "grader")
+                except FileNotFoundError as exc:
+                    raise GradingError(f"--tls: {exc}") from exc
+            self.cluster = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum,
+                                         security=secure if tls is not None else None)
             self.workers = self.cluster.slots
 
     @property
