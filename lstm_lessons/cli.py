@@ -248,7 +248,7 @@ def _cluster(args) -> int:
 
     try:
         paths = make_certificates(args.folder, days=args.days)
-    except (FileExistsError, ValueError) as exc:
+    except (FileExistsError, PermissionError, ValueError) as exc:
         print(f"lstm-lessons cluster certs: error: {exc}", file=sys.stderr)
         return 2
     except ImportError:

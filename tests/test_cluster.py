@@ -133,19 +133,20 @@ def test_a_scheduler_that_cannot_be_reached_fails_before_anything_runs(tmp_path)
 
 
 @pytest.mark.parametrize("address", ["tcp://grader.invalid:8786", "grader.invalid:8786", "tcp://10.0.0.5:8786",
-                                     "tcp://[2001:db8::1]:8786", "TCP://192.0.2.7:8786"])
+                                     "tcp://[2001:db8::1]:8786", "TCP://192.0.2.7:8786", "ws://10.0.0.5:8786",
+                                     "ucx://10.0.0.5:8786"])
 def test_a_plain_tcp_scheduler_off_this_machine_is_refused_before_any_connection(tmp_path, address):
-    with pytest.raises(ClusterError, match="plain tcp:// address off this machine.*--insecure-cluster"):
+    with pytest.raises(ClusterError, match="plain [a-z]+:// address off this machine.*--insecure-cluster"):
         Grader("01", tmp_path / "grades", progress=False, scheduler=address)
     assert not (tmp_path / "grades").exists()
 
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786",
-                                     "tls://grader.invalid:8786"])
+                                     "tls://grader.invalid:8786", "wss://grader.invalid:8786", "inproc://x/1/2"])
 def test_loopback_and_tls_addresses_pass_the_address_check(address):
     from lstm_lessons.grader.cluster import check_address
 
-    check_address(address, tls=address.startswith("tls"))   # no error
+    check_address(address, tls=address.startswith(("tls", "wss")))   # no error
     check_address("tcp://grader.invalid:8786", insecure=True)
 
 
@@ -317,6 +318,11 @@ def test_certificates_are_made_once_and_their_keys_are_private(tmp_path):
         make_certificates(tmp_path / "certs")
     with pytest.raises(ValueError, match="days=0"):
         make_certificates(tmp_path / "other", days=0)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(PermissionError, match="can be written by other users"):
+        make_certificates(shared)
 
 
 @pytest.mark.slow

@@ -155,3 +155,15 @@ def test_a_message_cannot_forge_a_row_a_heading_or_a_terminal_sequence():
     assert one_line(message) == ("raised ValueError: x =HYPERLINK(\"http://x\") # 4/4 PASSED ]0;owned  [2K "
                                  "evil")
     assert one_line("x" * 1000).endswith("...") and len(one_line("x" * 1000)) == 500
+
+
+def test_an_answer_too_deep_or_too_long_to_record_is_invalid_and_not_recorded():
+    deep = 0
+    for _ in range(5000):
+        deep = [deep]
+    answers = {"01-stable-learning-rate": {"learning_rate": deep}}
+    assert answer_key("01-stable-learning-rate", answers)[1] is None
+    long = {"learning_rate": "x" * 5000}
+    assert answer_key("01-stable-learning-rate", {"01-stable-learning-rate": long})[1] is None
+    ok = answer_key("01-stable-learning-rate", {"01-stable-learning-rate": {"learning_rate": 0.01}})
+    assert ok == ("01-stable-learning-rate", '{"learning_rate": 0.01}')

@@ -32,14 +32,18 @@ def _key():
     return ec.generate_private_key(ec.SECP256R1())
 
 
+def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    # O_EXCL and O_NOFOLLOW: never through a file or a link someone put there first.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+
+
 def _write_key(path: Path, key) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
+    _write(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()), mode=0o600)
 
 
 def make_certificates(folder, days: int = VALID_DAYS, name: str = "lstm-lessons grading") -> dict[str, Path]:
@@ -57,25 +61,33 @@ def make_certificates(folder, days: int = VALID_DAYS, name: str = "lstm-lessons 
     Returns:
         ``{"ca": path, "ca-key": path, "<role>": path, "<role>-key": path, ...}``.
 
+    The worker's key is as powerful as the grader's: Dask does not tell the roles apart, and a
+    worker's certificate lets its holder connect as a client too. Copy it only to machines you
+    trust as much as your own.
+
     Raises:
         FileExistsError: ``folder`` already holds one of the files (nothing is overwritten).
-        ValueError: ``days`` is not an integer >= 1.
+        PermissionError: other users can write into ``folder``.
+        ValueError: ``days`` is not an integer from 1 to 36500.
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise ValueError(f"days must be an integer >= 1. Received: days={days!r}")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36_500:
+        raise ValueError(f"days must be an integer from 1 to 36500. Received: days={days!r}")
     folder = Path(folder)
     paths = {"ca": folder / AUTHORITY, "ca-key": folder / "ca-key.pem"}
     for role in ROLES:
         paths[role], paths[f"{role}-key"] = folder / f"{role}.pem", folder / f"{role}-key.pem"
-    existing = [str(p) for p in paths.values() if p.exists()]
+    existing = [str(p) for p in paths.values() if p.exists() or p.is_symlink()]
     if existing:
         raise FileExistsError(f"{folder} already holds certificates ({', '.join(existing)}); "
                               f"choose an empty folder.")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o022:
+        raise PermissionError(f"{folder} can be written by other users, who could replace a "
+                              f"certificate before you copy it; use a folder only you can write.")
     now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
 
@@ -95,7 +107,7 @@ def make_certificates(folder, days: int = VALID_DAYS, name: str = "lstm-lessons 
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     _write_key(paths["ca-key"], ca_key)
-    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    _write(paths["ca"], ca.public_bytes(serialization.Encoding.PEM))
     for role in ROLES:
         key = _key()
         certificate = (
@@ -117,7 +129,7 @@ def make_certificates(folder, days: int = VALID_DAYS, name: str = "lstm-lessons 
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
         _write_key(paths[f"{role}-key"], key)
-        paths[role].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        _write(paths[role], certificate.public_bytes(serialization.Encoding.PEM))
     return paths
 
 

@@ -76,19 +76,25 @@ def check_address(address: str, insecure: bool = False, tls: bool = False) -> No
     machine; any other needs ``insecure`` (``--insecure-cluster``), on a network nobody else
     reaches. Names are not resolved here (a name could point anywhere): only ``localhost`` counts.
 
+    Every scheme but ``tls://`` and ``wss://`` (encrypted, with certificates) and ``inproc://``
+    (this process) is held to that rule: ``ws://`` and ``ucx://`` are not authenticated either.
+    The rule is about the grader's own connection: a scheduler started without ``--host
+    127.0.0.1`` listens on every interface whatever address the grader uses.
+
     Raises:
-        ClusterError: a ``tcp://`` address (or one without a scheme, which Dask reads as
-            ``tcp://``) off this machine, without ``insecure``; a ``tls://`` address without
-            ``tls`` (the grader's certificate, :mod:`lstm_lessons.grader.certificates`).
+        ClusterError: a plain address (``tcp://``, ``ws://``..., or one without a scheme, which
+            Dask reads as ``tcp://``) off this machine, without ``insecure``; a ``tls://`` or
+            ``wss://`` address without ``tls`` (the grader's certificate,
+            :mod:`lstm_lessons.grader.certificates`).
     """
     import ipaddress
     from urllib.parse import urlsplit
 
     scheme = address.split("://", 1)[0].lower() if "://" in address else "tcp"
-    if scheme == "tls" and not tls:
-        raise ClusterError(f"--scheduler {address!r} is a tls:// address: give the folder of the "
+    if scheme in ("tls", "wss") and not tls:
+        raise ClusterError(f"--scheduler {address!r} is a {scheme}:// address: give the folder of the "
                            f"grader's certificate with --tls DIR (`lstm-lessons cluster certs DIR`)")
-    if scheme != "tcp" or insecure:
+    if scheme in ("tls", "wss", "inproc") or insecure:
         return
     try:
         host = urlsplit(address if "://" in address else f"tcp://{address}").hostname or ""
@@ -100,7 +106,7 @@ def check_address(address: str, insecure: bool = False, tls: bool = False) -> No
         loopback = host.lower() == "localhost"
     if not loopback:
         raise ClusterError(
-            f"--scheduler {address!r} is a plain tcp:// address off this machine: anyone who can "
+            f"--scheduler {address!r} is a plain {scheme}:// address off this machine: anyone who can "
             f"reach it could run code as you on the scheduler and on every worker, and a worker "
             f"started from the public hand-out would receive every hand-in. Use tls:// with --tls DIR "
             f"(`lstm-lessons cluster certs DIR`), grade on 127.0.0.1, or pass --insecure-cluster on a "

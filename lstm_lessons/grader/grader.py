@@ -419,8 +419,8 @@ class Grader:
                 answer = answers.get(exercise)
                 if key[1] is None:
                     results[key] = CheckResult(exercise, 0, self.exercises[exercise],
-                                               "invalid answer: its values cannot be written as JSON "
-                                               "(an integer of more than 4300 digits?)")
+                                               f"invalid answer: longer than {ANSWER_CHARACTERS} characters "
+                                               f"as JSON, or not writable as JSON")
                     continue
                 if answer is None:
                     results[key] = CheckResult(exercise, 0, self.exercises[exercise],
@@ -449,7 +449,8 @@ class Grader:
         self.last_run = {"answers_trained": len(to_train), "answers_reused": reused}
         for grade, answers, notebook in executed:
             checks = {e: results[answer_key(e, answers)] for e in self.exercises}
-            grade.answers = {e: answers[e] for e in self.exercises if answers.get(e) is not None}
+            grade.answers = {e: answers[e] for e in self.exercises
+                             if answers.get(e) is not None and answer_key(e, answers)[1] is not None}
             grade.check_environment = self._environment
             failed = [e for e, c in checks.items() if c.measurements.get("grader_error")]
             grade.checks = {e: asdict(c) for e, c in checks.items()}
@@ -510,13 +511,21 @@ class Grader:
         self._write_tables()
 
 
+ANSWER_CHARACTERS = 4096
+"""The longest answer, as JSON, the grader checks and records; every declared answer is under
+100 characters."""
+
+
 def answer_key(exercise: str, answers: dict) -> tuple[str, str | None]:
     """``(exercise, the answer as sorted JSON)``: equal answers are checked once. ``None`` in
-    place of the JSON for an answer that cannot be written as JSON."""
+    place of the JSON for an answer that cannot be written as JSON (an integer of more than
+    4300 digits, nesting deeper than Python's recursion limit) or is longer than
+    :data:`ANSWER_CHARACTERS`: such an answer is invalid, and is not recorded."""
     try:
-        return exercise, json.dumps(answers.get(exercise), sort_keys=True)
-    except (TypeError, ValueError):
+        text = json.dumps(answers.get(exercise), sort_keys=True)
+    except Exception:  # noqa: BLE001 - RecursionError, ValueError, TypeError: any answer is data
         return exercise, None
+    return exercise, text if len(text) <= ANSWER_CHARACTERS else None
 
 
 def grade(submissions, lesson: str, out="grades", **options) -> list[Grade]:

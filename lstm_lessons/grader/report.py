@@ -27,7 +27,7 @@ STATUSES = {
     "timeout": "still running at the time limit (--timeout); stopped, 0 points",
     "memory": "held more memory than the limit (--memory-mb); stopped, 0 points",
     "kernel-died": "the kernel process ended before the notebook did (os._exit, a crash); 0 points",
-    "refused": "a symbolic link, or a file larger than --max-mb: not read, 0 points",
+    "refused": "a symbolic link, not a regular file, or larger than --max-mb: not read, 0 points",
     "not-a-notebook": "the file is not a readable Jupyter notebook; not executed, 0 points",
     "wrong-lesson": "the notebook belongs to another lesson; not executed, 0 points",
     "grader-error": "the grader itself failed on this submission (please report it); 0 points",
@@ -94,9 +94,11 @@ def write_text_atomically(path: Path, text: str) -> None:
 MESSAGE_CHARACTERS = 500
 """The most characters of a message a table, a page or the terminal shows in one line."""
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""Control characters (C0 with CR, LF, TAB, ESC and BEL; DEL; C1), zero-width and direction
-marks and overrides, and Unicode's line and paragraph separators."""
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e"
+                     "\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+"""Control characters (C0 with CR, LF, TAB, ESC and BEL; DEL; C1), zero-width, invisible and
+direction marks and overrides (the Arabic letter mark included), the byte-order mark, tag
+characters, and Unicode's line and paragraph separators."""
 
 
 def one_line(text, limit: int = MESSAGE_CHARACTERS) -> str:
@@ -244,7 +246,8 @@ def _markdown_with_html_as_text(source: str) -> str:
     return MarkdownWithMath(renderer=renderer).render(source)
 
 
-CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+                           "base-uri 'none'; form-action 'none'")
 """Every feedback page's policy (a ``<meta http-equiv>``): no script runs and nothing is loaded
 from anywhere, whatever got past the sanitising; images only from the page itself, styles inline."""
 
