@@ -31,6 +31,11 @@ def shown(value, limit: int = SHOWN_CHARACTERS) -> str:
         text = repr(value)
     except Exception:  # noqa: BLE001 - any value must be describable
         text = f"<{type(value).__name__} that cannot be shown>"
+    return cut(text, limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters with the last three replaced by ``...``."""
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -291,10 +291,14 @@ class ClusterRunner:
         sandboxed: run each submission in the bubblewrap sandbox of its worker's machine.
         checksum: the grader's package checksum.
         timeout: seconds to wait for the scheduler.
+        security: a :class:`distributed.Security` (mutual TLS,
+            :func:`lstm_lessons.grader.certificates.security`), or ``None``.
+        insecure: allow a plain address off this machine (:func:`check_address`).
 
     Raises:
-        ClusterError: the scheduler cannot be reached, it has no worker, or no worker has the
-            grader's ``lstm_lessons`` (version and checksum).
+        ClusterError: the address is refused by :func:`check_address`, the scheduler cannot be
+            reached, it has no worker, or no worker has the grader's ``lstm_lessons`` (version
+            and checksum).
 
     Warns:
         MachinesDifferWarning: the used workers are of more than one kind of machine (the text
@@ -302,7 +306,9 @@ class ClusterRunner:
     """
 
     def __init__(self, address: str, limits: Limits, sandboxed: bool, checksum: str,
-                 timeout: float = CONNECT_TIMEOUT, security=None):
+                 timeout: float = CONNECT_TIMEOUT, security=None, insecure: bool = False):
+        # First, before anything connects: a plain address off this machine is open to anyone.
+        check_address(address, insecure, tls=security is not None)
         try:
             from distributed import Client, Event
         except ImportError as exc:

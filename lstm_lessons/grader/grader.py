@@ -171,10 +171,6 @@ class Grader:
                  progress: bool = True, notebooks_dir: Path = NOTEBOOKS_DIR, sandbox: bool = True,
                  disk_mb: float = DEFAULT_DISK_MB, scheduler: str | None = None,
                  max_mb: float = DEFAULT_MAX_MB, insecure_cluster: bool = False, tls=None):
-        if scheduler is not None:   # first: before anything connects or starts
-            from lstm_lessons.grader.cluster import check_address
-
-            check_address(scheduler, insecure_cluster, tls=tls is not None)
         self.lesson = resolve_lessons([lesson], notebooks_dir)[0].stem
         self.exercises = {e.id: e.points for e in EXERCISES.values() if e.lesson == self.lesson}
         if not self.exercises:
@@ -215,6 +211,7 @@ class Grader:
             from lstm_lessons.grader.cluster import ClusterRunner
 
             checksum = PackageSnapshot.take().checksum
+            secure = None
             if tls is not None:
                 from lstm_lessons.grader.certificates import security
 
@@ -223,7 +220,7 @@ class Grader:
                 except FileNotFoundError as exc:
                     raise GradingError(f"--tls: {exc}") from exc
             self.cluster = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum,
-                                         security=secure if tls is not None else None)
+                                         security=secure, insecure=insecure_cluster)
             self.workers = self.cluster.slots
 
     @property

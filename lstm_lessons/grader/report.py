@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from lstm_lessons.grading.feedback import EXERCISE_MIME
-from lstm_lessons.params import shown
+from lstm_lessons.params import cut, shown
 
 STATUSES = {
     "graded": "ran to the end; every exercise's points come from the grader's own check of the "
@@ -107,8 +107,7 @@ def one_line(text, limit: int = MESSAGE_CHARACTERS) -> str:
     CR can split a CSV record, ESC sequences retitle a terminal or rewrite what it shows, a
     direction override reorders what a reader sees), and the text is cut at ``limit`` characters
     (the cut ends in ``...``)."""
-    text = _UNSAFE.sub(" ", str(text))
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return cut(_UNSAFE.sub(" ", str(text)), limit)
 
 
 def csv_text(text) -> str:
