@@ -8,10 +8,14 @@ the day of each forecast (from the past only). The rest, the *development period
 training and validation windows, leak-free or in one of the leaky ways of :data:`PIPELINES`.
 
 A pipeline's **optimism** is its test error divided by its validation error: how much worse the
-model does on the truly later period than validation promised. A leak shows as an optimism
-clearly above the leak-free pipeline's. The notebook, its exercise checks and the benchmarks
-all go through :func:`prepare` and :func:`train`, so a number in the lesson, a grade and a
-benchmark row come from the same code.
+model does on the truly later period than validation promised. Two things raise it: a leak, and
+validation windows from an easier stretch of the series than the later period. The second
+reaches every forecaster, even one that fits nothing: the persistence forecast
+(:func:`persistence`) is the control, and a pipeline's **excess optimism**
+(:func:`excess_optimism`: its optimism over persistence's on the same windows) is what the fit
+added. A leak shows as an excess optimism clearly above the leak-free pipeline's. The notebook,
+its exercise checks and the benchmarks all go through :func:`prepare` and :func:`train`, so a
+number in the lesson, a grade and a benchmark row come from the same code.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ TEST_FRACTION = 0.1
 """Share of the series (its end: 1960-1983) kept as the later test period."""
 VALIDATION_FRACTION = 0.2
 """Share of the development period (its end) used for validation by the leak-free pipeline."""
+BLOCK_WINDOWS = 120
+"""Windows in one validation block of the random-block pipelines: ten years of forecast days,
+about one solar cycle."""
+VALIDATION_BLOCKS = 4
+"""Blocks the random-block pipelines validate on: 480 windows, as many as the leak-free
+pipeline's 479."""
 CENTRED_MONTHS = 13
 """Window of the centred mean: the 13-month smoothed sunspot number is the field's standard
 (SILSO, Royal Observatory of Belgium), and it needs six months of the future for every value."""
@@ -39,8 +49,11 @@ PIPELINES = {
     "leak-free": "chronological split, training and validation windows share no step, scaler "
                  "fitted on the training part",
     "shuffled windows": "all development windows split at random (train_test_split(shuffle=True))",
-    "no gap": "windows cut from the whole development period, then split in time order without a "
-              "gap: the first validation windows share steps with the last training windows",
+    "random blocks, no gap": f"{VALIDATION_BLOCKS} blocks of {BLOCK_WINDOWS} consecutive windows drawn "
+                             "at random for validation, every other window for training: the windows "
+                             "next to each block share months with it",
+    "random blocks, purged": "the same validation blocks, without the training windows that share a month "
+                             "with them (lookback + horizon - 1 on each side)",
     "scaler on the whole series": "the leak-free split, but the scaler fitted on every step, the "
                                   "test period included",
     "centred mean feature": "the leak-free split, plus a second input: the centred 13-month mean, "
@@ -102,6 +115,37 @@ def development_months(n_months: int) -> int:
     return n_months - int(round(TEST_FRACTION * n_months))
 
 
+def random_blocks(n_windows: int, seed: int, gap: int, block: int = BLOCK_WINDOWS,
+                  blocks: int = VALIDATION_BLOCKS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random split of ``n_windows`` consecutive windows in blocks, with and without purging.
+
+    The windows are cut into ``n_windows // block`` whole blocks of ``block`` windows (the last
+    few windows, if any, belong to no block); ``blocks`` of them, drawn at random
+    (``np.random.default_rng(seed)``), are validation. Purging drops the training windows
+    within ``gap`` (``ll.data.window_gap(lookback, horizon)``) of a validation block, the ones
+    that share a step with it: the "purged" or "non-dependent" cross-validation that Bergmeir,
+    Hyndman and Koo (2018, *Computational Statistics & Data Analysis* 120, 70-83) compare with
+    plain k-fold for autoregressive models.
+
+    Returns:
+        ``(train, val, purged)``: integer window indices, sorted; ``purged`` is ``train``
+        without the validation blocks' neighbours.
+
+    Raises:
+        ValueError: fewer than ``blocks`` whole blocks fit in ``n_windows``.
+    """
+    n_blocks = n_windows // block
+    if n_blocks < blocks:
+        raise ValueError(f"{n_windows} windows hold {n_blocks} blocks of {block}, fewer than the "
+                         f"{blocks} validation blocks asked for. Received: n_windows={n_windows}")
+    chosen = np.sort(np.random.default_rng(seed).choice(n_blocks, blocks, replace=False))
+    is_val, near = np.zeros(n_windows, dtype=bool), np.zeros(n_windows, dtype=bool)
+    for b in chosen:
+        is_val[b * block:(b + 1) * block] = True
+        near[max(b * block - gap, 0):(b + 1) * block + gap] = True
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val), np.flatnonzero(~near)
+
+
 def _check_pipeline(pipeline: str) -> str:
     if pipeline not in PIPELINES:
         raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}. Received: pipeline={pipeline!r}")
@@ -119,9 +163,14 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
     recomputed from the values known at each window's last month
     (:func:`centred_mean_as_known`), as it would be on the day of the forecast.
 
+    The random-block pipelines (:func:`random_blocks`) share their validation blocks and their
+    scaler, fitted on the months the purged training windows cover: they differ only in the
+    training windows next to each block.
+
     Args:
         pipeline: a key of :data:`PIPELINES`.
-        seed: seeds the random split of ``"shuffled windows"`` (the others do not use it).
+        seed: seeds the random split of ``"shuffled windows"`` and the draw of the random blocks
+            (the others do not use it).
         lookback, horizon: window sizes in months.
 
     Raises:
@@ -152,10 +201,20 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
         n_val = last_dev + 1 - (n_train - lookback - horizon + 1) - gap
         train, val = train_test_split(np.arange(last_dev + 1), test_size=n_val, shuffle=True,
                                       random_state=seed)
+    elif pipeline.startswith("random blocks"):
+        train, val, purged = random_blocks(last_dev + 1, seed, gap)
+        # Both fit the scaler on the months the purged training windows cover, so the two differ
+        # only in the neighbours.
+        covered = np.zeros(n, dtype=bool)
+        for start in purged:
+            covered[start:start + lookback + horizon] = True
+        mean, scale = float(series[covered].mean()), float(series[covered].std())
+        x, y = data.make_windows((series - mean) / scale, lookback, horizon)
+        x_test = x[test]
+        train = purged if pipeline == "random blocks, purged" else train
     else:
         last_train = n_train - lookback - horizon
-        first_val = last_train + 1 if pipeline == "no gap" else last_train + 1 + gap
-        train, val = np.arange(last_train + 1), np.arange(first_val, last_dev + 1)
+        train, val = np.arange(last_train + 1), np.arange(last_train + 1 + gap, last_dev + 1)
     return Split(x[train], y[train], x[val], y[val], x_test, y[test], pipeline, scale, mean,
                  data.windows_sharing_steps(train, val, lookback, horizon))
 
@@ -253,6 +312,19 @@ def persistence(split: Split) -> Result:
                   len(split.x_val))
 
 
+def excess_optimism(model: Result, control: Result) -> float:
+    """The optimism a fit adds to its validation period's: ``model.optimism / control.optimism``.
+
+    ``control`` is :func:`persistence` on the same split, which fits nothing: its optimism is
+    how much harder the later period is than those validation windows, for any forecaster. The
+    ratio equals the model's *skill* (its RMSE over persistence's) on the test windows divided by
+    its skill on the validation windows: 1 when validation promised the edge over persistence
+    that the later period gave, above 1 when it promised more. A leak raises it; a validation
+    period that is easier or harder than the later one does not.
+    """
+    return model.optimism / control.optimism
+
+
 def _train_group(calls: list[tuple]) -> list[Result]:
     return [train(split, seed, settings, curves=curves) for split, seed, settings, curves in calls]
 
@@ -268,11 +340,23 @@ def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
     return workers.map_calls(_train_group, calls, jobs)
 
 
-def table(results) -> pd.DataFrame:
+def table(results, controls=None) -> pd.DataFrame:
     """One row a result: train, validation and test RMSE (sunspot numbers), optimism, and the
-    validation windows that share a step with a training window."""
-    rows = [{"train RMSE": r.train_rmse, "validation RMSE": r.val_rmse, "test RMSE": r.test_rmse,
-             "optimism": r.optimism, "shared windows": f"{r.shared} of {r.n_val}"} for r in results]
+    validation windows that share a step with a training window.
+
+    Args:
+        results: :class:`Result` s.
+        controls: :func:`persistence` of each result's split, in the same order (or ``None``):
+            adds persistence's validation RMSE and optimism and the :func:`excess_optimism`.
+    """
+    rows = []
+    for r, c in zip(results, controls or [None] * len(results), strict=True):
+        row = {"train RMSE": r.train_rmse, "validation RMSE": r.val_rmse, "test RMSE": r.test_rmse,
+               "optimism": r.optimism}
+        if c is not None:
+            row.update({"persistence validation RMSE": c.val_rmse, "persistence optimism": c.optimism,
+                        "excess optimism": excess_optimism(r, c)})
+        rows.append({**row, "shared windows": f"{r.shared} of {r.n_val}"})
     return pd.DataFrame(rows, index=pd.Index([r.label for r in results], name="pipeline"))
 
 

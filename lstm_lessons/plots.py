@@ -231,7 +231,8 @@ def plot_estimates(table, ax=None,
 
     Args:
         table: ``pd.DataFrame`` indexed by pipeline with ``validation RMSE`` and ``test RMSE``
-            columns (``ll.leakage.table``).
+            columns (``ll.leakage.table``); with a ``persistence validation RMSE`` column, a
+            black mark on each validation bar shows the persistence forecast's there.
 
     Returns:
         The matplotlib axes.
@@ -241,8 +242,12 @@ def plot_estimates(table, ax=None,
     positions = np.arange(len(table))
     ax.bar(positions - 0.2, table["validation RMSE"], 0.4, color=PALETTE[1], label="validation (promised)")
     ax.bar(positions + 0.2, table["test RMSE"], 0.4, color=PALETTE[0], label="later test period (got)")
+    if "persistence validation RMSE" in table:
+        ax.hlines(table["persistence validation RMSE"], positions - 0.4, positions, color="black", lw=2,
+                  label="persistence on the same validation windows")
     ax.set_xticks(positions, [str(label).replace(" ", "\n", 1) for label in table.index], fontsize="small")
-    highest = float(table[["validation RMSE", "test RMSE"]].to_numpy().max())
+    shown = [c for c in ("validation RMSE", "test RMSE", "persistence validation RMSE") if c in table]
+    highest = float(table[shown].to_numpy().max())
     ax.set_ylim(0, 1.3 * highest)   # room for the legend above the bars
     return _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y")
 

@@ -27,15 +27,24 @@ def test_every_pipeline_is_measured_on_the_same_later_test_targets(pipeline):
     _, targets = data.make_windows(SERIES[N_DEV - leakage.LOOKBACK:], leakage.LOOKBACK, leakage.HORIZON)
     np.testing.assert_allclose(split.y_test * split.scale + split.mean, targets)
     assert split.x_train.shape[1:] == (leakage.LOOKBACK, 2 if pipeline == "centred mean feature" else 1)
-    n_val = len(leakage.prepare("leak-free").x_val)
-    assert len(split.x_val) == n_val + (data.window_gap(24, 6) if pipeline == "no gap" else 0)
+    n_val = leakage.BLOCK_WINDOWS * leakage.VALIDATION_BLOCKS if pipeline.startswith("random blocks") \
+        else len(leakage.prepare("leak-free").x_val)
+    assert len(split.x_val) == n_val
 
 
 def test_the_leaks_are_where_the_pipelines_say():
     splits = {p: leakage.prepare(p, seed=1) for p in leakage.PIPELINES}
     assert splits["leak-free"].shared == 0
     assert splits["shuffled windows"].shared == len(splits["shuffled windows"].x_val)
-    assert splits["no gap"].shared == data.window_gap(leakage.LOOKBACK, leakage.HORIZON)
+    gap = data.window_gap(leakage.LOOKBACK, leakage.HORIZON)
+    # The random blocks: the same validation windows and scaler; purging drops exactly the training
+    # windows that share a month with a block, and no more.
+    blocks, purged = splits["random blocks, no gap"], splits["random blocks, purged"]
+    np.testing.assert_array_equal(blocks.x_val, purged.x_val)
+    assert (blocks.mean, blocks.scale) == (purged.mean, purged.scale)
+    most = 2 * gap * leakage.VALIDATION_BLOCKS
+    assert 0 < blocks.shared <= most and purged.shared == 0
+    assert len(purged.x_train) < len(blocks.x_train) <= len(purged.x_train) + most
     leak_free, whole = splits["leak-free"], splits["scaler on the whole series"]
     assert (whole.mean, whole.scale) != (leak_free.mean, leak_free.scale)
     assert (whole.mean, whole.scale) == pytest.approx((SERIES.mean(), SERIES.std()))
@@ -52,6 +61,18 @@ def test_the_leaks_are_where_the_pipelines_say():
     np.testing.assert_allclose(centred.x_test[:, :, 1], known)
     with pytest.raises(ValueError, match="pipeline='random'"):
         leakage.prepare("random")
+
+
+def test_random_blocks_purge_exactly_the_windows_that_share_a_step():
+    train, val, purged = leakage.random_blocks(1000, seed=4, gap=29, block=100, blocks=3)
+    assert len(val) == 300 and len(np.intersect1d(train, val)) == 0
+    assert sorted(np.r_[train, val]) == list(range(1000))
+    assert data.windows_sharing_steps(purged, val, 24, 6) == 0
+    dropped = np.setdiff1d(train, purged)
+    # every dropped window shares a step with some validation window (it was needed to drop it)
+    assert all(data.windows_sharing_steps(val, [w], 24, 6) == 1 for w in dropped)
+    with pytest.raises(ValueError, match="n_windows=250"):
+        leakage.random_blocks(250, seed=0, gap=29, block=100, blocks=3)
 
 
 def test_folds_walk_forward_without_shared_steps_and_shuffled_with_all_shared():
@@ -83,6 +104,13 @@ def test_training_in_the_workers_gives_the_numbers_of_training_here():
     assert set(curves.history) == {"loss", "val_loss", "mae", "val_mae"}
     table = leakage.table(there)
     assert list(table.index) == ["leak-free", "centred mean feature"]
+    controls = [leakage.persistence(split) for split in splits]
+    with_controls = leakage.table(there, controls)
+    assert with_controls.loc["leak-free", "excess optimism"] == pytest.approx(
+        there[0].optimism / controls[0].optimism)
+    # the excess optimism is the test skill over the validation skill (skill: RMSE / persistence's)
+    assert leakage.excess_optimism(there[1], controls[1]) == pytest.approx(
+        (there[1].test_rmse / controls[1].test_rmse) / (there[1].val_rmse / controls[1].val_rmse))
     assert table.loc["leak-free", "shared windows"] == f"0 of {len(splits[0].x_val)}"
 
 

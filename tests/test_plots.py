@@ -95,3 +95,17 @@ ax.figure.savefig({str(tmp_path / "figure.png")!r})
     bare = script.replace("from lstm_lessons import plots\n", "from lstm_lessons import plots\n" + undone)
     assert "findfont: Font family" in subprocess.run([sys.executable, "-c", bare], capture_output=True,
                                                      text=True).stderr
+
+
+def test_estimates_plot_marks_persistence_on_each_validation_bar():
+    table = pd.DataFrame({"validation RMSE": [22.0, 17.0], "test RMSE": [20.0, 21.0],
+                          "persistence validation RMSE": [25.0, 21.0]},
+                         index=["leak-free", "shuffled windows"])
+    ax = plots.plot_estimates(table)
+    marks = [c for c in ax.collections if c.get_label() == "persistence on the same validation windows"]
+    assert len(marks) == 1
+    segments = marks[0].get_segments()
+    assert [s[0][1] for s in segments] == [25.0, 21.0]            # at persistence's RMSE
+    assert ax.get_ylim()[1] == pytest.approx(1.3 * 25.0)          # room for the highest mark
+    plain = plots.plot_estimates(table.drop(columns="persistence validation RMSE"))
+    assert not [c for c in plain.collections if c.get_label().startswith("persistence")]
