@@ -262,6 +262,113 @@ def generalisation_loss(val_losses) -> np.ndarray:
     return 100 * (array / best - 1)
 
 
+def _count(name: str, value, meaning: str = "") -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        what = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name}{what} must be an integer >= 1. Received: {name}={value!r}")
+
+
+PRECHELT_STRIP = 5
+"""Prechelt's training strip: ``k = 5`` epochs (1998, section 2.2)."""
+
+
+def training_progress(train_losses, strip: int = PRECHELT_STRIP) -> np.ndarray:
+    """Prechelt's training progress per epoch, in per mille: how much the training loss still moves.
+
+    ``P_k(t) = 1000 * (sum of E_tr over the strip ending at t / (k * min of E_tr over that
+    strip) - 1)``, for the strip of ``k`` epochs ``t - k + 1 .. t``: large while the training
+    loss falls or jumps about, near 0 once it has settled. Defined at every epoch from the
+    ``k``-th on; Prechelt reads it at the end of each strip (``t`` a multiple of ``k``).
+
+    Source: L. Prechelt, "Early Stopping - But When?", in Neural Networks: Tricks of the Trade,
+    Springer 1998, section 2.2.
+
+    Args:
+        train_losses: training losses, shape ``(n_epochs,)``, positive.
+        strip: ``k``, an integer >= 1.
+
+    Returns:
+        ``(n_epochs,)`` float array; NaN for the first ``k - 1`` epochs.
+
+    Raises:
+        ValueError: ``strip`` is not an integer >= 1, or a finite loss <= 0.
+    """
+    array = _curve(train_losses, "train_losses")
+    _count("strip", strip)
+    if np.any(array[np.isfinite(array)] <= 0):
+        raise ValueError("training_progress works on positive losses. "
+                         f"Received a value <= 0: {array[np.isfinite(array) & (array <= 0)][0]!r}")
+    rolling = pd.Series(array).rolling(strip)
+    return (1000 * (rolling.sum() / (strip * rolling.min()) - 1)).to_numpy()
+
+
+STOPPING_CRITERIA = ("GL", "PQ", "UP")
+"""Prechelt's three classes of stopping criteria (:func:`stopping_epoch`)."""
+
+
+def stopping_epoch(criterion: str, alpha: float, val_losses, train_losses=None,
+                   strip: int = PRECHELT_STRIP) -> int | None:
+    """The epoch after which one of Prechelt's stopping criteria stops training (1-based).
+
+    - ``"GL"``: GL_alpha, the first epoch with :func:`generalisation_loss` ``> alpha`` (%).
+    - ``"PQ"``: PQ_alpha, the first end of a strip (an epoch that is a multiple of ``strip``)
+      where ``GL(t) / P_k(t) > alpha`` (:func:`training_progress`): a climb of the validation
+      loss counts for more once the training loss has stopped moving.
+    - ``"UP"``: UP_s with ``s = alpha``, the end of the ``s``-th strip in a row whose validation
+      loss is higher than at the end of the strip before.
+
+    GL's best-so-far is taken over every epoch, while PQ and UP decide at the ends of strips
+    only; Prechelt measures the validation error at the ends of strips throughout, so on a curve
+    measured every epoch GL here can see a lower best than his would. Early stopping then keeps
+    the epoch with the lowest validation loss up to that one. Source:
+    L. Prechelt, "Early Stopping - But When?", in Neural Networks: Tricks of the Trade, Springer
+    1998, section 2.2.
+
+    Args:
+        criterion: one of :data:`STOPPING_CRITERIA`.
+        alpha: the threshold (GL and PQ), or the number of strips ``s`` (UP, an integer >= 1).
+        val_losses: shape ``(n_epochs,)``, positive.
+        train_losses: shape ``(n_epochs,)``, positive; needed for ``"PQ"`` only.
+        strip: ``k``, epochs a strip.
+
+    Returns:
+        The 1-based epoch, or ``None`` if the criterion never fires within the curve.
+
+    Raises:
+        ValueError: an unknown ``criterion``, ``alpha`` not > 0 (or, for UP, not an integer
+            >= 1), a bad ``strip``, or ``"PQ"`` without ``train_losses``.
+    """
+    if criterion not in STOPPING_CRITERIA:
+        raise ValueError(f"criterion must be one of {STOPPING_CRITERIA}. Received: criterion={criterion!r}")
+    if criterion == "UP":
+        _count("alpha", alpha, "UP's number of strips")
+    elif isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be a number > 0 for {criterion}. Received: alpha={alpha!r}")
+    if criterion == "PQ" and train_losses is None:
+        raise ValueError("PQ needs train_losses as well (its training progress). Received: train_losses=None")
+    _count("strip", strip)
+    gl = generalisation_loss(val_losses)
+    if criterion == "GL":
+        fired = np.flatnonzero(gl > alpha)
+        return int(fired[0]) + 1 if len(fired) else None
+    ends = np.arange(strip - 1, len(gl), strip)              # 0-based ends of the strips
+    if criterion == "PQ":
+        progress = training_progress(train_losses, strip)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = gl[ends] / progress[ends]
+        fired = ends[quotient > alpha]
+        return int(fired[0]) + 1 if len(fired) else None
+    val = _curve(val_losses, "val_losses")
+    rising = 0
+    for before, end in zip(ends[:-1], ends[1:], strict=True):
+        rising = rising + 1 if val[end] > val[before] else 0
+        if rising >= alpha:
+            return int(end) + 1
+    return None
+
+
 def generalisation_gap(train_losses, val_losses) -> np.ndarray:
     """Validation loss minus training loss, per epoch: ``E_va(t) - E_tr(t)``.
 

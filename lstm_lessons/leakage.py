@@ -50,8 +50,9 @@ PIPELINES = {
                  "fitted on the training part",
     "shuffled windows": "all development windows split at random (train_test_split(shuffle=True))",
     "random blocks, no gap": f"{VALIDATION_BLOCKS} blocks of {BLOCK_WINDOWS} consecutive windows drawn "
-                             "at random for validation, every other window for training: the windows "
-                             "next to each block share months with it",
+                             "at random for validation; training keeps the windows next to each block, "
+                             "which share months with it (and as many other windows are left out, so "
+                             "it trains on as many windows as the purged one)",
     "random blocks, purged": "the same validation blocks, without the training windows that share a month "
                              "with them (lookback + horizon - 1 on each side)",
     "scaler on the whole series": "the leak-free split, but the scaler fitted on every step, the "
@@ -123,9 +124,9 @@ def random_blocks(n_windows: int, seed: int, gap: int, block: int = BLOCK_WINDOW
     few windows, if any, belong to no block); ``blocks`` of them, drawn at random
     (``np.random.default_rng(seed)``), are validation. Purging drops the training windows
     within ``gap`` (``ll.data.window_gap(lookback, horizon)``) of a validation block, the ones
-    that share a step with it: the "purged" or "non-dependent" cross-validation that Bergmeir,
-    Hyndman and Koo (2018, *Computational Statistics & Data Analysis* 120, 70-83) compare with
-    plain k-fold for autoregressive models.
+    that share a step with it: blocked cross-validation with a gap on each side, as in the
+    h-block and hv-block cross-validation of Burman, Chow and Nolan (1994, *Biometrika* 81) and
+    Racine (2000, *Journal of Econometrics* 99).
 
     Returns:
         ``(train, val, purged)``: integer window indices, sorted; ``purged`` is ``train``
@@ -163,9 +164,10 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
     recomputed from the values known at each window's last month
     (:func:`centred_mean_as_known`), as it would be on the day of the forecast.
 
-    The random-block pipelines (:func:`random_blocks`) share their validation blocks and their
-    scaler, fitted on the months the purged training windows cover: they differ only in the
-    training windows next to each block.
+    The random-block pipelines (:func:`random_blocks`) share their validation blocks, their
+    scaler (fitted on the months the purged training windows cover) and their number of
+    training windows: the unpurged one trains on the windows next to each block in place of as
+    many others, drawn at random. They differ only in whether training holds the neighbours.
 
     Args:
         pipeline: a key of :data:`PIPELINES`.
@@ -211,7 +213,13 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
         mean, scale = float(series[covered].mean()), float(series[covered].std())
         x, y = data.make_windows((series - mean) / scale, lookback, horizon)
         x_test = x[test]
-        train = purged if pipeline == "random blocks, purged" else train
+        if pipeline == "random blocks, no gap":   # the neighbours in place of as many other windows
+            neighbours = np.setdiff1d(train, purged)
+            draw = np.random.default_rng([seed, 1])
+            kept = draw.choice(purged, len(purged) - len(neighbours), replace=False)
+            train = np.sort(np.r_[kept, neighbours])
+        else:
+            train = purged
     else:
         last_train = n_train - lookback - horizon
         train, val = np.arange(last_train + 1), np.arange(last_train + 1 + gap, last_dev + 1)
@@ -320,7 +328,9 @@ def excess_optimism(model: Result, control: Result) -> float:
     ratio equals the model's *skill* (its RMSE over persistence's) on the test windows divided by
     its skill on the validation windows: 1 when validation promised the edge over persistence
     that the later period gave, above 1 when it promised more. A leak raises it; a validation
-    period that is easier or harder than the later one does not.
+    period that is easier or harder than the later one does not, as long as a period's
+    difficulty scales both forecasters' errors by the same factor (the assumption behind the
+    control).
     """
     return model.optimism / control.optimism
 
@@ -347,15 +357,16 @@ def table(results, controls=None) -> pd.DataFrame:
     Args:
         results: :class:`Result` s.
         controls: :func:`persistence` of each result's split, in the same order (or ``None``):
-            adds persistence's validation RMSE and optimism and the :func:`excess_optimism`.
+            adds persistence's validation and test RMSE, its optimism and the
+            :func:`excess_optimism`.
     """
     rows = []
     for r, c in zip(results, controls or [None] * len(results), strict=True):
         row = {"train RMSE": r.train_rmse, "validation RMSE": r.val_rmse, "test RMSE": r.test_rmse,
                "optimism": r.optimism}
         if c is not None:
-            row.update({"persistence validation RMSE": c.val_rmse, "persistence optimism": c.optimism,
-                        "excess optimism": excess_optimism(r, c)})
+            row.update({"persistence validation RMSE": c.val_rmse, "persistence test RMSE": c.test_rmse,
+                        "persistence optimism": c.optimism, "excess optimism": excess_optimism(r, c)})
         rows.append({**row, "shared windows": f"{r.shared} of {r.n_val}"})
     return pd.DataFrame(rows, index=pd.Index([r.label for r in results], name="pipeline"))
 

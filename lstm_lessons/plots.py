@@ -212,7 +212,7 @@ def plot_generalisation(runs: Mapping[str, object], threshold: float = 10.0):
     """
     from lstm_lessons.curves import generalisation_loss
 
-    _, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    _, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
     plot_histories(runs, ax=left, title="Loss")
     for label, history in runs.items():
         val = np.asarray(_history_dict(history)["val_loss"], dtype=float)
@@ -222,6 +222,10 @@ def plot_generalisation(runs: Mapping[str, object], threshold: float = 10.0):
                    label=label)
     right.axhline(threshold, color="black", ls=":", lw=1, label=f"{threshold:g} %")
     _style_axes(right, "epoch", "GL(t), % above the best so far", "Generalisation loss (Prechelt)")
+    # Legends under the panels, where no curve runs.
+    for ax in (left, right):
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    plt.gcf().tight_layout()
     return left, right
 
 
@@ -231,8 +235,8 @@ def plot_estimates(table, ax=None,
 
     Args:
         table: ``pd.DataFrame`` indexed by pipeline with ``validation RMSE`` and ``test RMSE``
-            columns (``ll.leakage.table``); with a ``persistence validation RMSE`` column, a
-            black mark on each validation bar shows the persistence forecast's there.
+            columns (``ll.leakage.table``); with ``persistence validation RMSE`` (and ``persistence
+            test RMSE``) columns, a black mark on each bar shows the persistence forecast's there.
 
     Returns:
         The matplotlib axes.
@@ -243,13 +247,21 @@ def plot_estimates(table, ax=None,
     ax.bar(positions - 0.2, table["validation RMSE"], 0.4, color=PALETTE[1], label="validation (promised)")
     ax.bar(positions + 0.2, table["test RMSE"], 0.4, color=PALETTE[0], label="later test period (got)")
     if "persistence validation RMSE" in table:
-        ax.hlines(table["persistence validation RMSE"], positions - 0.4, positions, color="black", lw=2,
-                  label="persistence on the same validation windows")
+        levels = [table["persistence validation RMSE"]]
+        starts = [positions - 0.4]
+        if "persistence test RMSE" in table:
+            levels, starts = levels + [table["persistence test RMSE"]], starts + [positions]
+        ax.hlines(np.concatenate(levels), np.concatenate(starts), np.concatenate(starts) + 0.4, color="black",
+                  lw=2, label="persistence on the same windows")
     ax.set_xticks(positions, [str(label).replace(" ", "\n", 1) for label in table.index], fontsize="small")
-    shown = [c for c in ("validation RMSE", "test RMSE", "persistence validation RMSE") if c in table]
+    shown = [c for c in table.columns if c in ("validation RMSE", "test RMSE", "persistence validation RMSE",
+                                               "persistence test RMSE")]
     highest = float(table[shown].to_numpy().max())
-    ax.set_ylim(0, 1.3 * highest)   # room for the legend above the bars
-    return _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y")
+    ax.set_ylim(0, 1.1 * highest)
+    _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y")
+    # The legend beside the bars, where it hides none of them.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
 
 
 def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by utterance length"):

@@ -142,3 +142,38 @@ def test_rising_trend_separates_a_climb_from_swings_around_a_level():
     assert not curves.rising_trend(swings)
     assert not curves.rising_trend([0.1, 0.2, 0.3])  # three epochs are too few to call a trend
     assert not curves.rising_trend(np.linspace(0.3, 0.1, 30))
+
+
+def test_prechelt_training_progress_is_per_mille_over_a_strip():
+    progress = curves.training_progress([1.0, 1.0, 1.0, 2.0, 1.0, 1.0], strip=3)
+    assert np.isnan(progress[:2]).all()
+    assert progress[2] == pytest.approx(0.0)                     # a flat strip: no progress
+    assert progress[3] == pytest.approx(1000 * (4 / 3 - 1))      # sum 4 over 3 x min 1
+    with pytest.raises(ValueError, match="strip=0"):
+        curves.training_progress([1.0, 2.0], strip=0)
+
+
+def test_prechelt_stopping_criteria_stop_where_the_paper_says():
+    val = [1.0, 0.8, 0.7, 0.75, 0.9, 0.72, 0.8, 0.85, 0.9, 0.95]
+    # GL: 0.75 is 7.1 % above the best 0.7, 0.9 is 28.6 %
+    assert curves.stopping_epoch("GL", 5, val) == 4
+    assert curves.stopping_epoch("GL", 20, val) == 5
+    assert curves.stopping_epoch("GL", 50, val) is None
+    # UP with strips of 2: the strips end at epochs 2, 4, 6, 8, 10 (0.8, 0.75, 0.72, 0.85, 0.95):
+    # the first rise ends at epoch 8, the second in a row at 10
+    assert curves.stopping_epoch("UP", 1, val, strip=2) == 8
+    assert curves.stopping_epoch("UP", 2, val, strip=2) == 10
+    # PQ: the climb counts once the training loss has settled. At epoch 4 GL is 7.1 % but the
+    # training loss still moves (P = 250 per mille: quotient 0.03); at epoch 6 GL is 2.9 % and
+    # the strip is flat (P = 0): it stops there, though GL_5 had stopped at 4.
+    train = [1.0, 0.5, 0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
+    assert curves.training_progress(train, strip=2)[3] == pytest.approx(250)
+    assert curves.stopping_epoch("PQ", 1, val, train, strip=2) == 6
+    with pytest.raises(ValueError, match="train_losses=None"):
+        curves.stopping_epoch("PQ", 1, val)
+    with pytest.raises(ValueError, match="alpha=0.5"):
+        curves.stopping_epoch("UP", 0.5, val)
+    with pytest.raises(ValueError, match="alpha=-1"):
+        curves.stopping_epoch("GL", -1, val)
+    with pytest.raises(ValueError, match="criterion='XY'"):
+        curves.stopping_epoch("XY", 1, val)

@@ -39,8 +39,29 @@ def test_train_measures_a_run_and_early_stopping_returns_the_best_epoch():
     assert stopped.val_loss == pytest.approx(stopped.best_val_loss, rel=1e-4)
     frame = generalisation.table([plain, stopped])
     assert list(frame.index) == ["plain", "stopped"] and frame.loc["plain", "epochs"] == 12
-    final_gap = plain.history["val_loss"][-1] - plain.history["loss"][-1]
-    assert frame.loc["plain", "gap at end"] == pytest.approx(final_gap)
+    assert frame.loc["plain", "gap"] == pytest.approx(plain.val_loss - plain.train_loss)
+    # restored against restored: the stopped run's gap is its best epoch's, not its last epoch's
+    assert stopped.final_gap == pytest.approx(stopped.val_loss - stopped.train_loss)
+
+
+@pytest.mark.slow
+def test_losses_are_the_data_term_with_dropout_off():
+    """Like with like (issue 33): L2's penalty is not in the losses a run reports, and the
+    training loss behind the gap is measured with dropout off, on the days as they are."""
+    task = data.italy_power_task()
+    recipe = Recipe(epochs=10, units=8, dropout=0.5, recurrent_dropout=0.5, l2=1e-2)
+    run = generalisation.train(recipe, task, seed=2)
+    # Keras's val_loss = data term + the L2 penalty (> 0), measured on the same weights
+    penalty = run.history["val_loss"] - run.history["val_data_loss"]
+    assert np.all(penalty > 1e-3)
+    assert run.val_loss == pytest.approx(run.history["val_data_loss"][-1], rel=1e-4)
+    assert run.best_val_loss == pytest.approx(run.history["val_data_loss"].min())
+    # dropout off: the training loss of the same weights, predicted twice, is the same number,
+    # and it is not Keras's (dropout on, penalty included)
+    from lstm_lessons import generalisation as g
+    model = g._fresh_model(recipe, 24, 1, seed=2)
+    assert g.data_loss(model, task.x_train, task.y_train) == g.data_loss(model, task.x_train, task.y_train)
+    assert run.train_loss != pytest.approx(run.history["loss"][-1], rel=1e-3)
 
 
 @pytest.mark.slow
@@ -58,7 +79,7 @@ def test_validation_measured_in_the_training_step_equals_keras_own_validation():
     validation = training.batches(task.x_val, task.y_val, shuffle=False)
     fitted = keras_model.fit(training.batches(task.x_train, task.y_train, seed=4), epochs=8, shuffle=False,
                              validation_data=validation, verbose=0)
-    assert set(run.history) == set(fitted.history)
+    assert set(run.history) == set(fitted.history) | {"val_data_loss"}
     for key in fitted.history:
         np.testing.assert_allclose(run.history[key], fitted.history[key], rtol=1e-6, err_msg=key)
 

@@ -102,10 +102,14 @@ def test_estimates_plot_marks_persistence_on_each_validation_bar():
                           "persistence validation RMSE": [25.0, 21.0]},
                          index=["leak-free", "shuffled windows"])
     ax = plots.plot_estimates(table)
-    marks = [c for c in ax.collections if c.get_label() == "persistence on the same validation windows"]
+    marks = [c for c in ax.collections if c.get_label() == "persistence on the same windows"]
     assert len(marks) == 1
     segments = marks[0].get_segments()
     assert [s[0][1] for s in segments] == [25.0, 21.0]            # at persistence's RMSE
-    assert ax.get_ylim()[1] == pytest.approx(1.3 * 25.0)          # room for the highest mark
+    assert segments[0][0][0] < segments[0][1][0] <= 0             # over the first validation bar
+    assert ax.get_ylim()[1] == pytest.approx(1.1 * 25.0)          # room for the highest mark
+    with_test = plots.plot_estimates(table.assign(**{"persistence test RMSE": [23.0, 23.0]}))
+    marks = [c for c in with_test.collections if c.get_label() == "persistence on the same windows"]
+    assert sorted(s[0][1] for s in marks[0].get_segments()) == [21.0, 23.0, 23.0, 25.0]
     plain = plots.plot_estimates(table.drop(columns="persistence validation RMSE"))
     assert not [c for c in plain.collections if c.get_label().startswith("persistence")]

@@ -10,8 +10,11 @@ SEED = 1
 """The seed the tasks name. Every check trains with the lesson's default settings and the seed it
 is given: ``Exercise.seed`` (1, this one) when grading, others in ``benchmarks/exercise_margins.py``."""
 
-TARGET_VAL_LOSS, GAP_BOUND = 0.20, 0.05
-"""Exercise 1: the returned model's validation loss at most this (nats), its final gap at most that."""
+TARGET_VAL_LOSS, GAP_BOUND = 0.20, 0.15
+"""Exercise 1: the returned model's validation loss at most this, its gap at most that (nats, the
+data term: without the L2 penalty, ``ll.generalisation.Run``; the gap with dropout off, about
+half the baseline's 0.23 to 0.30 on seeds 1 to 3). With L2 1e-3 alone the model keeps most of
+its gap; dropout 0.3 narrows it to 0.05 to 0.14 there."""
 
 PATIENCE_RUNS = 3
 """Exercise 2 checks the patience on this many seeds (the one it is given and the next ones): a
@@ -31,14 +34,15 @@ def _verify_regularise(answer: dict, seed: int) -> Judgement:
     measured = {"val_loss": round(run.val_loss, 4), "gap_at_end": round(run.final_gap, 4),
                 "best_epoch": run.best_epoch}
     checks = (at_most("validation loss at the end", run.val_loss, TARGET_VAL_LOSS),
-              at_most("gap at the end", run.final_gap, GAP_BOUND))
+              at_most("gap at the end, dropout off", run.final_gap, GAP_BOUND))
     low, narrow = (c.holds for c in checks)
     message = (f"dropout {answer['dropout']:g} and L2 {answer['l2']:g}: validation loss at the end "
-               f"{run.val_loss:.3f} ({'at or below' if low else 'above'} {TARGET_VAL_LOSS}), gap "
-               f"{run.final_gap:.3f} ({'at or below' if narrow else 'above'} {GAP_BOUND})")
+               f"{run.val_loss:.3f} ({'at or below' if low else 'above'} {TARGET_VAL_LOSS}), gap with "
+               f"dropout off {run.final_gap:.3f} ({'at or below' if narrow else 'above'} {GAP_BOUND})")
     hint = first_hint((low, "the validation loss still climbs (or never got low): compare the recipes' "
                             "table; too much regularisation underfits."),
-                      (narrow, "the model still fits the training days far better than the held-out ones."))
+                      (narrow, "the model still fits the training days far better than the held-out ones: "
+                               "L2 1e-3 alone leaves most of the gap (see the table's gap column)."))
     return Judgement(checks, message, hint, measured)
 
 
@@ -94,8 +98,8 @@ EXERCISES = (
         "05-regularise", "05_generalisation_gap", 2,
         "Choose one dropout fraction (used for both dropout and recurrent_dropout) and an L2 factor for "
         f"lesson 05's 64-unit model (default settings, seed 1) so that the validation loss at the end is "
-        f"at most {TARGET_VAL_LOSS} and the gap (validation minus training loss) at the end at most "
-        f"{GAP_BOUND}.",
+        f"at most {TARGET_VAL_LOSS} and the gap (validation minus training loss, both measured with "
+        f"dropout off and without the L2 penalty, as in the lesson's table) at the end at most {GAP_BOUND}.",
         {"dropout": Rule(float, 0.0, 0.9, meaning="fraction of inputs and recurrent state dropped"),
          "l2": Rule(float, 0.0, 0.1, meaning="L2 penalty factor on the kernels")},
         _verify_regularise, seed=SEED),
