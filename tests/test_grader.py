@@ -96,6 +96,14 @@ def test_ids_are_file_names_or_relative_paths_when_names_repeat(tmp_path):
         submission_ids([tmp_path / "nobody.ipynb"])
     with pytest.raises(SubmissionError, match="given twice"):
         submission_ids([tmp_path / "carol d.ipynb", tmp_path / "alice/../carol d.ipynb"])
+    # A file name is the hand-in's: an escape sequence in it reaches no terminal (issue 34).
+    (tmp_path / "eve\x1b]0;owned\x07.ipynb").write_text("{}")
+    for given in ([tmp_path / "eve\x1b[2Jgone.ipynb"],
+                  [tmp_path / "eve\x1b]0;owned\x07.ipynb", tmp_path / "alice/../eve\x1b]0;owned\x07.ipynb"]):
+        with pytest.raises(SubmissionError) as raised:
+            submission_ids(given)
+        message = str(raised.value)
+        assert "\x1b" not in message and "\x07" not in message and "eve" in message
 
 
 def test_names_that_give_one_id_are_both_kept_with_distinct_ids(tmp_path):

@@ -35,14 +35,16 @@ def submission_ids(paths) -> list[str]:
     """
     import hashlib
 
+    from lstm_lessons.grader.report import one_line  # a file name is the hand-in's: shown safely
+
     paths = [Path(p) for p in paths]
-    missing = [str(p) for p in paths if not (p.is_file() or p.is_symlink())]
+    missing = [one_line(p) for p in paths if not (p.is_file() or p.is_symlink())]
     if missing:
         raise SubmissionError(f"Submission(s) not found or not a file: {', '.join(missing)}")
     absolute = [Path(os.path.abspath(p)) for p in paths]
     if len(set(absolute)) != len(absolute):
         raise SubmissionError("A submission is given twice: " + ", ".join(
-            sorted({str(p) for p, a in zip(paths, absolute, strict=True) if absolute.count(a) > 1})))
+            sorted({one_line(p) for p, a in zip(paths, absolute, strict=True) if absolute.count(a) > 1})))
     common = Path(os.path.commonpath([a.parent for a in absolute]))
     def digest(name: str) -> str:
         return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
