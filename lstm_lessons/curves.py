@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lstm_lessons.params import Rule, require
+
 GRAD_PREFIX = "grad_norm/"
 """Prefix of a history's per-layer gradient-norm curves, ``grad_norm/<layer>`` (logged by
 :class:`lstm_lessons.gradients.GradientNormLogger` and :class:`lstm_lessons.doctor.TrainingDoctor`)."""
@@ -262,15 +264,13 @@ def generalisation_loss(val_losses) -> np.ndarray:
     return 100 * (array / best - 1)
 
 
-def _count(name: str, value, meaning: str = "") -> None:
-    """Raise ``ValueError`` unless ``value`` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        what = f" ({meaning})" if meaning else ""
-        raise ValueError(f"{name}{what} must be an integer >= 1. Received: {name}={value!r}")
-
-
 PRECHELT_STRIP = 5
 """Prechelt's training strip: ``k = 5`` epochs (1998, section 2.2)."""
+
+_STRIP = Rule(int, 1, 10_000, meaning="epochs in one of Prechelt's strips")
+_ALPHA = {"GL": Rule(float, 0.0, 1e6, low_inclusive=False, meaning="GL_alpha's threshold, per cent"),
+          "PQ": Rule(float, 0.0, 1e6, low_inclusive=False, meaning="PQ_alpha's threshold"),
+          "UP": Rule(int, 1, 10_000, meaning="UP_s's number of strips in a row")}
 
 
 def training_progress(train_losses, strip: int = PRECHELT_STRIP) -> np.ndarray:
@@ -295,7 +295,7 @@ def training_progress(train_losses, strip: int = PRECHELT_STRIP) -> np.ndarray:
         ValueError: ``strip`` is not an integer >= 1, or a finite loss <= 0.
     """
     array = _curve(train_losses, "train_losses")
-    _count("strip", strip)
+    require("strip", strip, _STRIP)
     if np.any(array[np.isfinite(array)] <= 0):
         raise ValueError("training_progress works on positive losses. "
                          f"Received a value <= 0: {array[np.isfinite(array) & (array <= 0)][0]!r}")
@@ -341,14 +341,10 @@ def stopping_epoch(criterion: str, alpha: float, val_losses, train_losses=None,
     """
     if criterion not in STOPPING_CRITERIA:
         raise ValueError(f"criterion must be one of {STOPPING_CRITERIA}. Received: criterion={criterion!r}")
-    if criterion == "UP":
-        _count("alpha", alpha, "UP's number of strips")
-    elif isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha must be a number > 0 for {criterion}. Received: alpha={alpha!r}")
+    require("alpha", alpha, _ALPHA[criterion])
     if criterion == "PQ" and train_losses is None:
         raise ValueError("PQ needs train_losses as well (its training progress). Received: train_losses=None")
-    _count("strip", strip)
+    require("strip", strip, _STRIP)
     gl = generalisation_loss(val_losses)
     if criterion == "GL":
         fired = np.flatnonzero(gl > alpha)

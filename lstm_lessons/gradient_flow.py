@@ -138,11 +138,6 @@ _RECIPE_RULES = {
 parameters)."""
 
 
-def _refuse(name: str, value, rule) -> None:
-    if (message := rule.check(name, value)) is not None:
-        raise ValueError(message)
-
-
 def lesson_recipes(epochs: int = 8) -> dict[str, Recipe]:
     """:data:`RECIPES` with the lesson's ``epochs`` for the one-layer models (the deep stacks train
     their own 6: their loss barely moves, or moves at once).
@@ -150,7 +145,7 @@ def lesson_recipes(epochs: int = 8) -> dict[str, Recipe]:
     Raises:
         ValueError: ``epochs`` is not an integer >= 1.
     """
-    _refuse("epochs", epochs, params.RULES["epochs"])
+    params.require("epochs", epochs, params.RULES["epochs"])
     return {name: r.replace(epochs=epochs) if r.depth == 1 else r for name, r in RECIPES.items()}
 
 
@@ -165,7 +160,7 @@ def check_recipe(recipe: Recipe) -> Recipe:
     for name, rule in _RECIPE_RULES.items():
         value = getattr(recipe, name)
         if not (name == "global_clipnorm" and value is None):
-            _refuse(name, value, rule)
+            params.require(name, value, rule)
     return recipe
 
 
@@ -175,7 +170,7 @@ def named_recipe(name: str) -> Recipe:
     Raises:
         ValueError: an unknown name, naming the ones there are.
     """
-    _refuse("name", name, params.Choice(tuple(RECIPES), meaning="a recipe of the lesson"))
+    params.require("name", name, params.Choice(tuple(RECIPES), meaning="a recipe of the lesson"))
     return RECIPES[name]
 
 

@@ -147,6 +147,15 @@ def random_blocks(n_windows: int, seed: int, gap: int, block: int = BLOCK_WINDOW
     return np.flatnonzero(~is_val), np.flatnonzero(is_val), np.flatnonzero(~near)
 
 
+def _scaler_of(series: np.ndarray, train_windows, lookback: int, horizon: int) -> tuple[float, float]:
+    """A standard scaler's mean and standard deviation, fitted on the steps that the training
+    windows (indices into ``ll.data.make_windows``' output, stride 1) cover, inputs and targets."""
+    covered = np.zeros(len(series), dtype=bool)
+    for start in train_windows:
+        covered[start:start + lookback + horizon] = True
+    return float(series[covered].mean()), float(series[covered].std())
+
+
 def _check_pipeline(pipeline: str) -> str:
     if pipeline not in PIPELINES:
         raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}. Received: pipeline={pipeline!r}")
@@ -207,10 +216,7 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
         train, val, purged = random_blocks(last_dev + 1, seed, gap)
         # Both fit the scaler on the months the purged training windows cover, so the two differ
         # only in the neighbours.
-        covered = np.zeros(n, dtype=bool)
-        for start in purged:
-            covered[start:start + lookback + horizon] = True
-        mean, scale = float(series[covered].mean()), float(series[covered].std())
+        mean, scale = _scaler_of(series, purged, lookback, horizon)
         x, y = data.make_windows((series - mean) / scale, lookback, horizon)
         x_test = x[test]
         if pipeline == "random blocks, no gap":   # the neighbours in place of as many other windows
@@ -404,10 +410,7 @@ def fold_splits(splitter: str, folds: int, seed: int = 0, lookback: int = LOOKBA
         pairs = list(KFold(int(folds), shuffle=True, random_state=seed).split(np.zeros(n_windows)))
     splits = []
     for k, (train, val) in enumerate(pairs, start=1):
-        covered = np.zeros(n_dev, dtype=bool)
-        for start in train:
-            covered[start:start + lookback + horizon] = True
-        mean, scale = float(series[:n_dev][covered].mean()), float(series[:n_dev][covered].std())
+        mean, scale = _scaler_of(series, train, lookback, horizon)
         x, y = data.make_windows((series - mean) / scale, lookback, horizon)
         test = np.arange(n_dev - lookback, len(x))
         splits.append(Split(x[train], y[train], x[val], y[val], x[test], y[test], f"{splitter} {k}", scale,

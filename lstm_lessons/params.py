@@ -92,6 +92,13 @@ class Choice:
         return f"{name}={shown(value)} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
 
 
+def require(name: str, value, rule: Rule | Choice) -> None:
+    """Raise ``ValueError`` with ``rule``'s message (naming ``name``, the value and what is
+    allowed) if ``value`` breaks it."""
+    if (message := rule.check(name, value)) is not None:
+        raise ValueError(message)
+
+
 RULES: dict[str, Rule] = {
     "learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False,
                           meaning="the optimizer's step size"),
