@@ -203,13 +203,15 @@ def write_summary(results: list[LessonResult], out_dir: Path) -> None:
 
 
 def summary_markdown(results: list[LessonResult]) -> str:
-    """A Markdown table: lesson, status, seconds, claims (true/false), error."""
+    """A Markdown table: lesson, status, seconds, claims (true/false), error. The claim names and
+    the error come from the notebook: shown as literal text (``ll.grader.report.markdown_text``)."""
+    from lstm_lessons.grader.report import markdown_text
+
     lines = ["| lesson | status | seconds | claims | error |", "|---|---|---|---|---|"]
     for r in results:
-        claims = "<br>".join(f"{k}: {str(v).lower()}" for k, v in r.claims.items()) or "none"
+        claims = "<br>".join(f"{markdown_text(k)}: {str(v).lower()}" for k, v in r.claims.items()) or "none"
         error = ""
         if r.error:
-            error = f"cell {r.error['cell']}: {r.error['ename']}: {r.error['evalue']}"
-            error = error.replace("|", "\\|").replace("\n", " ")
+            error = markdown_text(f"cell {r.error['cell']}: {r.error['ename']}: {r.error['evalue']}")
         lines.append(f"| {r.lesson} | {r.status} | {r.seconds:.1f} | {claims} | {error} |")
     return "\n".join(lines) + "\n"

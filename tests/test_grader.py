@@ -30,7 +30,14 @@ from lstm_lessons.grader.report import (
     read_earlier,
 )
 from lstm_lessons.grader.sandbox_check import listen
-from lstm_lessons.grader.submissions import SubmissionError, lesson_of, prepare, submission_ids
+from lstm_lessons.grader.submissions import (
+    SubmissionError,
+    common_folder,
+    lesson_of,
+    linked_folder,
+    prepare,
+    submission_ids,
+)
 from lstm_lessons.runner import available_lessons
 
 CORPUS = Path(__file__).resolve().parent / "grading_corpus"
@@ -47,7 +54,7 @@ EXPECTED = {
     "syntax_error": ("error", 0, 0, "raised SyntaxError"),
     "exception_midway": ("error", 0, 0, "raised RuntimeError: my model diverged"),
     "infinite_loop": ("timeout", 0, 0, "still running after 60 s"),
-    "memory_hog": ("memory", 0, 0, "more than the limit of 1500 MiB"),
+    "memory_hog": ("memory", 0, 0, "more than the memory limit of"),
     "os_exit": ("kernel-died", 0, 0, "the kernel died"),
     "kills_worker": ("kernel-died", 0, 0, "worker was killed (signal 9)"),
     "tamper_check": ("graded", 0, 0, "0 of 2 exercises passed"),
@@ -69,7 +76,14 @@ EXPECTED = {
     "huge_answer": ("graded", 0, 2, "1 of 2 exercises passed"),
     "list_id": ("graded", 0, 0, "0 of 2 exercises passed"),
     "breaks_schema": ("not-a-notebook", 0, 0, "not a well-formed Jupyter notebook"),
+    # Limits a hand-in walks around without a cgroup (issue 34): the kernel's limits stop them.
+    "memfd_hog": ("memory", 0, 0, "held more than the memory limit of 1820 MiB (its processes, its files"),
+    "many_files": ("memory", 0, 0, "held more than the memory limit of 1820 MiB (its processes, its files"),
+    "thread_bomb": ("error", 0, 0, "raised RuntimeError: can't start new thread"),
 }
+NEED_CGROUP = ("memfd_hog", "many_files")
+"""Hand-ins only a cgroup stops (without one, the corpus test leaves them out: on the instructor's
+machine they would hold gigabytes)."""
 SURVIVOR = "4711.5"
 """The argument of the `sleep` that detaches_process starts."""
 
@@ -138,6 +152,33 @@ def test_a_symbolic_link_or_a_file_over_the_size_limit_is_refused_unread(tmp_pat
     status, message, _ = prepare(big, LESSON, max_mb=0.5)
     assert status == "refused" and "more than the limit of 0.5 MiB (--max-mb)" in message
     assert prepare(big, LESSON, max_mb=2)[0] == "ready"
+
+
+def test_a_linked_folder_below_the_collection_or_a_hard_link_is_refused_unread(tmp_path):
+    # A student's folder that is a link to the instructor's, or a second name of the
+    # instructor's file: the file itself is no link, so O_NOFOLLOW alone would open it.
+    instructor = tmp_path / "instructor"
+    instructor.mkdir()
+    write_notebook(instructor / "01.ipynb")
+    collection = tmp_path / "collection"
+    (collection / "hand-in" / "alice").mkdir(parents=True)
+    write_notebook(collection / "hand-in" / "alice" / "01.ipynb")
+    (collection / "hand-in" / "mallory").symlink_to(instructor)
+    (collection / "hand-in" / "eve.ipynb").hardlink_to(instructor / "01.ipynb")
+    paths = [collection / "hand-in" / "alice" / "01.ipynb", collection / "hand-in" / "mallory" / "01.ipynb",
+             collection / "hand-in" / "eve.ipynb"]
+    root = common_folder(paths)
+    assert root == collection / "hand-in"
+    assert prepare(paths[0], LESSON, root=root)[0] == "ready"
+    status, message, text = prepare(paths[1], LESSON, root=root)
+    assert (status, text) == ("refused", None) and "its folder 'mallory' is a symbolic link" in message
+    status, message, text = prepare(paths[2], LESSON, root=root)
+    assert (status, text) == ("refused", None) and "2 names on this disk (hard links)" in message
+    # A link above the collection folder is the instructor's own (/tmp on macOS): followed.
+    (tmp_path / "via").symlink_to(collection)
+    above = tmp_path / "via" / "hand-in" / "alice" / "01.ipynb"
+    assert prepare(above, LESSON, root=common_folder([above]))[0] == "ready"
+    assert linked_folder(above, tmp_path / "via" / "hand-in") is None
 
 
 def test_notebooks_that_tools_write_with_small_schema_departures_are_graded(tmp_path):
@@ -341,10 +382,15 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     hand_in.mkdir()
     home.mkdir()
     (home / "solutions.txt").write_text("learning rate: 0.01")
+    from lstm_lessons.grader.confinement import find_confinement
+
+    expected = {i: e for i, e in EXPECTED.items() if find_confinement().limits_memory or i not in NEED_CGROUP}
     for path in CORPUS.glob("*.ipynb"):
-        (hand_in / path.name).write_bytes(path.read_bytes())
+        if path.stem in expected:
+            (hand_in / path.name).write_bytes(path.read_bytes())
     submissions = sorted(hand_in.glob("*.ipynb"), key=lambda p: (p.stem != "infinite_loop", p.stem))
-    assert {p.stem for p in submissions} == set(EXPECTED)
+    assert {p.stem for p in submissions} == set(expected)
+    assert {p.stem for p in CORPUS.glob("*.ipynb")} == set(EXPECTED)
     server, received = listen(range(*PORTS))   # a port the corpus's connection attack tries
     # (Not the whole home: the grader's own checks, outside the sandbox, cache fonts there.)
     watched = [Path(sys.prefix), PACKAGE_DIR, DATA_DIR, NOTEBOOKS_DIR, hand_in, home / "solutions.txt"]
@@ -361,17 +407,17 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     out = tmp_path / "grades"
     table = rows(out)
     got = {i: (r["status"], int(r[EX1]), int(r[EX2])) for i, r in table.items()}
-    assert got == {i: e[:3] for i, e in EXPECTED.items()}
-    for i, expected in EXPECTED.items():
-        assert expected[3] in table[i]["message"], (i, table[i]["message"])
-        assert int(table[i]["total"]) == expected[1] + expected[2]
+    assert got == {i: e[:3] for i, e in expected.items()}
+    for i, want in expected.items():
+        assert want[3] in table[i]["message"], (i, table[i]["message"])
+        assert int(table[i]["total"]) == want[1] + want[2]
     # Nothing outside the hand-ins' sandboxes changed, heard from them or outlived them.
     assert fingerprint(*watched) == before
     assert received == []
     assert survivors() == []
     # What each attack saw, in its own feedback page.
     # (The pages as text, tags removed: the cells' source holds the words its outputs would.)
-    feedback = {i: re.sub(r"<[^>]+>", "", (out / "feedback" / f"{i}.html").read_text()) for i in EXPECTED}
+    feedback = {i: re.sub(r"<[^>]+>", "", (out / "feedback" / f"{i}.html").read_text()) for i in expected}
     assert "could not write into site-packages: [Errno 30] Read-only file system" in \
            feedback["writes_site_packages"]
     assert "could not edit Keras: [Errno 30] Read-only file system" in feedback["edits_keras"]
@@ -387,14 +433,17 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     assert filled and int(filled.group(1)) <= 256, feedback["fills_disk"][-3000:]
     assert "forged the grades in /" not in feedback["writes_output_dir"]   # it found no output folder
     assert "Grader feedback: full_marks" in feedback["full_marks"]
+    # The thread bomb met the task limit (a cgroup's refusals are counted; RLIMIT_NPROC's are not).
+    assert "started " not in feedback["thread_bomb"].split("Threads without end")[-1]
     # The hand-in data that once stopped everyone's grading: each named in its own page only.
     assert "invalid answer: learning_rate=1000000" in feedback["huge_answer"]
     assert "0" * 400 not in feedback["huge_answer"].split("answer_learning_rate")[-1]
     assert "Grader feedback: list_id" in feedback["list_id"]
     assert "cell 0 ('markdown') has a source of type object, not text" in table["breaks_schema"]["message"]
     results = json.loads((out / "results.json").read_text())
-    assert results["lesson"] == LESSON and len(results["submissions"]) == len(EXPECTED)
+    assert results["lesson"] == LESSON and len(results["submissions"]) == len(expected)
     assert results["sandbox"] is True and all(g["sandbox"] for g in results["submissions"])
+    assert results["limits"]["confinement"] == find_confinement().kind
     assert results["package_repairs"] == []          # the package was never writable
     # Every trained check says where it ran: on this machine, the kind that checked its exercise.
     from lstm_lessons.machine import kind
@@ -405,7 +454,7 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     for exercise, check in full["checks"].items():
         assert check["environment"]["host"] == platform.node()
         assert kind(check["environment"]) == kind(checked_on[exercise]), (check["environment"], checked_on)
-    assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{i}.html" for i in EXPECTED)
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{i}.html" for i in expected)
     # Rerun part of the corpus into the same folder: same grades, the other rows kept, and no
     # answer trained again.
     again = grade_cli([hand_in / f"{i}.ipynb" for i in ("full_marks", "partial", "tamper_check")], tmp_path,

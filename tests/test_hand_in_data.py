@@ -11,6 +11,7 @@ screened.
 
 import json
 import math
+import re
 
 import nbformat
 import pytest
@@ -155,6 +156,20 @@ def test_a_message_cannot_forge_a_row_a_heading_or_a_terminal_sequence():
     assert one_line(message) == ("raised ValueError: x =HYPERLINK(\"http://x\") # 4/4 PASSED ]0;owned  [2K "
                                  "evil")
     assert one_line("x" * 1000).endswith("...") and len(one_line("x" * 1000)) == 500
+
+
+def test_a_message_makes_no_link_image_or_emphasis_in_the_feedback_page():
+    # An exception's message is the hand-in's text: the page shows it, it does not render it.
+    message = ("raised ValueError: **4/4** [see your full marks](https://evil.example/login) "
+               "![t](https://evil.example/t.png) https://evil.example `code` $x$ a|b")
+    grade = Grade("[me](https://evil.example)", LESSON, "error", message, {"01-stable-learning-rate": 0},
+                  0, 2)
+    page = feedback_html(grade)
+    assert "evil.example" in page                                    # shown...
+    assert 'href="http' not in page and "<img" not in page and "<strong>4/4" not in page  # ...as text
+    assert "<code>code" not in page
+    shown = re.sub(r"<[^>]+>", "", page)
+    assert "**4/4** [see your full marks](https://evil.example/login)" in shown and "a|b" in shown
 
 
 def test_an_answer_too_deep_or_too_long_to_record_is_invalid_and_not_recorded():

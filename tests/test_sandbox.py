@@ -66,8 +66,27 @@ def test_check_sandbox_reports_every_attack_stopped(sandbox):
     assert len(rows) >= 15 and all(line.startswith("ok ") for line in rows), run.stdout
     for attack in ("remount the package writable", "connect to a server on the host's 127.0.0.1",
                    "see the instructor's processes", "fill the working folder beyond 16 MiB",
-                   "read the instructor's environment", "change a machine setting (/proc/sys)"):
+                   "read the instructor's environment", "change a machine setting (/proc/sys)",
+                   "confinement in force", "hold 512 MiB that no process maps (memfd)",
+                   "create 524,288 empty files in /tmp", "start 4096 threads"):
         assert any(attack in row for row in rows), attack
+    assert "ended by the kernel at the cgroup's limit of 128 MiB" in run.stdout
+
+
+def test_the_limit_attacks_are_reported_when_nothing_limits_them(sandbox, monkeypatch, tmp_path):
+    # The self-test can fail: without a cgroup, memory in a memfd is no process's and is not
+    # limited (and as root RLIMIT_NPROC is not enforced either).
+    from lstm_lessons.grader import confinement
+    from lstm_lessons.grader.sandbox_check import PROBE_DISK_MB, _run_limit_attack
+
+    monkeypatch.setattr(confinement, "_found", confinement.Confinement("rlimit"))
+    memfd = _run_limit_attack(find_sandbox(PROBE_DISK_MB), "memfd", str(tmp_path))
+    assert not memfd.isolated and memfd.detail == "held 512 MiB in a memfd (no cgroup: not limited)"
+    threads = _run_limit_attack(find_sandbox(PROBE_DISK_MB), "threads", str(tmp_path))
+    if os.geteuid() == 0:
+        assert not threads.isolated and threads.detail == "started 4096 threads"
+    else:
+        assert threads.isolated, threads.detail
 
 
 def test_the_probe_sees_the_attacks_succeed_outside_the_sandbox(tmp_path, monkeypatch):

@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lstm_lessons.cores import THREAD_VARIABLES, available_cores, tensorflow_cores, tensorflow_threads
+from lstm_lessons.grader.confinement import MAX_TASKS, find_confinement
 from lstm_lessons.grader.limits import ResultPipe, run_limited
-from lstm_lessons.grader.sandbox import INPUT_DIR, WORK_DIR, Sandbox
+from lstm_lessons.grader.sandbox import INPUT_DIR, SHM_MB, WORK_DIR, Sandbox
 from lstm_lessons.grading.feedback import GRADING_ENV
 
 CHECK_TIMEOUT, CHECK_MEMORY_MB = 300.0, 4096.0
@@ -104,7 +105,7 @@ def _write_job(text: str, folder: Path, sandbox: Sandbox | None) -> Path:
     if sandbox is not None:
         # Only job.json and the clean copy are visible inside, read-only, at INPUT_DIR.
         inside = Path(INPUT_DIR)
-        job = {"notebook": str(inside / "submission.ipynb"), "cwd": WORK_DIR}
+        job = {"notebook": str(inside / "submission.ipynb"), "cwd": WORK_DIR, "max_tasks": MAX_TASKS}
     else:
         (folder / "work").mkdir()
         inside = folder
@@ -113,16 +114,28 @@ def _write_job(text: str, folder: Path, sandbox: Sandbox | None) -> Path:
     return inside / "job.json"
 
 
+def group_memory_mb(limits: Limits, sandboxed: bool) -> float:
+    """MiB of a submission's cgroup (:mod:`lstm_lessons.grader.confinement`): what its processes
+    may hold, plus, in the sandbox, the tmpfs ``/tmp`` and ``/dev/shm`` it may fill (the kernel
+    charges their pages, and the kernel memory of their files, to the group)."""
+    return limits.memory_mb + (limits.disk_mb + SHM_MB if sandboxed else 0)
+
+
 def execute_submission(text: str, folder: Path, limits: Limits, sandbox: Sandbox | None,
                        stop: threading.Event | None = None) -> dict:
     """Execute one prepared submission (a clean notebook as JSON text) in the new folder
-    ``folder``, in ``sandbox`` (``None``: as this user), under ``limits``.
+    ``folder``, in ``sandbox`` (``None``: as this user), under ``limits``, in a cgroup of its own
+    where this machine allows one (:func:`lstm_lessons.grader.confinement.find_confinement`).
 
     Returns:
         ``{"status", "message", "claims", "answers", "notebook", "seconds", "peak_mb"}``:
         ``status`` is ``graded`` (ran to the end; its answers still to be checked), ``error``,
-        ``kernel-died``, ``timeout``, ``memory``, ``stopped`` (``stop`` was set) or
+        ``kernel-died``, ``timeout``, ``memory`` (the polled resident memory, or the cgroup's
+        limit: the kernel ended a process), ``stopped`` (``stop`` was set) or
         ``grader-error``; ``notebook`` is the executed notebook as JSON text, or ``None``.
+
+    Raises:
+        OSError: the submission's cgroup could not be created (nothing was run).
     """
     folder.mkdir(parents=True)
     job, pipe = _write_job(text, folder, sandbox), ResultPipe()
@@ -130,8 +143,19 @@ def execute_submission(text: str, folder: Path, limits: Limits, sandbox: Sandbox
     command = worker_command(job, pipe)
     if sandbox is not None:
         command = sandbox.command(command, environment, inputs=folder)
-    outcome = run_limited(command, limits.timeout, limits.memory_mb, env=environment, cwd=folder,
-                          stop=stop, result=pipe)
+    group_mb = group_memory_mb(limits, sandbox is not None)
+    try:
+        group = find_confinement().group(group_mb)
+    except BaseException:
+        pipe.close_unstarted()
+        raise
+    try:
+        outcome = run_limited(group.wrap(command) if group else command, limits.timeout, limits.memory_mb,
+                              env=environment, cwd=folder, stop=stop, result=pipe)
+        usage = group.usage() if group else None
+    finally:
+        if group is not None:
+            group.remove()
     returncode = outcome.returncode
     if sandbox is not None and returncode > 128:
         returncode = 128 - returncode       # bwrap exits 128 + N when the worker died of signal N
@@ -140,13 +164,19 @@ def execute_submission(text: str, folder: Path, limits: Limits, sandbox: Sandbox
     ended_normally = outcome.limit is None and returncode == 0
     report = report_of(outcome.result) if ended_normally else {}
     result = report.get("result")
+    oom_killed = usage is not None and usage.oom_kills > 0
     if outcome.limit == "stopped":
         status, message = "stopped", "grading was interrupted; this grade is not recorded"
     elif outcome.limit == "timeout":
         status, message = "timeout", f"still running after {limits.timeout:g} s (the time limit); stopped"
     elif outcome.limit == "memory":
-        status, message = "memory", (f"held {outcome.peak_mb:.0f} MiB, more than the limit of "
+        status, message = "memory", (f"held {outcome.peak_mb:.0f} MiB, more than the memory limit of "
                                      f"{limits.memory_mb:g} MiB; stopped")
+    elif oom_killed:
+        held = "its processes, its files in /tmp and /dev/shm, and their kernel memory" if sandbox else \
+            "its processes and their kernel memory"
+        status, message = "memory", (f"held more than the memory limit of {group_mb:g} MiB ({held}); "
+                                     f"the kernel ended {usage.oom_kills} of its processes")
     elif returncode < 0:
         status, message = "kernel-died", (f"the grader's worker was killed (signal "
                                           f"{-returncode}), by the notebook or the system")
@@ -155,6 +185,10 @@ def execute_submission(text: str, folder: Path, limits: Limits, sandbox: Sandbox
                                            f"{returncode} and no result")
     else:
         status, message = result["status"], result["message"]
+    if usage is not None and usage.refused_tasks:
+        refused = "1 new process or thread was" if usage.refused_tasks == 1 else \
+            f"{usage.refused_tasks} new processes or threads were"
+        message += f" ({refused} refused at the limit of {MAX_TASKS})"
     valid = isinstance(result, dict)
     notebook = report.get("notebook")
     return {"status": status, "message": message,

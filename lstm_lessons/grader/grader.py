@@ -60,7 +60,7 @@ from lstm_lessons.grader.report import (
     write_text_atomically,
 )
 from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, find_sandbox
-from lstm_lessons.grader.submissions import DEFAULT_MAX_MB, prepare, submission_ids
+from lstm_lessons.grader.submissions import DEFAULT_MAX_MB, common_folder, prepare, submission_ids
 from lstm_lessons.grading.feedback import ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
 from lstm_lessons.machine import kind as machine_kind
@@ -267,7 +267,8 @@ class Grader:
             bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook",
                        disable=not self.progress)
             # Every hand-in is read before any runs: a submission cannot change another's file.
-            prepared = [self._prepare_safely(i, s) for i, s in zip(ids, submissions, strict=True)]
+            root = common_folder(submissions)
+            prepared = [self._prepare_safely(i, s, root) for i, s in zip(ids, submissions, strict=True)]
             for grade, _ in prepared:
                 if grade.status != "ready":
                     bar.update()
@@ -320,10 +321,11 @@ class Grader:
     def _completed(self, jobs):
         return as_completed(jobs) if self.cluster is None else self.cluster.completed(jobs)
 
-    def _prepare_safely(self, id_: str, path: Path) -> tuple[Grade, str | None]:
-        """A submission's grade so far (status ``ready`` or why not) and its clean copy."""
+    def _prepare_safely(self, id_: str, path: Path, root: Path) -> tuple[Grade, str | None]:
+        """A submission's grade so far (status ``ready`` or why not) and its clean copy; ``root``
+        is the folder the hand-ins were collected in."""
         try:
-            status, message, text = prepare(path, self.lesson, self.max_mb)
+            status, message, text = prepare(path, self.lesson, self.max_mb, root)
         except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
             status, message, text = "grader-error", f"{type(exc).__name__}: {exc}", None
         return self.zero_grade(id_, path, status, message), text

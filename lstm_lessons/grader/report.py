@@ -188,23 +188,31 @@ def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list
     write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
 
 
-def _markdown_text(text) -> str:
-    """Text for one line or table cell of the summary's Markdown. HTML needs no escaping here:
-    :func:`feedback_html` renders every Markdown cell with raw HTML shown as text."""
-    return one_line(text).replace("\\", "\\\\").replace("|", "\\|")
+MARKDOWN_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+"""ASCII punctuation, every character of which CommonMark lets a backslash make literal
+(https://spec.commonmark.org/0.31.2/#backslash-escapes)."""
+
+
+def markdown_text(text) -> str:
+    """Text that may come from a hand-in (an exception's message, a file name), as literal text on
+    one line of Markdown (a line, a table cell): :func:`one_line`, then every ASCII punctuation
+    character backslash-escaped, so that it makes no link, image, emphasis, heading, code, math
+    or table column (``[full marks](https://...)`` stays text: a page must not offer a hand-in's
+    link to the instructor)."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line(text))
 
 
 def summary_markdown(grade: Grade) -> str:
     """The grader's feedback as Markdown: status, total, and a row an exercise."""
-    lines = [f"# Grader feedback: {_markdown_text(grade.id)}", "",
+    lines = [f"# Grader feedback: {markdown_text(grade.id)}", "",
              f"**{grade.total} / {grade.max_total} points**. "
-             f"Status `{grade.status}`: {_markdown_text(grade.message)}",
+             f"Status `{grade.status}`: {markdown_text(grade.message)}",
              "", "| exercise | points | what the grader measured | hint |", "|---|---|---|---|"]
     for exercise, points in grade.points.items():
         check = grade.checks.get(exercise, {})
         message, hint = check.get("message", "not checked"), check.get("hint", "")
         lines.append(f"| {exercise} | {points} / {check.get('max_points', '?')} | "
-                     f"{_markdown_text(message)} | {_markdown_text(hint)} |")
+                     f"{markdown_text(message)} | {markdown_text(hint)} |")
     lines += ["", "Points come from the grader's own run of each recorded answer, not from the "
                   "notebook's printed output."]
     return "\n".join(lines)
@@ -222,10 +230,10 @@ def feedback_notebook(grade: Grade, executed=None) -> nbformat.NotebookNode:
             exercise = record.get("id") if isinstance(record, dict) else None
             if isinstance(exercise, str) and exercise in grade.points:
                 check = grade.checks.get(exercise, {})
-                hint = f" *Hint:* {_markdown_text(check['hint'])}" if check.get("hint") else ""
+                hint = f" *Hint:* {markdown_text(check['hint'])}" if check.get("hint") else ""
                 cells.append(nbformat.v4.new_markdown_cell(
                     f"**Grader: {exercise}: {grade.points[exercise]} / {check.get('max_points', '?')} "
-                    f"points.** {_markdown_text(check.get('message', ''))}{hint}"))
+                    f"points.** {markdown_text(check.get('message', ''))}{hint}"))
     notebook.cells = cells
     return notebook
 
@@ -273,8 +281,8 @@ def feedback_html(grade: Grade, executed=None) -> str:
         # and why the notebook is not shown.
         page = feedback_notebook(grade, None)
         page.cells.append(nbformat.v4.new_markdown_cell(
-            f"*The hand-in's notebook could not be shown ({_markdown_text(type(exc).__name__)}: "
-            f"{_markdown_text(shown(str(exc), 200))}).*"))
+            f"*The hand-in's notebook could not be shown ({markdown_text(type(exc).__name__)}: "
+            f"{markdown_text(shown(str(exc), 200))}).*"))
         return _rendered(page)
 
 

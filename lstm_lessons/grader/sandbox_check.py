@@ -4,8 +4,12 @@
 server on 127.0.0.1, a process of the instructor: the checking process itself, known by its
 command line; a variable of the instructor's environment),
 then runs :func:`probe` inside the sandbox (``python -m lstm_lessons.grader.sandbox_check``),
-which tries each attack and reports what happened. Every row must say ``ok``. The probe
-imports only the standard library and ``lstm_lessons`` (no TensorFlow): it takes about a second.
+which tries each attack and reports what happened. Three more attacks each run in a sandbox
+and a cgroup of their own, as a hand-in does (:mod:`lstm_lessons.grader.confinement`), since the
+kernel may end them: memory no process maps (a ``memfd``), files without end in ``/tmp``, and
+threads without end (:data:`LIMIT_ATTACKS`). Every row must say ``ok``; the first row says which
+confinement is in force. The probe imports only the standard library and ``lstm_lessons`` (no
+TensorFlow): the whole check takes a few seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lstm_lessons.grader.confinement import MAX_TASKS, find_confinement, limit_tasks
 from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.sandbox import SHM_MB, find_sandbox, visible_paths
 
@@ -32,6 +37,17 @@ SYSTEM_FOLDERS = ["/", "/usr", "/etc", "/dev"]
 """Folders of the system the probe tries to create a file in."""
 MS_REMOUNT, MS_BIND = 32, 4096
 """``mount(2)`` flags, from ``<sys/mount.h>``."""
+ATTACK_MEMORY_MB = 128.0
+"""The memory limit of each limit attack's cgroup (the grading one is the hand-in's memory, disk
+and ``/dev/shm`` limits together); each attack goes for four times as much."""
+FILE_KIB = 1.0
+"""Kernel memory of one empty file in a tmpfs, about (an inode and a directory entry)."""
+LIMIT_ATTACKS = {
+    "memfd": f"hold {4 * ATTACK_MEMORY_MB:g} MiB that no process maps (memfd)",
+    "files": f"create {int(4 * ATTACK_MEMORY_MB * 1024 / FILE_KIB):,} empty files in /tmp",
+    "threads": f"start {4 * MAX_TASKS} threads",
+}
+"""The attacks on the limits, by name: what each tries."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,59 @@ def probe(plan: dict) -> list[Finding]:
     return findings
 
 
+def limit_attack(name: str) -> str:
+    """Run the limit attack ``name`` (see :data:`LIMIT_ATTACKS`) in this process, as a hand-in
+    would in the worker's sandbox (``RLIMIT_NPROC`` lowered first); returns how far it got, if
+    the kernel did not end it first."""
+    limit_tasks(MAX_TASKS)
+    goal = 4 * ATTACK_MEMORY_MB
+    if name == "memfd":
+        fd = os.memfd_create("probe")
+        for _ in range(int(goal)):
+            os.write(fd, bytes(2**20))
+        return f"held {goal:g} MiB in a memfd"
+    if name == "files":
+        folder, files = Path(tempfile.mkdtemp()), int(goal * 1024 / FILE_KIB)
+        for n in range(files):
+            (folder / str(n)).touch()
+        return f"made {files:,} files"
+    started, wait = 0, threading.Event()
+    try:
+        while started < 4 * MAX_TASKS:
+            threading.Thread(target=wait.wait, daemon=True).start()
+            started += 1
+    except RuntimeError:
+        return f"stopped after {started} threads"
+    finally:
+        wait.set()
+    return f"started {started} threads"
+
+
+def _run_limit_attack(sandbox, name: str, folder: str) -> Finding:
+    """Run one limit attack in a sandbox and a cgroup of its own; judge it from outside."""
+    pipe, confinement = ResultPipe(), find_confinement()
+    command = sandbox.command([sys.executable, "-m", "lstm_lessons.grader.sandbox_check", "--attack", name,
+                               str(pipe.fd)], dict(os.environ))
+    group = confinement.group(ATTACK_MEMORY_MB)
+    try:
+        outcome = run_limited(group.wrap(command) if group else command, 120, 4 * ATTACK_MEMORY_MB,
+                              env=dict(os.environ), cwd=folder, result=pipe)
+        usage = group.usage() if group else None
+    finally:
+        if group is not None:
+            group.remove()
+    said = (outcome.result or b"").decode(errors="replace")
+    attack = LIMIT_ATTACKS[name]
+    if name == "threads":
+        reached = [int(w) for w in said.split() if w.isdigit()]
+        stopped = bool(reached) and reached[0] <= MAX_TASKS
+        return Finding(attack, stopped, said or f"no report (exit status {outcome.returncode})")
+    if usage is not None and usage.oom_kills:
+        return Finding(attack, True, f"ended by the kernel at the cgroup's limit of {ATTACK_MEMORY_MB:g} MiB")
+    return Finding(attack, False, (said or f"exit status {outcome.returncode}, limit {outcome.limit}") +
+                   ("" if confinement.limits_memory else " (no cgroup: not limited)"))
+
+
 def listen(ports=(0,)) -> tuple[socket.socket, list[bytes]]:
     """A TCP server on 127.0.0.1, on the first free port of ``ports`` (0: any), recording
     everything it receives: ``(server, received)``. Close the server to stop it.
@@ -223,11 +292,20 @@ def check_sandbox() -> tuple[bool, list[Finding]]:
                                f"no report (exit status {outcome.returncode}, limit {outcome.limit})")]
     heard = f"the server received {received[0]!r}" if received else "the server received nothing"
     findings.append(Finding("send data to the host's server", not received, heard))
+    confinement = find_confinement()
+    findings.insert(0, Finding("confinement in force", confinement.limits_memory, confinement.describe()))
+    with tempfile.TemporaryDirectory(prefix="lstm-lessons-check-") as folder:
+        findings += [_run_limit_attack(sandbox, name, folder) for name in LIMIT_ATTACKS]
     return all(f.isolated for f in findings), findings
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[0] == "--attack":
+        said = limit_attack(argv[1])
+        with os.fdopen(int(argv[2]), "wb") as pipe:
+            pipe.write(said.encode())
+        return 0
     plan, fd = json.loads(argv[0]), int(argv[1])
     findings = probe(plan)
     with os.fdopen(fd, "wb") as pipe:

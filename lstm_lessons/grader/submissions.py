@@ -45,7 +45,8 @@ def submission_ids(paths) -> list[str]:
     if len(set(absolute)) != len(absolute):
         raise SubmissionError("A submission is given twice: " + ", ".join(
             sorted({one_line(p) for p, a in zip(paths, absolute, strict=True) if absolute.count(a) > 1})))
-    common = Path(os.path.commonpath([a.parent for a in absolute]))
+    common = common_folder(paths)
+
     def digest(name: str) -> str:
         return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
@@ -63,6 +64,29 @@ def submission_ids(paths) -> list[str]:
     return ids
 
 
+def common_folder(paths) -> Path:
+    """The deepest folder holding all of ``paths`` (absolute, links not resolved): the folder the
+    instructor collected the hand-ins in."""
+    return Path(os.path.commonpath([Path(os.path.abspath(p)).parent for p in paths]))
+
+
+def linked_folder(path, root) -> Path | None:
+    """The first folder between ``root`` and the file ``path`` (``root`` itself not included)
+    that is a symbolic link, or ``None``. A link *above* the collection folder is the
+    instructor's own (``/tmp`` on macOS is one); a link below it came with the hand-ins."""
+    path, root = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    try:
+        below = path.parent.relative_to(root).parts
+    except ValueError:
+        return None
+    folder = root
+    for part in below:
+        folder = folder / part
+        if folder.is_symlink():
+            return folder
+    return None
+
+
 def lesson_of(notebook) -> str | None:
     """The lesson a notebook belongs to: its metadata ``lstm_lessons.lesson``, else the lesson
     of its exercise cells (when they all name one), else ``None``."""
@@ -77,15 +101,23 @@ DEFAULT_MAX_MB = 10.0
 """The largest hand-in read, in MiB (``--max-mb``): an executed lesson is under 0.5 MiB."""
 
 
-def read_hand_in(path, max_mb: float = DEFAULT_MAX_MB) -> tuple[str | None, str]:
+def read_hand_in(path, max_mb: float = DEFAULT_MAX_MB, root=None) -> tuple[str | None, str]:
     """The bytes of a hand-in, or why it is refused: ``(text, "")`` or ``(None, reason)``.
 
     A symbolic link is not followed (``O_NOFOLLOW``: a link to another file on the instructor's
-    disk would execute that file and show it in a feedback page), and a file larger than
-    ``max_mb`` MiB is not read.
+    disk would execute that file and show it in a feedback page), nor a folder between ``root``
+    (the collection folder, :func:`common_folder`) and the file that is a link
+    (:func:`linked_folder`); a file with other names on the disk (hard links) is not read
+    either, since one of them may be another user's file; nor is a file larger than ``max_mb``
+    MiB.
     """
+    from lstm_lessons.grader.report import one_line
+
     if os.path.islink(path):          # also where the system has no O_NOFOLLOW
         return None, "a symbolic link: hand in the notebook itself"
+    link = linked_folder(path, root) if root is not None else None
+    if link is not None:
+        return None, f"its folder {one_line(link.name)!r} is a symbolic link: hand in the notebook itself"
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         # O_NONBLOCK: a FIFO put in the file's place cannot make the grader wait for ever.
@@ -98,6 +130,9 @@ def read_hand_in(path, max_mb: float = DEFAULT_MAX_MB) -> tuple[str | None, str]
         status = os.fstat(file.fileno())
         if not stat.S_ISREG(status.st_mode):
             return None, "not a regular file"
+        if status.st_nlink > 1:
+            return None, (f"the file has {status.st_nlink} names on this disk (hard links), one of "
+                          f"which may be someone else's file: hand in a copy")
         size = status.st_size
         if size > max_mb * 2**20:
             return None, f"{size / 2**20:.1f} MiB, more than the limit of {max_mb:g} MiB (--max-mb)"
@@ -116,7 +151,7 @@ def _json_type(value) -> str:
     return type(value).__name__
 
 
-def prepare(path, lesson: str, max_mb: float = DEFAULT_MAX_MB) -> tuple[str, str, str | None]:
+def prepare(path, lesson: str, max_mb: float = DEFAULT_MAX_MB, root=None) -> tuple[str, str, str | None]:
     """Check a submission and make the copy the grader executes.
 
     The copy has every output, execution count and papermill record removed, so nothing the
@@ -124,10 +159,11 @@ def prepare(path, lesson: str, max_mb: float = DEFAULT_MAX_MB) -> tuple[str, str
 
     Returns:
         ``("ready", "", notebook as JSON text)``, or ``("refused" | "not-a-notebook" |
-        "wrong-lesson", message, None)``: refused is a symbolic link or a file over ``max_mb``
-        MiB (:func:`read_hand_in`).
+        "wrong-lesson", message, None)``: refused is a symbolic link (the file, or a folder
+        below ``root``), a file with hard links or a file over ``max_mb`` MiB
+        (:func:`read_hand_in`).
     """
-    text, refused = read_hand_in(path, max_mb)
+    text, refused = read_hand_in(path, max_mb, root)
     if text is None:
         return "refused", f"not read: {refused}", None
     try:

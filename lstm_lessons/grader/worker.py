@@ -2,9 +2,9 @@
 
 Two kinds of job, each run under :func:`lstm_lessons.grader.limits.run_limited`:
 
-- ``{"mode": "execute", "notebook", "cwd"}`` executes a prepared submission through papermill
-  in a new kernel whose working folder is ``cwd`` (in the sandbox, see
-  :mod:`lstm_lessons.grader.sandbox`), with papermill saving the executed notebook into this
+- ``{"mode": "execute", "notebook", "cwd"[, "max_tasks"]}`` executes a prepared submission through
+  papermill (after lowering ``RLIMIT_NPROC`` to ``max_tasks``, in the sandbox) in a new kernel
+  whose working folder is ``cwd`` (in the sandbox, see :mod:`lstm_lessons.grader.sandbox`), with papermill saving the executed notebook into this
   process's memory as it goes (:class:`MemoryHandler`: no file the kernel could forge or fill),
   kills anything the kernel left running, and reports
   ``{"result": {"status", "message", "error", "answers", "claims"}, "notebook": <the executed
@@ -27,6 +27,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from lstm_lessons.grader.confinement import limit_tasks
 from lstm_lessons.grader.limits import become_subreaper, hide_from_other_processes, kill_descendants
 from lstm_lessons.grading.feedback import GRADING_ENV
 
@@ -137,6 +138,8 @@ def main(argv=None) -> int:
     hide_from_other_processes()
     become_subreaper()
     os.environ[GRADING_ENV] = "1"
+    if "max_tasks" in job:                     # in the sandbox: its user namespace's own count
+        limit_tasks(job["max_tasks"])
     report = execute(job) if job["mode"] == "execute" else verify(job)
     with os.fdopen(result_fd, "wb") as pipe:
         pipe.write(json.dumps(report).encode())

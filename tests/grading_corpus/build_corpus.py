@@ -223,6 +223,36 @@ record = {{"id": ["01-plateau-schedule"], "answer": {{"factor": 0.5, "patience":
 display({{"text/plain": "my own record", "{MIME}": record}}, raw=True)'''
 
 
+MEMFD_HOG = '''\
+import os
+# Memory no process maps: pages written into a memfd are not resident memory of any process.
+fd, written = os.memfd_create("hidden"), 0
+while written < 8192:
+    os.write(fd, bytes(2**20))
+    written += 1
+print(f"held {written} MiB in a memfd")'''
+
+MANY_FILES = '''\
+import os
+# Empty files: a tmpfs limits bytes, not files; each costs the kernel about 1 KiB.
+os.makedirs("/tmp/files", exist_ok=True)
+made = 0
+while made < 10_000_000:
+    open(f"/tmp/files/{made}", "w").close()
+    made += 1
+print(f"made {made} files")'''
+
+THREAD_BOMB = '''\
+import threading, time
+# Threads without end: each is a task of the instructor's user.
+threads = []
+while len(threads) < 100_000:
+    thread = threading.Thread(target=time.sleep, args=(3600,), daemon=True)
+    thread.start()
+    threads.append(thread)
+print(f"started {len(threads)} threads")'''
+
+
 def edited_record():
     """Starting answers, but the stored outputs claim full marks for the right answers."""
     notebook = submission(**NO_ANSWERS)
@@ -280,6 +310,10 @@ SUBMISSIONS = {
     # Data that once stopped the whole class's grading (issue 34): each is this hand-in's row.
     "huge_answer": submission(first="10**400"),
     "list_id": submission(**NO_ANSWERS, after=[new_code_cell(LIST_ID)]),
+    # Limits a hand-in could walk around without a cgroup (issue 34).
+    "memfd_hog": submission(**WRONG_ANSWERS, after=[new_code_cell(MEMFD_HOG)]),
+    "many_files": submission(**WRONG_ANSWERS, after=[new_code_cell(MANY_FILES)]),
+    "thread_bomb": submission(**WRONG_ANSWERS, after=[new_code_cell(THREAD_BOMB)]),
 }
 
 
