@@ -261,7 +261,7 @@ def test_feedback_puts_a_summary_first_and_a_verdict_after_each_check():
     notebook = feedback_notebook(grade_of(), nbformat.v4.new_notebook(cells=[cell]))
     sources = [c.source for c in notebook.cells]
     assert sources[0].startswith("# Grader feedback: alice") and "**2 / 4 points**" in sources[0]
-    assert "| ok <b> |" in sources[0]             # shown as text when rendered (next test)
+    assert "| ok \\<b\\> |" in sources[0]          # escaped: shown as text when rendered (next test)
     assert sources[1] == "check()"
     assert sources[2] == f"**Grader: {EX2}: 0 / 2 points.** too jumpy *Hint:* smaller steps"
 
@@ -434,7 +434,7 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     assert "forged the grades in /" not in feedback["writes_output_dir"]   # it found no output folder
     assert "Grader feedback: full_marks" in feedback["full_marks"]
     # The thread bomb met the task limit (a cgroup's refusals are counted; RLIMIT_NPROC's are not).
-    assert "started " not in feedback["thread_bomb"].split("Threads without end")[-1]
+    assert "started 100000 threads" not in feedback["thread_bomb"]
     # The hand-in data that once stopped everyone's grading: each named in its own page only.
     assert "invalid answer: learning_rate=1000000" in feedback["huge_answer"]
     assert "0" * 400 not in feedback["huge_answer"].split("answer_learning_rate")[-1]

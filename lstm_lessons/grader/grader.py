@@ -42,6 +42,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from lstm_lessons.cores import available_cores
+from lstm_lessons.grader.confinement import find_confinement
 from lstm_lessons.grader.execution import (
     CHECK_MEMORY_MB,
     CHECK_TIMEOUT,
@@ -228,6 +229,8 @@ class Grader:
         limits = {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers}
         if self.cluster is not None:
             limits["scheduler"] = self.cluster.address
+        else:       # how this machine limits a hand-in (on a cluster: each worker's own)
+            limits["confinement"] = find_confinement().kind
         return {**limits, "disk_mb": self.disk_mb} if self.sandboxed else limits
 
     def close(self) -> None:

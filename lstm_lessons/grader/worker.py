@@ -4,9 +4,10 @@ Two kinds of job, each run under :func:`lstm_lessons.grader.limits.run_limited`:
 
 - ``{"mode": "execute", "notebook", "cwd"[, "max_tasks"]}`` executes a prepared submission through
   papermill (after lowering ``RLIMIT_NPROC`` to ``max_tasks``, in the sandbox) in a new kernel
-  whose working folder is ``cwd`` (in the sandbox, see :mod:`lstm_lessons.grader.sandbox`), with papermill saving the executed notebook into this
-  process's memory as it goes (:class:`MemoryHandler`: no file the kernel could forge or fill),
-  kills anything the kernel left running, and reports
+  whose working folder is ``cwd`` (in the sandbox, see :mod:`lstm_lessons.grader.sandbox`),
+  with papermill saving the executed notebook into this process's memory as it goes
+  (:class:`MemoryHandler`: no file the kernel could forge or fill), kills anything the kernel
+  left running, and reports
   ``{"result": {"status", "message", "error", "answers", "claims"}, "notebook": <the executed
   notebook as JSON text, or null>}``.
 - ``{"mode": "verify", "exercise", "answer"}`` verifies one answer with the trusted exercise
