@@ -50,6 +50,11 @@ BETWEEN = ("nothing", "residual", "layer_norm")
 """What may sit between stacked recurrent layers: nothing, a residual connection (the layer's
 input added to its output, He et al., "Deep residual learning for image recognition", CVPR 2016)
 or ``keras.layers.LayerNormalization`` (Ba, Kiros and Hinton, "Layer normalization", 2016)."""
+CLIP_SWEEP = (1.0, 4.0, 10.0, 100.0)
+"""``global_clipnorm`` values the lesson tries on the IRNN besides the median gradient norm of a
+healthy run: the result depends on the threshold, so the lesson shows the sweep."""
+NAN_BATCH = 6
+"""The mini-batch (1-based) of the first epoch that gets a NaN in :func:`batch_trace`'s control."""
 INITIALISERS = ("orthogonal", "identity")
 """Recurrent initialisers a :class:`Recipe` may use: Keras's default, or the identity matrix of
 the IRNN (Le, Jaitly and Hinton, "A simple way to initialize recurrent networks of rectified
@@ -108,11 +113,13 @@ RECIPES = {
     "6 sigmoid layers": _DEEP,
     "6 sigmoid layers, residual": dataclasses.replace(_DEEP, between="residual"),
     "6 sigmoid layers, layer norm": dataclasses.replace(_DEEP, between="layer_norm"),
+    "6 tanh layers": dataclasses.replace(_DEEP, activation="tanh"),
 }
 """The recipes of the lesson. The first three compare how far back the gradient reaches; the IRNN
 (ReLU with an identity recurrent kernel, trained by SGD with momentum) explodes, next to Keras's
 defaults (tanh, orthogonal) with the same optimiser; the stack of six sigmoid layers loses its
-gradient in depth, and the last two are its fixes (fewer layers is exercise 2's). The IRNN and its
+gradient in depth, the next two are its fixes (fewer layers is exercise 2's), and the same stack
+with tanh is the control that shows the sigmoid's part. The IRNN and its
 Keras-defaults twin have 32 units: with 16, on some seeds the loss stayed near that of forecasting
 the mean, neither learning nor exploding (seeds 2, 6 and 9 of 1-10); with 32 it exploded in its first
 epoch on all of seeds 1-15."""
@@ -257,6 +264,93 @@ def first_to_last(history: dict) -> np.ndarray:
     if len(keys) < 2:
         raise ValueError(f"first_to_last needs two recurrent layers' gradient norms. Received: {keys}")
     return np.asarray(history[keys[0]], dtype=float) / np.asarray(history[keys[-1]], dtype=float)
+
+
+def far_share(profile, far: int = FAR) -> float:
+    """The share of a whole input-gradient profile (``(lookback,)``, from
+    ``ll.gradients.input_gradient_profile``) that lies more than ``far`` steps back: the sum over
+    those steps over the sum over all steps. Unlike the reach at one step it counts every older
+    step, so a model whose gradient is small at ``far`` but spread over many steps is credited.
+
+    Raises:
+        ValueError: ``far`` is not an integer in ``[1, lookback)``.
+    """
+    profile = np.asarray(profile, dtype=float)
+    if isinstance(far, bool) or not isinstance(far, (int, np.integer)) or not 1 <= far < len(profile):
+        raise ValueError(f"far must be an integer in [1, {len(profile)}). Received: far={far!r}")
+    return float(profile[:-far].sum() / profile.sum())
+
+
+@dataclass(frozen=True)
+class BatchTrace:
+    """The first epoch of a recipe, one mini-batch at a time (:func:`batch_trace`).
+
+    Attributes:
+        losses: ``(n_batches,)`` each batch's mean squared error (training variances), before
+            its step.
+        norms: ``(n_batches,)`` the global norm of each batch's gradient, before clipping.
+        nan_batch: the batch (1-based) given a NaN input, or ``None``.
+    """
+
+    losses: np.ndarray
+    norms: np.ndarray
+    nan_batch: int | None = None
+
+    @property
+    def first_non_finite(self) -> int | None:
+        """The first batch (1-based) whose loss or gradient norm is not finite, or ``None``."""
+        bad = np.flatnonzero(~(np.isfinite(self.losses) & np.isfinite(self.norms)))
+        return int(bad[0]) + 1 if bad.size else None
+
+    @property
+    def last_finite_norm(self) -> float:
+        """The gradient norm of the last batch before the first non-finite one (of the last
+        batch when all are finite)."""
+        end = self.first_non_finite
+        finite = self.norms[: end - 1] if end else self.norms
+        return float(finite[-1]) if finite.size else float("nan")
+
+
+def batch_trace(recipe: Recipe, seed: int, nan_batch: int | None = None) -> BatchTrace:
+    """Train the first epoch of ``recipe`` one mini-batch at a time, as :func:`train` would (the
+    same weights, optimiser and batch order for ``seed``), recording each batch's loss and the
+    global norm of its gradient before clipping, until the first non-finite one.
+
+    An epoch record (the doctor's) sees a run that blew up within its first epoch only after
+    the weights are NaN; so does a run fed a NaN. The batches tell them apart: an explosion's
+    gradient norm is already huge in the batches before the first NaN; a NaN input's is not.
+    With ``nan_batch``, the first window of that batch gets a NaN in one month (the control).
+
+    Raises:
+        ValueError: a bad recipe (:func:`check_recipe`), or ``nan_batch`` not ``None`` or an
+            integer in ``[1, n_batches]``.
+    """
+    from lstm_lessons import training
+    from lstm_lessons._tf import keras, tf
+
+    check_recipe(recipe)
+    windows = prepare(recipe.lookback)
+    n_batches = -(-len(windows.x_train) // recipe.batch_size)
+    if nan_batch is not None:
+        params.require("nan_batch", nan_batch,
+                       params.Rule(int, 1, n_batches, meaning="a mini-batch of epoch 1"))
+    model = build(recipe, seed)
+    mse = keras.losses.MeanSquaredError()
+    losses, norms = [], []
+    for n, (x, y) in enumerate(training.batches(windows.x_train, windows.y_train, recipe.batch_size,
+                                                seed=seed), start=1):
+        if n == nan_batch:
+            x = x.numpy()
+            x[0, x.shape[1] // 2, 0] = np.nan
+        with tf.GradientTape() as tape:
+            loss = mse(y, model(x, training=True))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        losses.append(float(loss))
+        norms.append(float(tf.linalg.global_norm(gradients)))
+        if not (np.isfinite(losses[-1]) and np.isfinite(norms[-1])):
+            break
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return BatchTrace(np.asarray(losses), np.asarray(norms), nan_batch)
 
 
 def far_change(model, x, far: int = FAR) -> float:
@@ -405,7 +499,8 @@ def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
 def table(results) -> pd.DataFrame:
     """One row a result: epochs run, training and validation loss at the end, the largest global
     gradient norm, the first-to-last layer gradient ratio at the end (deep models), the reach at
-    :data:`FAR` steps and :func:`far_change` (one-layer models), and the doctor's symptoms."""
+    :data:`FAR` steps, :func:`far_share` and :func:`far_change` (one-layer models), and the
+    doctor's symptoms."""
     rows = {}
     for r in results:
         row = {"epochs run": r.epochs_run, "training loss": float(r.history["loss"][-1]),
@@ -415,6 +510,7 @@ def table(results) -> pd.DataFrame:
         row["largest gradient norm"] = float(np.max(norms)) if np.all(np.isfinite(norms)) else np.inf
         row["first / last layer"] = float(first_to_last(r.history)[-1]) if r.recipe.depth > 1 else np.nan
         row[f"reach at t-{FAR}"] = r.reach() if r.profile is not None else np.nan
+        row[f"share beyond t-{FAR}"] = far_share(r.profile) if r.profile is not None else np.nan
         row[f"change without t-{FAR}.."] = r.far_change if r.far_change is not None else np.nan
         row["doctor"] = ", ".join(r.symptoms) or "healthy"
         rows[r.name] = row

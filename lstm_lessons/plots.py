@@ -54,7 +54,7 @@ def _history_dict(history) -> Mapping[str, Sequence[float]]:
 
 
 def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, log: bool = True,
-                   title: str | None = None):
+                   title: str | None = None, ylabel: str | None = None):
     """Training (solid) and validation (dashed) curves of one metric for several runs.
 
     Args:
@@ -64,6 +64,7 @@ def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, lo
         ax: the matplotlib axes to draw on; a new figure if ``None``.
         log: draw the y axis on a log scale.
         title: the axes' title.
+        ylabel: the y axis's label, with its unit (default: ``metric``).
 
     Returns:
         The matplotlib axes.
@@ -83,7 +84,34 @@ def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, lo
         if f"val_{metric}" in logs:
             ax.plot(epochs, logs[f"val_{metric}"], color=color, lw=1.8, ls="--",
                     label=f"{label} (validation)")
-    return _style_axes(ax, "epoch", metric, title, log)
+    return _style_axes(ax, "epoch", ylabel or metric, title, log)
+
+
+def plot_batch_norms(traces: Mapping[str, object], ax=None,
+                     title: str | None = "Gradient norm of each mini-batch, epoch 1"):
+    """Each run's gradient norm batch by batch (``ll.gradient_flow.batch_trace``), on a log scale,
+    with a cross at the top of the axes at the batch whose loss or norm was no longer finite
+    (lesson 08).
+
+    Args:
+        traces: ``{label: BatchTrace}`` (``norms``, ``first_non_finite``).
+
+    Returns:
+        The matplotlib axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    finite_norms = np.concatenate([np.asarray(t.norms)[np.isfinite(t.norms)] for t in traces.values()])
+    top = float(finite_norms.max()) * 10 if finite_norms.size else 10.0
+    for label, trace in traces.items():
+        norms = np.asarray(trace.norms, dtype=float)
+        batches = np.arange(1, len(norms) + 1)
+        finite = np.isfinite(norms)
+        ax.plot(batches[finite], norms[finite], "o-", color=run_color(label), lw=1.8, label=label)
+        if trace.first_non_finite is not None:
+            ax.plot([trace.first_non_finite], [top], "x", color=run_color(label), ms=10, mew=2.5,
+                    label=f"{label}: not finite at batch {trace.first_non_finite}")
+    return _style_axes(ax, "mini-batch of epoch 1", "global gradient norm", title, log=True)
 
 
 def plot_lr_range_test(result, ax=None):

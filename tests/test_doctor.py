@@ -189,4 +189,12 @@ def test_a_run_that_blew_up_in_its_first_epoch_is_diagnosed_without_a_numpy_warn
     with warnings.catch_warnings():
         warnings.simplefilter("error")      # numpy's "All-NaN slice encountered" would raise here
         names = diagnose(history).names
-    assert set(names) == {"non_finite_loss", "exploding_gradients"}
+    # The NaN norms come from NaN weights: a consequence, named once, as non_finite_loss.
+    assert set(names) == {"non_finite_loss"}
+
+
+def test_a_gradient_that_spikes_before_the_loss_turns_nan_is_exploding():
+    history = {"loss": [1.0, 0.9, 0.8, 0.7, float("nan")],
+               "grad_norm/lstm": [0.5, 0.4, 0.45, 300.0, float("nan")]}
+    diagnosis = diagnose(history)
+    assert {s.name: s.epoch for s in diagnosis.symptoms} == {"exploding_gradients": 4, "non_finite_loss": 5}

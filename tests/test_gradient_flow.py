@@ -81,11 +81,32 @@ def test_far_change_is_zero_for_a_model_that_reads_only_the_last_steps():
         gf.far_change(model, x, far=10)
 
 
+def test_far_share_counts_every_step_beyond_far():
+    profile = np.array([1.0, 1.0, 2.0, 4.0])
+    assert gf.far_share(profile, far=2) == pytest.approx(2 / 8)
+    assert gf.far_share(profile, far=3) == pytest.approx(1 / 8)
+    with pytest.raises(ValueError, match="far=4"):
+        gf.far_share(profile, far=4)
+
+
+def test_the_batches_show_an_explosion_growing_and_a_nan_input_arriving_unannounced():
+    # Two batches of the IRNN, six of the control: seconds, no epoch trained.
+    explosion = gf.batch_trace(gf.RECIPES["IRNN, SGD"], 1)
+    assert explosion.first_non_finite == 2 and explosion.nan_batch is None
+    assert explosion.last_finite_norm > 1e3 and explosion.losses[0] > 10     # huge before any nan
+    control = gf.batch_trace(gf.RECIPES["Keras defaults, SGD"], 1, nan_batch=gf.NAN_BATCH)
+    assert control.first_non_finite == gf.NAN_BATCH == len(control.norms)
+    assert np.all(control.norms[:-1] < 2) and not np.isfinite(control.norms[-1])
+    with pytest.raises(ValueError, match="nan_batch=99"):
+        gf.batch_trace(gf.RECIPES["Keras defaults, SGD"], 1, nan_batch=99)
+
+
 @pytest.mark.slow
 def test_the_irnn_explodes_in_its_first_epoch_and_the_doctor_says_so_from_there():
     exploded, = gf.train_many([("IRNN, SGD", 1)], jobs=1)
     assert not exploded.finite and exploded.epochs_run == 1          # the doctor stopped it
-    assert exploded.symptoms == {"non_finite_loss": 1, "exploding_gradients": 1}
+    # Its norms are NaN because its weights are: one symptom, not two (the batches tell why).
+    assert exploded.symptoms == {"non_finite_loss": 1}
     assert exploded.profile is None and exploded.far_change is None
     table = gf.table([exploded])
     assert table.loc["IRNN, SGD", "largest gradient norm"] == np.inf

@@ -113,3 +113,20 @@ def test_estimates_plot_marks_persistence_on_each_validation_bar():
     assert sorted(s[0][1] for s in marks[0].get_segments()) == [21.0, 23.0, 23.0, 25.0]
     plain = plots.plot_estimates(table.drop(columns="persistence validation RMSE"))
     assert not [c for c in plain.collections if c.get_label().startswith("persistence")]
+
+
+def test_batch_norm_plot_draws_the_finite_norms_and_marks_the_first_non_finite_batch():
+    from lstm_lessons.gradient_flow import BatchTrace
+
+    traces = {"exploding": BatchTrace(np.array([88.0, np.inf]), np.array([7e3, np.nan])),
+              "healthy": BatchTrace(np.ones(3), np.array([0.4, 0.5, 0.45]))}
+    ax = plots.plot_batch_norms(traces)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["exploding"].get_xdata()) == [1]
+    assert list(lines["healthy"].get_ydata()) == [0.4, 0.5, 0.45]
+    mark = lines["exploding: not finite at batch 2"]
+    assert list(mark.get_xdata()) == [2] and mark.get_ydata()[0] > 7e3       # above every finite norm
+    assert "healthy: not finite" not in " ".join(lines) and ax.get_yscale() == "log"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

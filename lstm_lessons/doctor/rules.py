@@ -252,11 +252,15 @@ def _layer_series(history, prefix) -> dict[str, np.ndarray]:
 
 
 def exploding_gradients(history, options) -> dict | None:
-    """A layer's gradient norm spikes or turns non-finite.
+    """A layer's gradient norm spikes or turns non-finite while the loss is still finite.
 
     Definition: for a layer's ``grad_norm/<layer>`` series, a non-finite value, or a value at
     least :data:`EXPLODING_SPIKE` times the median of its earlier epochs (two at least); or a
-    non-finite ``update_ratio/<layer>`` (the weights themselves blew up). Spikes are judged
+    non-finite ``update_ratio/<layer>`` (the weights themselves blew up); each only in an epoch
+    before the first non-finite loss (:func:`non_finite_loss`). From that epoch on every weight
+    is NaN, so a NaN norm is a consequence, not evidence: a run that blew up within one epoch and
+    a run fed a NaN look the same in an epoch record, and only ``non_finite_loss`` is named
+    (lesson 08 tells them apart from the norms of single batches). Spikes are judged
     against the layer's own history because a "large" norm depends on the loss's scale;
     AUTOTRAINER compares first and last layers (ratio > 70), which confuses a large read-out
     gradient with an explosion. The size of the update ratio is recorded but not judged: over
@@ -265,8 +269,10 @@ def exploding_gradients(history, options) -> dict | None:
     the CS231n rule of thumb (updates about 1e-3 of the weights) is per step.
     """
     found = []
+    blown = non_finite_loss(history, options)
+    before = blown["epoch"] - 1 if blown else None      # epochs judged: those before it
     for layer, norms in _layer_series(history, GRAD_PREFIX).items():
-        for t, value in enumerate(norms):
+        for t, value in enumerate(norms[:before]):
             if not np.isfinite(value):
                 found.append((t, layer, "gradient norm", str(value)))
                 break
@@ -275,7 +281,7 @@ def exploding_gradients(history, options) -> dict | None:
                 found.append((t, layer, "gradient norm / earlier median", spike))
                 break
     for layer, ratios in _layer_series(history, UPDATE_PREFIX).items():
-        bad = np.flatnonzero(~np.isfinite(ratios))
+        bad = np.flatnonzero(~np.isfinite(ratios[:before]))
         if bad.size:
             found.append((int(bad[0]), layer, "update ratio", str(ratios[bad[0]])))
     if not found:
