@@ -251,18 +251,20 @@ def global_norms(history: dict) -> np.ndarray:
     return np.sqrt(np.sum(np.square(np.vstack(layers)), axis=0))
 
 
-def first_to_last(history: dict) -> np.ndarray:
+def first_to_last(history: dict, prefix: str = "grad_norm/") -> np.ndarray:
     """``(n_epochs,)`` the first recurrent layer's gradient norm over the last one's, from a history
     of a model of :func:`build` (``grad_norm/recurrent_1`` and ``grad_norm/recurrent_<depth>``):
     1 when depth loses nothing, orders of magnitude below 1 when the gradient vanishes in depth.
+    With ``prefix="update_ratio/"``, the same for the doctor's update ratios (how far each layer's
+    weights moved in an epoch, relative to their size).
 
     Raises:
-        ValueError: the history has fewer than two recurrent layers' norms.
+        ValueError: the history has fewer than two recurrent layers' entries.
     """
-    keys = sorted((k for k in history if k.startswith("grad_norm/recurrent_")),
+    keys = sorted((k for k in history if k.startswith(f"{prefix}recurrent_")),
                   key=lambda k: int(k.rsplit("_", 1)[1]))
     if len(keys) < 2:
-        raise ValueError(f"first_to_last needs two recurrent layers' gradient norms. Received: {keys}")
+        raise ValueError(f"first_to_last needs two recurrent layers' {prefix} entries. Received: {keys}")
     return np.asarray(history[keys[0]], dtype=float) / np.asarray(history[keys[-1]], dtype=float)
 
 
@@ -353,6 +355,37 @@ def batch_trace(recipe: Recipe, seed: int, nan_batch: int | None = None) -> Batc
     return BatchTrace(np.asarray(losses), np.asarray(norms), nan_batch)
 
 
+SPREAD_SAMPLE = 128
+"""Training windows :func:`output_spread` is measured on (the doctor's fixed sample)."""
+
+
+def output_spread(model, x) -> np.ndarray:
+    """``(depth,)`` how much each recurrent layer's output (at the last step) varies from window
+    to window: the standard deviation across the windows of ``x``, averaged over the layer's
+    units. A stack whose last layer's spread is near 0 gives its read-out the same input for every
+    window, so it can only forecast the mean, however its weights move.
+
+    Args:
+        model: a model of :func:`build` (layers ``recurrent_1`` to ``recurrent_<depth>``).
+        x: windows ``(n_windows, lookback, 1)``.
+    """
+    from lstm_lessons._tf import keras
+
+    layers = sorted((layer for layer in model.layers if layer.name.startswith("recurrent_")),
+                    key=lambda layer: int(layer.name.rsplit("_", 1)[1]))
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    outputs = probe.predict(np.asarray(x, dtype="float32"), batch_size=512, verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return np.array([float(np.mean(np.std(y[:, -1, :] if y.ndim == 3 else y, axis=0))) for y in outputs])
+
+
+def loss_fall(history: dict) -> float:
+    """The share by which the training loss fell from the first epoch to the last:
+    ``1 - loss[-1] / loss[0]``."""
+    loss = np.asarray(history["loss"], dtype=float)
+    return float(1 - loss[-1] / loss[0])
+
+
 def far_change(model, x, far: int = FAR) -> float:
     """How much a model's forecasts use the steps more than ``far`` back: the root-mean-square
     change of its forecasts (in training standard deviations) when those steps of ``x`` are
@@ -390,6 +423,8 @@ class Result:
         profile: ``(lookback,)`` ``ll.gradients.input_gradient_profile`` on the validation
             windows after training, when asked for a one-layer model that stayed finite; else ``None``.
         far_change: :func:`far_change` on the validation windows, when ``profile`` is measured.
+        spread: ``(depth,)`` :func:`output_spread` on the first :data:`SPREAD_SAMPLE` training
+            windows after training, for a stack of two layers or more; else ``None``.
         seconds: wall time of building, training and measuring, in seconds.
     """
 
@@ -399,6 +434,7 @@ class Result:
     symptoms: dict
     profile: np.ndarray | None = None
     far_change: float | None = None
+    spread: np.ndarray | None = None
     seconds: float = 0.0
 
     @property
@@ -473,6 +509,8 @@ def train(name: str, seed: int, recipe: Recipe | None = None, reach: bool = Fals
     if reach and recipe.depth == 1 and result.finite:
         result.profile = gradients.input_gradient_profile(model, windows.x_val[:256], windows.y_val[:256])
         result.far_change = far_change(model, windows.x_val)
+    if recipe.depth > 1:
+        result.spread = output_spread(model, windows.x_train[:SPREAD_SAMPLE])
     result.seconds = time.perf_counter() - start
     return result
 
@@ -498,7 +536,9 @@ def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
 
 def table(results) -> pd.DataFrame:
     """One row a result: epochs run, training and validation loss at the end, the largest global
-    gradient norm, the first-to-last layer gradient ratio at the end (deep models), the reach at
+    gradient norm, for deep models the first-to-last layer ratios of the gradient norm and of the
+    update ratio at the end and the last layer's :func:`output_spread`, the training loss's
+    :func:`loss_fall`, the reach at
     :data:`FAR` steps, :func:`far_share` and :func:`far_change` (one-layer models), and the
     doctor's symptoms."""
     rows = {}
@@ -509,6 +549,10 @@ def table(results) -> pd.DataFrame:
             norms = global_norms(r.history)
         row["largest gradient norm"] = float(np.max(norms)) if np.all(np.isfinite(norms)) else np.inf
         row["first / last layer"] = float(first_to_last(r.history)[-1]) if r.recipe.depth > 1 else np.nan
+        row["update, first / last layer"] = float(first_to_last(r.history, "update_ratio/")[-1]) \
+            if r.recipe.depth > 1 else np.nan
+        row["last layer spread"] = float(r.spread[-1]) if r.spread is not None else np.nan
+        row["training loss fell by"] = loss_fall(r.history)
         row[f"reach at t-{FAR}"] = r.reach() if r.profile is not None else np.nan
         row[f"share beyond t-{FAR}"] = far_share(r.profile) if r.profile is not None else np.nan
         row[f"change without t-{FAR}.."] = r.far_change if r.far_change is not None else np.nan

@@ -106,14 +106,16 @@ def split_indices(split_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prepare(pipeline: str, padded_length: int = PADDED_LENGTH, value: float = PADDING_VALUE,
-            split_seed: int = 0) -> Prepared:
+            split_seed: int = 0, label: str | None = None) -> Prepared:
     """The training, validation and test arrays of one pipeline of :data:`PIPELINES`.
 
     Args:
         pipeline: a key of :data:`PIPELINES`.
-        padded_length: frames of every padded utterance, at least 29 (the longest).
+        padded_length: frames of every padded utterance, at least 29 (the longest; 29 is what
+            ``keras.utils.pad_sequences`` gives by default, the longest sequence).
         value: the padding value and, in the masked pipelines, the ``mask_value``.
         split_seed: fixes the validation utterances (:func:`split_indices`).
+        label: the name its results and table row carry (default: ``pipeline``).
 
     Raises:
         ValueError: an unknown ``pipeline``, a ``padded_length`` below 29 or a non-finite ``value``.
@@ -145,7 +147,7 @@ def prepare(pipeline: str, padded_length: int = PADDED_LENGTH, value: float = PA
         inputs = sequences.pad((x - mean) / std, lengths, padded_length, side, value)
     speakers = np.asarray(vowels.labels, dtype="int64") - 1
     return Prepared(inputs[train], speakers[train], inputs[val], speakers[val], inputs[test], speakers[test],
-                    pipeline, lengths[train], lengths[val], lengths[test], side, mask_value,
+                    label or pipeline, lengths[train], lengths[val], lengths[test], side, mask_value,
                     np.asarray(mean, dtype=float), np.asarray(std, dtype=float))
 
 

@@ -103,15 +103,19 @@ def plot_batch_norms(traces: Mapping[str, object], ax=None,
         _, ax = plt.subplots(figsize=(7, 3.8))
     finite_norms = np.concatenate([np.asarray(t.norms)[np.isfinite(t.norms)] for t in traces.values()])
     top = float(finite_norms.max()) * 10 if finite_norms.size else 10.0
-    for label, trace in traces.items():
+    for k, (label, trace) in enumerate(traces.items()):
         norms = np.asarray(trace.norms, dtype=float)
         batches = np.arange(1, len(norms) + 1)
         finite = np.isfinite(norms)
-        ax.plot(batches[finite], norms[finite], "o-", color=run_color(label), lw=1.8, label=label)
+        # Earlier runs get larger markers, so a point another run covers still shows around it.
+        ax.plot(batches[finite], norms[finite], "o-", color=run_color(label), lw=1.8, ms=max(4, 11 - 3 * k),
+                label=label)
         if trace.first_non_finite is not None:
             ax.plot([trace.first_non_finite], [top], "x", color=run_color(label), ms=10, mew=2.5,
                     label=f"{label}: not finite at batch {trace.first_non_finite}")
-    return _style_axes(ax, "mini-batch of epoch 1", "global gradient norm", title, log=True)
+    _style_axes(ax, "mini-batch of epoch 1", "global gradient norm", title, log=True)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
 
 
 def plot_lr_range_test(result, ax=None):
@@ -292,28 +296,37 @@ def plot_estimates(table, ax=None,
     return ax
 
 
-def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by utterance length"):
-    """Accuracy in each length bucket, one group of bars a bucket and one bar a pipeline (lesson 07).
+def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by utterance length",
+                        chance: float | None = None):
+    """Accuracy in each length bucket, one group of bars a bucket and one bar a pipeline, the
+    legend beside the bars (lesson 07).
 
     Args:
         table: ``pd.DataFrame`` indexed by pipeline whose bucket columns end in ``" frames"``
             (``ll.padding.table``), each an accuracy in [0, 1].
+        chance: the accuracy of guessing (``1 / n_classes``), drawn as a dotted line; ``None``
+            for none.
 
     Returns:
         The matplotlib axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 3.8))
+        _, ax = plt.subplots(figsize=(10, 3.8))
     buckets = [column for column in table.columns if str(column).endswith(" frames")]
     width = 0.8 / max(1, len(table))
     for k, (label, row) in enumerate(table.iterrows()):
         positions = np.arange(len(buckets)) + (k - (len(table) - 1) / 2) * width
         ax.bar(positions, row[buckets].to_numpy(dtype=float), width=width, color=run_color(str(label)),
                label=str(label))
+    if chance is not None:
+        ax.axhline(chance, color="black", ls=":", lw=1.2, label=f"guessing ({chance:.2f})")
     ax.set_xticks(range(len(buckets)), buckets)
-    ax.set_ylim(0, 1.35)   # room for the legend above the bars
+    ax.set_ylim(0, 1.02)
     ax.set_yticks(np.linspace(0, 1, 6))
-    return _style_axes(ax, "utterance length", "test accuracy", title, grid_axis="y")
+    _style_axes(ax, "utterance length", "test accuracy", title, grid_axis="y")
+    # The legend beside the bars, where it hides none of them.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
 
 
 def plot_input_gradients(profiles: Mapping[str, object], ax=None,
