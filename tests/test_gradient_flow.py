@@ -110,3 +110,13 @@ def test_the_irnn_explodes_in_its_first_epoch_and_the_doctor_says_so_from_there(
     assert exploded.profile is None and exploded.far_change is None
     table = gf.table([exploded])
     assert table.loc["IRNN, SGD", "largest gradient norm"] == np.inf
+
+
+def test_loss_fall_and_a_sigmoid_stack_squeezing_its_output_spread_layer_after_layer():
+    assert gf.loss_fall({"loss": [2.0, 1.5, 0.5]}) == pytest.approx(0.75)
+    x = gf.prepare(gf.DEPTH_LOOKBACK).x_train[:gf.SPREAD_SAMPLE]
+    sigmoid = gf.output_spread(gf.build(gf.RECIPES["6 sigmoid layers"], seed=1), x)
+    tanh = gf.output_spread(gf.build(gf.RECIPES["6 tanh layers"], seed=1), x)
+    assert sigmoid.shape == tanh.shape == (6,)
+    assert np.all(np.diff(sigmoid) < 0)                  # untrained: each sigmoid layer squeezes more
+    assert sigmoid[-1] < tanh[-1] / 100 and tanh[-1] > 0.1

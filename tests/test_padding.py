@@ -99,3 +99,11 @@ def test_training_in_the_workers_with_curves_gives_the_numbers_of_training_here_
     assert there[1].history["loss"].tolist() == here.history["loss"].tolist()
     assert set(there[1].history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert set(there[0].history) == {"loss", "accuracy"}
+
+
+def test_a_pipeline_at_another_length_carries_its_own_label():
+    default = padding.prepare("post, no mask", padded_length=29, label="post, no mask, 29 frames")
+    assert default.label == "post, no mask, 29 frames" and default.x_train.shape[1] == 29
+    assert padding.prepare("post, no mask", padded_length=29).label == "post, no mask"
+    # 29 frames leave far less padding than the lesson's 60.
+    assert default.padding_steps < padding.prepare("post, no mask").padding_steps / 3
