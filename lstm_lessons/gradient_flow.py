@@ -268,6 +268,12 @@ def first_to_last(history: dict, prefix: str = "grad_norm/") -> np.ndarray:
     return np.asarray(history[keys[0]], dtype=float) / np.asarray(history[keys[-1]], dtype=float)
 
 
+def _check_far(far, lookback: int) -> None:
+    """Refuse a ``far`` that is not an integer in ``[1, lookback)``, naming it."""
+    if isinstance(far, bool) or not isinstance(far, (int, np.integer)) or not 1 <= far < lookback:
+        raise ValueError(f"far must be an integer in [1, {lookback}). Received: far={far!r}")
+
+
 def far_share(profile, far: int = FAR) -> float:
     """The share of a whole input-gradient profile (``(lookback,)``, from
     ``ll.gradients.input_gradient_profile``) that lies more than ``far`` steps back: the sum over
@@ -278,8 +284,7 @@ def far_share(profile, far: int = FAR) -> float:
         ValueError: ``far`` is not an integer in ``[1, lookback)``.
     """
     profile = np.asarray(profile, dtype=float)
-    if isinstance(far, bool) or not isinstance(far, (int, np.integer)) or not 1 <= far < len(profile):
-        raise ValueError(f"far must be an integer in [1, {len(profile)}). Received: far={far!r}")
+    _check_far(far, len(profile))
     return float(profile[:-far].sum() / profile.sum())
 
 
@@ -400,8 +405,7 @@ def far_change(model, x, far: int = FAR) -> float:
         ValueError: ``far`` is not an integer in ``[1, lookback)``.
     """
     x = np.asarray(x, dtype="float32")
-    if isinstance(far, bool) or not isinstance(far, (int, np.integer)) or not 1 <= far < x.shape[1]:
-        raise ValueError(f"far must be an integer in [1, {x.shape[1]}). Received: far={far!r}")
+    _check_far(far, x.shape[1])
     blanked = x.copy()
     blanked[:, :-far, :] = 0.0
     before = model.predict(x, batch_size=512, verbose=0)

@@ -36,15 +36,19 @@ def run_color(label: str) -> str:
 
 
 def _style_axes(ax, xlabel: str, ylabel: str, title: str | None = None, log: bool = False,
-                grid_axis: str = "both"):
-    """The finishing touches every figure shares: labels, log scale, title, legend, grid."""
+                grid_axis: str = "both", legend_beside: bool = False):
+    """The finishing touches every figure shares: labels, log scale, title, legend, grid. With
+    ``legend_beside`` the legend stands right of the axes, where it hides none of the data."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
     if log:
         ax.set_yscale("log")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
+    if legend_beside:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    else:
+        ax.legend(fontsize="small")
     ax.grid(alpha=0.3, axis=grid_axis)
     return ax
 
@@ -113,9 +117,8 @@ def plot_batch_norms(traces: Mapping[str, object], ax=None,
         if trace.first_non_finite is not None:
             ax.plot([trace.first_non_finite], [top], "x", color=run_color(label), ms=10, mew=2.5,
                     label=f"{label}: not finite at batch {trace.first_non_finite}")
-    _style_axes(ax, "mini-batch of epoch 1", "global gradient norm", title, log=True)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return ax
+    return _style_axes(ax, "mini-batch of epoch 1", "global gradient norm", title, log=True,
+                       legend_beside=True)
 
 
 def plot_lr_range_test(result, ax=None):
@@ -290,10 +293,7 @@ def plot_estimates(table, ax=None,
                                                "persistence test RMSE")]
     highest = float(table[shown].to_numpy().max())
     ax.set_ylim(0, 1.1 * highest)
-    _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y")
-    # The legend beside the bars, where it hides none of them.
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return ax
+    return _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y", legend_beside=True)
 
 
 def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by utterance length",
@@ -323,10 +323,7 @@ def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by ut
     ax.set_xticks(range(len(buckets)), buckets)
     ax.set_ylim(0, 1.02)
     ax.set_yticks(np.linspace(0, 1, 6))
-    _style_axes(ax, "utterance length", "test accuracy", title, grid_axis="y")
-    # The legend beside the bars, where it hides none of them.
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return ax
+    return _style_axes(ax, "utterance length", "test accuracy", title, grid_axis="y", legend_beside=True)
 
 
 def plot_input_gradients(profiles: Mapping[str, object], ax=None,

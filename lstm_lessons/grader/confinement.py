@@ -196,6 +196,34 @@ class Confinement:
         return Group(2 if self.kind == "cgroup v2" else 1, folders)
 
 
+def run_confined(command: list[str], group_mb: float, timeout: float, memory_mb: float, **options):
+    """``command`` under :func:`lstm_lessons.grader.limits.run_limited` (``timeout``, the polled
+    ``memory_mb`` and ``options``), inside a new cgroup of ``group_mb`` MiB and :data:`MAX_TASKS`
+    tasks where this machine has one (:func:`find_confinement`), removed afterwards.
+
+    Returns:
+        ``(outcome, usage)``: ``run_limited``'s ``Outcome``, and the group's :class:`Usage`
+        (``None`` without a cgroup).
+
+    Raises:
+        OSError: the cgroup could not be created (nothing was run; a ``result`` pipe is closed).
+    """
+    from lstm_lessons.grader.limits import run_limited
+
+    try:
+        group = find_confinement().group(group_mb)
+    except BaseException:
+        if options.get("result") is not None:
+            options["result"].close_unstarted()
+        raise
+    try:
+        outcome = run_limited(group.wrap(command) if group else command, timeout, memory_mb, **options)
+        return outcome, group.usage() if group else None
+    finally:
+        if group is not None:
+            group.remove()
+
+
 def _mounts() -> list[tuple[str, str, set[str]]]:
     """(mount point, file system type, super options) of every mount, from ``/proc/self/mountinfo``."""
     mounts = []

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lstm_lessons.cores import THREAD_VARIABLES, available_cores, tensorflow_cores, tensorflow_threads
-from lstm_lessons.grader.confinement import MAX_TASKS, find_confinement
+from lstm_lessons.grader.confinement import MAX_TASKS, run_confined
 from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.sandbox import INPUT_DIR, SHM_MB, WORK_DIR, Sandbox
 from lstm_lessons.grading.feedback import GRADING_ENV
@@ -125,7 +125,7 @@ def execute_submission(text: str, folder: Path, limits: Limits, sandbox: Sandbox
                        stop: threading.Event | None = None) -> dict:
     """Execute one prepared submission (a clean notebook as JSON text) in the new folder
     ``folder``, in ``sandbox`` (``None``: as this user), under ``limits``, in a cgroup of its own
-    where this machine allows one (:func:`lstm_lessons.grader.confinement.find_confinement`).
+    where this machine allows one (:func:`lstm_lessons.grader.confinement.run_confined`).
 
     Returns:
         ``{"status", "message", "claims", "answers", "notebook", "seconds", "peak_mb"}``:
@@ -144,18 +144,8 @@ def execute_submission(text: str, folder: Path, limits: Limits, sandbox: Sandbox
     if sandbox is not None:
         command = sandbox.command(command, environment, inputs=folder)
     group_mb = group_memory_mb(limits, sandbox is not None)
-    try:
-        group = find_confinement().group(group_mb)
-    except BaseException:
-        pipe.close_unstarted()
-        raise
-    try:
-        outcome = run_limited(group.wrap(command) if group else command, limits.timeout, limits.memory_mb,
-                              env=environment, cwd=folder, stop=stop, result=pipe)
-        usage = group.usage() if group else None
-    finally:
-        if group is not None:
-            group.remove()
+    outcome, usage = run_confined(command, group_mb, limits.timeout, limits.memory_mb, env=environment,
+                                  cwd=folder, stop=stop, result=pipe)
     returncode = outcome.returncode
     if sandbox is not None and returncode > 128:
         returncode = 128 - returncode       # bwrap exits 128 + N when the worker died of signal N

@@ -24,7 +24,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lstm_lessons.grader.confinement import MAX_TASKS, find_confinement, limit_tasks
+from lstm_lessons.grader.confinement import MAX_TASKS, find_confinement, limit_tasks, run_confined
 from lstm_lessons.grader.limits import ResultPipe, run_limited
 from lstm_lessons.grader.sandbox import SHM_MB, find_sandbox, visible_paths
 
@@ -204,14 +204,8 @@ def _run_limit_attack(sandbox, name: str, folder: str) -> Finding:
     pipe, confinement = ResultPipe(), find_confinement()
     command = sandbox.command([sys.executable, "-m", "lstm_lessons.grader.sandbox_check", "--attack", name,
                                str(pipe.fd)], dict(os.environ))
-    group = confinement.group(ATTACK_MEMORY_MB)
-    try:
-        outcome = run_limited(group.wrap(command) if group else command, 120, 4 * ATTACK_MEMORY_MB,
-                              env=dict(os.environ), cwd=folder, result=pipe)
-        usage = group.usage() if group else None
-    finally:
-        if group is not None:
-            group.remove()
+    outcome, usage = run_confined(command, ATTACK_MEMORY_MB, 120, 4 * ATTACK_MEMORY_MB, env=dict(os.environ),
+                                  cwd=folder, result=pipe)
     said = (outcome.result or b"").decode(errors="replace")
     attack = LIMIT_ATTACKS[name]
     if name == "threads":
