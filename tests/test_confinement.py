@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -68,7 +69,10 @@ def test_removing_a_group_kills_what_was_left_in_it(cgroups):
         # The shell is gone at once; its detached child lives on in the group.
         subprocess.run(group.wrap(["sh", "-c", "setsid sleep 4712.5 > /dev/null 2>&1 &"]), check=True,
                        timeout=30)
-        left = [p for p in psutil.process_iter(["cmdline"]) if "4712.5" in (p.info["cmdline"] or [])]
+        deadline, left = time.monotonic() + 10, []
+        while not left and time.monotonic() < deadline:     # the child may not have exec'd sleep yet
+            left = [p for p in psutil.process_iter(["cmdline"]) if "4712.5" in (p.info["cmdline"] or [])]
+            time.sleep(0.05)
         assert len(left) == 1
     finally:
         group.remove()

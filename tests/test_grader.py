@@ -581,6 +581,10 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
     import lstm_lessons.grader.execution as execution_module
 
     monkeypatch.setattr(grader_module.PackageSnapshot, "take", classmethod(lambda cls: Unrestorable()))
+    import lstm_lessons.grader.confinement as confinement_module
+
+    # Executions run through confinement.run_confined, checks through execution's own run_limited.
+    monkeypatch.setattr(confinement_module, "run_limited", worker_that_records_a_right_answer)
     monkeypatch.setattr(execution_module, "run_limited", worker_that_records_a_right_answer)
     grader = Grader("01", tmp_path / "grades", workers=1, progress=False, sandbox=False)
     (grade,) = grader.grade([CORPUS / "full_marks.ipynb"])
@@ -644,8 +648,11 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
             report = {"result": check}
         return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
 
+    import lstm_lessons.grader.confinement as confinement_module
     import lstm_lessons.grader.execution as execution_module
 
+    # Executions run through confinement.run_confined, checks through execution's own run_limited.
+    monkeypatch.setattr(confinement_module, "run_limited", worker)
     monkeypatch.setattr(execution_module, "run_limited", worker)
     monkeypatch.setattr(grader_module, "screen", lambda exercise, answer: None)
     out = tmp_path / "grades"

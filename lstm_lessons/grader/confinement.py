@@ -41,6 +41,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstm_lessons.grader.limits import run_limited
+
 MAX_TASKS = 1024
 """Processes and threads one hand-in may have at once (``pids.max``; ``RLIMIT_NPROC`` without a
 cgroup). Executing lesson 05 or 08 on 2 cores peaks at about 70 (papermill, the kernel,
@@ -208,8 +210,6 @@ def run_confined(command: list[str], group_mb: float, timeout: float, memory_mb:
     Raises:
         OSError: the cgroup could not be created (nothing was run; a ``result`` pipe is closed).
     """
-    from lstm_lessons.grader.limits import run_limited
-
     try:
         group = find_confinement().group(group_mb)
     except BaseException:
