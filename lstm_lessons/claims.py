@@ -56,7 +56,9 @@ _NEEDS = {"<": "below", "<=": "at most", ">=": "at least", ">": "above"}
 
 def evidence(check: Check | AnyOf, marked: bool = True) -> list[str]:
     """The printed evidence of one check: ``quantity: value (needs below bound)``, or for a
-    fact ``quantity: yes``/``no``; an :class:`AnyOf` gives ``one of:`` and its checks below it.
+    fact ``quantity: yes``/``no``, followed by what was observed in brackets when the fact
+    carries it (``'best' file written every epoch: yes (10 of 10 epochs)``); an :class:`AnyOf`
+    gives ``one of:`` and its checks below it.
 
     With ``marked``, a check that fails ends with ``  <- FAILS``. The checks inside an
     :class:`AnyOf` are never marked: which alternative carries a claim may change from one CPU
@@ -66,6 +68,8 @@ def evidence(check: Check | AnyOf, marked: bool = True) -> list[str]:
         return ["one of:"] + ["  " + line for c in check.checks for line in evidence(c, marked=False)]
     if check.relation == "is":
         line = f"{check.quantity}: {'yes' if check.value else 'no'}"
+        if check.shows:
+            line += f" ({check.shows})"
     elif isinstance(check, Controlled):
         needs = f"{_NEEDS[check.relation]} {number(check.bound)}"
         line = (f"{check.quantity}: {number(check.with_cause)} vs {number(check.control)} "
@@ -92,12 +96,16 @@ class Check:
         value: the measurement (a number), or for a fact ``True``/``False``.
         relation: ``"<"``, ``"<="``, ``">="``, ``">"``, or ``"is"`` for a fact.
         bound: the threshold the value is compared with (``None`` for a fact).
+        shows: for a fact, what was observed, in words with its numbers (``"10 of 10
+            epochs"``, ``"largest difference 0"``); kept apart from ``quantity`` so that the
+            same fact has the same name on every seed.
     """
 
     quantity: str
     value: float | bool
     relation: str
     bound: float | None = None
+    shows: str | None = None
 
     def __post_init__(self):
         if self.relation not in (*_RELATIONS, "is"):
@@ -133,8 +141,11 @@ class Check:
             return float(x) if _finite(x) else None
         value = bool(self.value) if self.relation == "is" else number(self.value)
         bound = None if self.relation == "is" else number(self.bound)
-        return {"quantity": self.quantity, "value": value, "relation": self.relation,
-                "bound": bound, "holds": self.holds, "margin": self.margin}
+        record = {"quantity": self.quantity, "value": value, "relation": self.relation,
+                  "bound": bound, "holds": self.holds, "margin": self.margin}
+        if self.shows:
+            record["shows"] = self.shows
+        return record
 
 
 _MEASURES = {"difference": lambda with_cause, control: with_cause - control,
@@ -231,9 +242,14 @@ def above(quantity: str, value, bound) -> Check:
     return Check(quantity, value, ">", bound)
 
 
-def is_true(quantity: str, fact) -> Check:
-    """Check a fact with no margin (a file exists, an error was raised, a name matches)."""
-    return Check(quantity, bool(fact), "is")
+def is_true(quantity: str, fact, shows: str | None = None) -> Check:
+    """Check a fact with no margin (a file exists, an error was raised, a name matches).
+
+    ``shows`` is what was observed, in words with its numbers (``"written after 10 of 10
+    epochs"``, ``"doctor found: stagnant_loss"``): the evidence prints it after ``yes``/``no``, so
+    the line shows why the fact holds, and the record keeps it apart from the fact's name.
+    """
+    return Check(quantity, bool(fact), "is", shows=shows)
 
 
 @dataclass(frozen=True)

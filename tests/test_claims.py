@@ -19,6 +19,7 @@ from lstm_lessons.claims import (
     below,
     claim,
     decision_margin,
+    evidence,
     is_true,
     read_claim_records,
     read_claims,
@@ -185,6 +186,15 @@ def test_any_of_needs_two_checks(checks):
 
 def test_a_fact_has_no_margin():
     assert is_true("file exists", 1).holds is True and is_true("x", 0).margin is None
+
+
+def test_a_fact_shows_what_was_observed_apart_from_its_name():
+    written = is_true("'best' file written every epoch", False, shows="after 9 of 10 epochs")
+    assert evidence(written) == ["'best' file written every epoch: no (after 9 of 10 epochs)  <- FAILS"]
+    record = written.record()
+    assert record["quantity"] == "'best' file written every epoch"
+    assert record["shows"] == "after 9 of 10 epochs" and record["holds"] is False
+    assert "shows" not in is_true("x", True).record()
 
 
 def test_records_are_json_even_for_a_nan_value():
