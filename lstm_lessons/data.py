@@ -504,17 +504,30 @@ class ClassificationTask:
     y_test: np.ndarray | None = None
 
 
+RARE_SPEAKER_TRAINING = 20
+"""How many of each speaker's 30 training utterances :func:`rare_speaker_task` may train on
+(the first 20); the last 10 of every speaker are its validation part."""
+
+
 def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int = 10) -> ClassificationTask:
     """Japanese Vowels as an imbalanced binary task: is this utterance by ``speaker``?
 
-    Training: every training utterance of the other eight speakers and only the first
-    ``minority_examples`` of ``speaker``'s 30 (lesson 02: 10 of 250, a 4 % minority).
-    Validation: the published test split, all 370 utterances (speaker 1 has 31 of them).
-    Each utterance is cut to its first ``frames`` frames, which every utterance has (the
-    shortest has 7), so no padding is involved.
+    The archive's 270 training utterances (30 per speaker, in order) are split per speaker:
+    the first :data:`RARE_SPEAKER_TRAINING` (20) of each speaker may train, the last 10 of each
+    validate. Training keeps the first 20 of the other eight speakers and only the first
+    ``minority_examples`` of ``speaker``'s (lesson 02: 10 of 170, a 6 % minority). Validation
+    holds the last 10 of every speaker, 90 utterances of which 10 are ``speaker``'s, the same
+    share (1 in 9) as in the archive's test split. The test split, all 370 utterances (31 of
+    ``speaker``), is returned as ``x_test``/``y_test`` and decides nothing in the lesson. Each
+    utterance is cut to its first ``frames`` frames, which every utterance has (the shortest
+    has 7), so no padding is involved.
+
+    Returns:
+        ``ClassificationTask`` with ``x_*`` of shape ``(n_utterances, frames, 12)`` and 0/1
+        targets ``(n_utterances,)`` (1: by ``speaker``).
 
     Raises:
-        ValueError: ``speaker`` is not 1-9, ``frames`` not in 1-7 or ``minority_examples`` not in 1-30.
+        ValueError: ``speaker`` is not 1-9, ``frames`` not in 1-7 or ``minority_examples`` not in 1-20.
     """
     if speaker not in range(1, 10):
         raise ValueError(f"speaker must be one of 1-9. Received: speaker={speaker!r}")
@@ -522,15 +535,23 @@ def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int 
     if frames > 7:
         raise ValueError(f"frames must be at most 7, the shortest utterance. Received: frames={frames!r}")
     minority_examples = _check_positive_int("minority_examples", minority_examples)
-    if minority_examples > 30:
-        raise ValueError(f"minority_examples must be at most 30, the speaker's training utterances. "
-                         f"Received: minority_examples={minority_examples!r}")
+    if minority_examples > RARE_SPEAKER_TRAINING:
+        raise ValueError(f"minority_examples must be at most {RARE_SPEAKER_TRAINING}, the speaker's "
+                         f"utterances kept for training. Received: minority_examples={minority_examples!r}")
     vowels = load_japanese_vowels()
-    train_set, val_set = vowels.subset("train"), vowels.subset("test")
-    is_speaker = (train_set.labels == speaker).astype("float32")
-    keep = np.r_[np.flatnonzero(is_speaker == 0), np.flatnonzero(is_speaker == 1)[:minority_examples]]
-    return ClassificationTask(train_set.x[keep, :frames], is_speaker[keep], val_set.x[:, :frames],
-                              (val_set.labels == speaker).astype("float32"))
+    train_set, test_set = vowels.subset("train"), vowels.subset("test")
+    # each utterance's position among its speaker's training utterances (0-29)
+    position = np.zeros(len(train_set.labels), dtype=int)
+    for label in np.unique(train_set.labels):
+        mine = np.flatnonzero(train_set.labels == label)
+        position[mine] = np.arange(len(mine))
+    is_speaker = train_set.labels == speaker
+    keep = np.where(is_speaker, position < minority_examples, position < RARE_SPEAKER_TRAINING)
+    validate = position >= RARE_SPEAKER_TRAINING
+    target = is_speaker.astype("float32")
+    return ClassificationTask(train_set.x[keep, :frames], target[keep], train_set.x[validate, :frames],
+                              target[validate], test_set.x[:, :frames],
+                              (test_set.labels == speaker).astype("float32"))
 
 
 def italy_power_task(validation: float = 0.3, split_seed: int = 0) -> ClassificationTask:

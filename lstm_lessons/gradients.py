@@ -6,7 +6,8 @@ on a fixed sample of training windows, and :class:`GradientNormLogger` does so a
 of every epoch, adding one ``grad_norm/<layer>`` entry per layer to the epoch's logs (so
 they appear in ``History.history`` and in a ``CSVLogger`` file). :class:`UpdateNormLogger`
 measures what the optimizer actually did: the L2 norm of the change of all trainable
-weights made by each batch.
+weights made by each batch. :func:`saturated_share` measures why a layer passes no gradient
+back: how many of an LSTM's gate activations sit where their derivative is almost zero.
 """
 
 from __future__ import annotations
@@ -229,3 +230,49 @@ class UpdateNormLogger(keras.callbacks.Callback):
             with np.errstate(invalid="ignore"):
                 logs["update_norm_mean"] = float(np.mean(epoch_norms))
                 logs["update_norm_max"] = float(np.max(epoch_norms))
+
+
+SATURATED_DERIVATIVE = 0.01
+"""A gate activation counts as saturated when its derivative is below this share of the
+largest derivative its function has (sigmoid: 0.25 at 0; tanh: 1 at 0): ``|z|`` above about
+6.9 for a sigmoid gate and 3.0 for the tanh cell input. Little gradient passes such a unit
+(Hochreiter and Schmidhuber 1997, section 4; Glorot and Bengio 2010 on saturated units); the
+1 % share is this course's own choice."""
+
+
+def saturated_share(model: keras.Model, x, layer: str = "lstm") -> float:
+    """The share of an LSTM layer's gate activations that are saturated on the inputs ``x``.
+
+    Runs the layer over ``x`` ``(n_windows, lookback, n_features)`` with its trained weights and
+    computes, at every step, the pre-activation ``z = x_t W + h_(t-1) U + b`` of its four gates
+    (input, forget and output gates: sigmoid; cell input: tanh). An activation is saturated
+    when its derivative is below :data:`SATURATED_DERIVATIVE` of its function's largest.
+
+    Returns:
+        The share in [0, 1] over windows, steps, units and the four gates.
+
+    Raises:
+        ValueError: ``layer`` is not an ``LSTM`` layer of ``model`` (the message names the
+            model's layers), or ``x`` is not 3-dimensional.
+    """
+    found = {lay.name: lay for lay in model.layers}
+    if not isinstance(found.get(layer), keras.layers.LSTM):
+        raise ValueError(f"layer must name an LSTM layer of the model. Received: layer={layer!r}; "
+                         f"LSTM layers: {[n for n, lay in found.items() if isinstance(lay, keras.layers.LSTM)]}")
+    x = np.asarray(x, dtype="float32")
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (n_windows, lookback, n_features). Received: shape {x.shape}")
+    lstm = found[layer]
+    kernel, recurrent, bias = (np.asarray(w) for w in lstm.get_weights())
+    units = lstm.units
+    sequence = keras.layers.LSTM(units, return_sequences=True)
+    sequence.build(x.shape)
+    sequence.set_weights([kernel, recurrent, bias])
+    hidden = np.asarray(sequence(x))                                       # (n, steps, units)
+    previous = np.concatenate([np.zeros_like(hidden[:, :1]), hidden[:, :-1]], axis=1)
+    z = x @ kernel + previous @ recurrent + bias                           # (n, steps, 4 * units)
+    gates = z.reshape(*z.shape[:2], 4, units)                              # Keras's order: i, f, c, o
+    sigmoid = 1 / (1 + np.exp(-np.clip(gates, -60, 60)))
+    derivative = sigmoid * (1 - sigmoid) / 0.25                            # as a share of the largest
+    derivative[:, :, 2] = 1 - np.tanh(gates[:, :, 2]) ** 2
+    return float(np.mean(derivative < SATURATED_DERIVATIVE))

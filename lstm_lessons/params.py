@@ -110,8 +110,9 @@ RULES: dict[str, Rule] = {
     "batch_size": Rule(int, 1, 65_536, meaning="windows per mini-batch"),
     "small_learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False,
                                 meaning="the deliberately too-small step size of lesson 02"),
-    "minority_examples": Rule(int, 1, 30, meaning="training utterances kept of the minority "
-                                                   "speaker (Japanese Vowels has 30 a speaker)"),
+    "minority_examples": Rule(int, 1, 20, meaning="training utterances kept of the minority "
+                                                   "speaker (20 of its 30 may train; the last 10 "
+                                                   "validate)"),
     "folds": Rule(int, 2, 33, meaning="cross-validation folds (at most 33: lesson 05's smaller class has 33 "
                                       "training days)"),
     "padded_length": Rule(int, 30, 10_000, meaning="frames every utterance is padded to (more than 29, "

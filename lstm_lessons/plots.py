@@ -58,7 +58,7 @@ def _history_dict(history) -> Mapping[str, Sequence[float]]:
 
 
 def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, log: bool = True,
-                   title: str | None = None, ylabel: str | None = None):
+                   title: str | None = None, ylabel: str | None = None, validation_only: bool = False):
     """Training (solid) and validation (dashed) curves of one metric for several runs.
 
     Args:
@@ -69,22 +69,27 @@ def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, lo
         log: draw the y axis on a log scale.
         title: the axes' title.
         ylabel: the y axis's label, with its unit (default: ``metric``).
+        validation_only: draw only the validation curves (for a metric whose training value
+            is not comparable, such as accuracy weighted by ``class_weight``).
 
     Returns:
         The matplotlib axes.
 
     Raises:
-        KeyError: a run has no ``metric`` key; the message lists the keys it has.
+        KeyError: a run has no ``metric`` key (with ``validation_only``, no ``"val_" + metric``
+            key); the message lists the keys it has.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
     for label, history in runs.items():
         logs = _history_dict(history)
-        if metric not in logs:
-            raise KeyError(f"Run {label!r} has no {metric!r} curve. Keys: {sorted(logs)}")
-        epochs = range(1, len(logs[metric]) + 1)
+        needed = f"val_{metric}" if validation_only else metric
+        if needed not in logs:
+            raise KeyError(f"Run {label!r} has no {needed!r} curve. Keys: {sorted(logs)}")
+        epochs = range(1, len(logs[needed]) + 1)
         color = run_color(label)
-        ax.plot(epochs, logs[metric], color=color, lw=1.8, label=f"{label} (training)")
+        if not validation_only:
+            ax.plot(epochs, logs[metric], color=color, lw=1.8, label=f"{label} (training)")
         if f"val_{metric}" in logs:
             ax.plot(epochs, logs[f"val_{metric}"], color=color, lw=1.8, ls="--",
                     label=f"{label} (validation)")

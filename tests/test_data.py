@@ -224,15 +224,18 @@ def test_rare_speaker_task_keeps_few_examples_of_one_speaker():
     from lstm_lessons.data import rare_speaker_task
 
     task = rare_speaker_task(speaker=1, frames=7, minority_examples=10)
-    assert task.x_train.shape == (250, 7, 12) and task.x_val.shape == (370, 7, 12)
-    assert task.y_train.sum() == 10 and task.y_val.sum() == 31
+    assert task.x_train.shape == (170, 7, 12) and task.x_val.shape == (90, 7, 12)
+    assert task.y_train.sum() == 10 and task.y_val.sum() == 10
+    # validation is held out of the archive's training split; the test split is returned apart
+    assert task.x_test.shape == (370, 7, 12) and task.y_test.sum() == 31
+    assert not any((task.x_val[:, None] == task.x_train[None]).all(axis=(2, 3)).any(axis=1))
     assert not np.isnan(task.x_train).any() and not np.isnan(task.x_val).any()
     with pytest.raises(ValueError, match="speaker must be one of 1-9. Received: speaker=0"):
         rare_speaker_task(speaker=0)
     with pytest.raises(ValueError, match="frames must be at most 7"):
         rare_speaker_task(frames=8)
-    with pytest.raises(ValueError, match="minority_examples must be at most 30"):
-        rare_speaker_task(minority_examples=31)
+    with pytest.raises(ValueError, match="minority_examples must be at most 20, .* Received: minority_examples=21"):
+        rare_speaker_task(minority_examples=21)
 
 
 def test_italy_power_task_holds_out_a_stratified_validation_part_and_keeps_the_test_split():

@@ -100,3 +100,47 @@ def test_input_gradient_profile_is_the_mean_absolute_gradient_at_each_step():
         gradients.input_gradient_profile(model, x[..., 0], y)
     with pytest.raises(ValueError, match="not compiled"):
         gradients.input_gradient_profile(keras.Model(inputs, outputs), x, y)
+
+
+def _lstm_model(units=4, steps=6, features=2):
+    inputs = keras.Input(shape=(steps, features))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="forecast")(keras.layers.LSTM(units, name="lstm")(inputs)))
+    return model
+
+
+def test_saturated_share_counts_gates_whose_derivative_is_near_zero():
+    from lstm_lessons.gradients import saturated_share
+
+    keras.utils.set_random_seed(0)
+    model = _lstm_model()
+    x = np.random.default_rng(0).normal(size=(32, 6, 2)).astype("float32")
+    # standardised inputs and Glorot weights: almost nothing saturated
+    assert saturated_share(model, 0.1 * x) < 0.05
+    # inputs in the hundreds, as CO2 in ppm: almost every gate stuck
+    assert saturated_share(model, 300 + x) > 0.9
+
+
+def test_saturated_share_follows_kerass_gate_order_and_recurrence():
+    # Rebuild the recurrence with the same pre-activations saturated_share uses: if the gate order
+    # (i, f, c, o) or the use of h(t-1) were wrong, the final hidden state would not match Keras's.
+    keras.utils.set_random_seed(1)
+    model = _lstm_model(units=3)
+    x = np.random.default_rng(1).normal(size=(5, 6, 2)).astype("float32")
+    lstm = model.get_layer("lstm")
+    kernel, recurrent, bias = (np.asarray(w) for w in lstm.get_weights())
+    h, c = np.zeros((5, 3)), np.zeros((5, 3))
+    for t in range(6):
+        i, f, g, o = np.split(x[:, t] @ kernel + h @ recurrent + bias, 4, axis=1)
+        sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+        c = sig(f) * c + sig(i) * np.tanh(g)
+        h = sig(o) * np.tanh(c)
+    np.testing.assert_allclose(h, np.asarray(lstm(x)), atol=1e-5)
+
+
+def test_saturated_share_names_the_layers_it_can_read():
+    from lstm_lessons.gradients import saturated_share
+
+    with pytest.raises(ValueError, match=r"layer must name an LSTM layer.*layer='forecast'.*\['lstm'\]"):
+        saturated_share(_lstm_model(), np.zeros((1, 6, 2)), layer="forecast")
+    with pytest.raises(ValueError, match=r"x must have shape .* shape \(6, 2\)"):
+        saturated_share(_lstm_model(), np.zeros((6, 2)))

@@ -56,8 +56,8 @@ def test_unknown_names_are_not_checked_here():
 
 def test_lesson_specific_rules():
     assert validate_parameters(small_learning_rate=1e-6, minority_examples=10)
-    with pytest.raises(ParameterError, match="minority_examples=31"):
-        validate_parameters(minority_examples=31)
+    with pytest.raises(ParameterError, match="minority_examples=21"):
+        validate_parameters(minority_examples=21)
     with pytest.raises(ParameterError, match="small_learning_rate=0"):
         validate_parameters(small_learning_rate=0)
 

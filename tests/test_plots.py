@@ -29,6 +29,15 @@ def test_plot_histories_draws_training_solid_and_validation_dashed():
 def test_plot_histories_names_the_missing_metric():
     with pytest.raises(KeyError, match=r"'mae'.*Keys: \['loss'\]"):
         plots.plot_histories({"run": {"loss": [1.0]}}, metric="mae")
+    with pytest.raises(KeyError, match=r"'val_loss'.*Keys: \['loss'\]"):
+        plots.plot_histories({"run": {"loss": [1.0]}}, validation_only=True)
+
+
+def test_plot_histories_can_draw_the_validation_curves_alone():
+    runs = {"weighted": {"accuracy": [0.5, 0.9], "val_accuracy": [0.8, 0.95]}}
+    ax = plots.plot_histories(runs, metric="accuracy", log=False, validation_only=True)
+    assert [(line.get_label(), line.get_linestyle()) for line in ax.get_lines()] == [
+        ("weighted (validation)", "--")]
 
 
 @pytest.mark.parametrize("repeats", [1, 3])
