@@ -108,6 +108,9 @@ def worst_row(lesson, name, held, n_seeds, quantity, seen) -> dict:
         # Show the alternative that carried the claim on that seed: its margin is the claim's.
         worst = max((c for c in worst["checks"] if c["margin"] is not None),
                     key=lambda c: c["margin"], default=worst)
+        if worst.get("relation") == "all":   # an alternative of several checks: the closest decides
+            worst = min((c for c in worst["checks"] if c["margin"] is not None),
+                        key=lambda c: c["margin"], default=worst)
         row["carried_by"] = worst["quantity"]
     row.update(relation=worst["relation"], value=worst["value"], bound=worst["bound"],
                margin=worst["margin"], worst_seed=seed)

@@ -58,7 +58,7 @@ def evidence(check: Check | AnyOf, marked: bool = True) -> list[str]:
     """The printed evidence of one check: ``quantity: value (needs below bound)``, or for a
     fact ``quantity: yes``/``no``, followed by what was observed in brackets when the fact
     carries it (``'best' file written every epoch: yes (10 of 10 epochs)``); an :class:`AnyOf`
-    gives ``one of:`` and its checks below it.
+    gives ``one of:`` and its checks below it, an :class:`AllOf` ``all of:`` and its checks.
 
     With ``marked``, a check that fails ends with ``  <- FAILS``. The checks inside an
     :class:`AnyOf` are never marked: which alternative carries a claim may change from one CPU
@@ -66,6 +66,8 @@ def evidence(check: Check | AnyOf, marked: bool = True) -> list[str]:
     """
     if isinstance(check, AnyOf):
         return ["one of:"] + ["  " + line for c in check.checks for line in evidence(c, marked=False)]
+    if isinstance(check, AllOf):
+        return ["all of:"] + ["  " + line for c in check.checks for line in evidence(c, marked=marked)]
     if check.relation == "is":
         line = f"{check.quantity}: {'yes' if check.value else 'no'}"
         if check.shows:
@@ -261,10 +263,10 @@ class AnyOf:
     record keeps each check, so nothing is hidden. Made with :func:`any_of`.
 
     Attributes:
-        checks: two or more :class:`Check` s.
+        checks: two or more :class:`Check` s or :class:`AllOf` s.
     """
 
-    checks: tuple[Check, ...]
+    checks: tuple[Check | AllOf, ...]
 
     @property
     def quantity(self) -> str:
@@ -286,16 +288,63 @@ class AnyOf:
                 "holds": self.holds, "margin": self.margin, "checks": [c.record() for c in self.checks]}
 
 
-def any_of(*checks: Check) -> AnyOf:
+def any_of(*checks: Check | AllOf) -> AnyOf:
     """Check that at least one of ``checks`` holds.
+
+    Raises:
+        TypeError: fewer than two checks, or something that is not a :class:`Check` or an
+            :class:`AllOf`.
+    """
+    if len(checks) < 2 or not all(isinstance(c, (Check, AllOf)) for c in checks):
+        raise TypeError(f"any_of needs two or more checks made with ll.claims.below, at_most, "
+                        f"at_least, above, is_true or all_of. Received: {checks!r}")
+    return AnyOf(tuple(checks))
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """One alternative of an :func:`any_of` made of several checks that must all hold.
+
+    For a face of a failure that is shown against its control: the face is present in the run
+    with the cause (``at_least(...)``) and absent in the control (``below(...)``). Made with
+    :func:`all_of`.
+
+    Attributes:
+        checks: two or more :class:`Check` s.
+    """
+
+    checks: tuple[Check, ...]
+
+    @property
+    def quantity(self) -> str:
+        return " and ".join(c.quantity for c in self.checks)
+
+    @property
+    def holds(self) -> bool:
+        return all(c.holds for c in self.checks)
+
+    @property
+    def margin(self) -> float | None:
+        """:func:`decision_margin` of the checks: the smallest when all hold, else negative."""
+        return decision_margin(self.checks)
+
+    def record(self) -> dict:
+        """JSON-ready data: relation ``"all"``, the margin, and every check's own record."""
+        return {"quantity": self.quantity, "value": None, "relation": "all", "bound": None,
+                "holds": self.holds, "margin": self.margin, "checks": [c.record() for c in self.checks]}
+
+
+def all_of(*checks: Check) -> AllOf:
+    """Check that every one of ``checks`` holds, as one alternative of :func:`any_of` (a claim's
+    own checks must all hold already).
 
     Raises:
         TypeError: fewer than two checks, or something that is not a :class:`Check`.
     """
     if len(checks) < 2 or not all(isinstance(c, Check) for c in checks):
-        raise TypeError(f"any_of needs two or more checks made with ll.claims.below, at_most, "
+        raise TypeError(f"all_of needs two or more checks made with ll.claims.below, at_most, "
                         f"at_least, above or is_true. Received: {checks!r}")
-    return AnyOf(tuple(checks))
+    return AllOf(tuple(checks))
 
 
 def decision_margin(checks) -> float | None:

@@ -13,6 +13,7 @@ from lstm_lessons.claims import (
     SANITIZER,
     Check,
     above,
+    all_of,
     any_of,
     at_least,
     at_most,
@@ -294,3 +295,28 @@ def test_records_in_metadata_are_read_only_where_asked():
     nb = new_notebook(cells=[new_code_cell("x", outputs=[output])])
     assert list(recorded(nb, "application/vnd.x+json")) == [{"in": "data"}]
     assert list(recorded(nb, "application/vnd.x+json", metadata=True)) == [{"in": "metadata"}]
+
+
+def test_a_face_shown_against_its_control_is_an_all_of_inside_any_of():
+    # the rebound face: present with the cause (0.111 >= 0.1) and absent in the control (0.019 < 0.1);
+    # the index face: present (0.41) but the control shows it too (0.31): only the first carries
+    faces = any_of(all_of(at_least("rebound, failing run", 0.111, 0.1), below("rebound, control", 0.019, 0.1)),
+                   all_of(at_least("index, failing run", 0.41, 0.2), below("index, control", 0.31, 0.2)))
+    assert faces.holds and faces.margin == pytest.approx(0.11)
+    assert evidence(faces) == [
+        "one of:", "  all of:", "    rebound, failing run: 0.111 (needs at least 0.1)",
+        "    rebound, control: 0.019 (needs below 0.1)", "  all of:",
+        "    index, failing run: 0.41 (needs at least 0.2)", "    index, control: 0.31 (needs below 0.2)"]
+    record = faces.record()
+    assert [c["relation"] for c in record["checks"]] == ["all", "all"]
+    assert record["checks"][1]["holds"] is False and record["checks"][1]["margin"] == pytest.approx(-0.55)
+    neither = any_of(all_of(at_least("a", 0.05, 0.1), below("b", 0.0, 0.1)),
+                     all_of(at_least("c", 0.3, 0.2), below("d", 0.25, 0.2)))
+    assert not neither.holds
+
+
+def test_all_of_needs_two_checks():
+    with pytest.raises(TypeError, match="all_of needs two or more checks"):
+        all_of(below("a", 1, 2))
+    with pytest.raises(TypeError, match="all_of needs two or more checks"):
+        all_of(below("a", 1, 2), any_of(below("a", 1, 2), below("b", 1, 2)))
