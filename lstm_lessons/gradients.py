@@ -257,8 +257,9 @@ def saturated_share(model: keras.Model, x, layer: str = "lstm") -> float:
     """
     found = {lay.name: lay for lay in model.layers}
     if not isinstance(found.get(layer), keras.layers.LSTM):
+        lstm_layers = [n for n, lay in found.items() if isinstance(lay, keras.layers.LSTM)]
         raise ValueError(f"layer must name an LSTM layer of the model. Received: layer={layer!r}; "
-                         f"LSTM layers: {[n for n, lay in found.items() if isinstance(lay, keras.layers.LSTM)]}")
+                         f"LSTM layers: {lstm_layers}")
     x = np.asarray(x, dtype="float32")
     if x.ndim != 3:
         raise ValueError(f"x must have shape (n_windows, lookback, n_features). Received: shape {x.shape}")

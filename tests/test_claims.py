@@ -300,8 +300,9 @@ def test_records_in_metadata_are_read_only_where_asked():
 def test_a_face_shown_against_its_control_is_an_all_of_inside_any_of():
     # the rebound face: present with the cause (0.111 >= 0.1) and absent in the control (0.019 < 0.1);
     # the index face: present (0.41) but the control shows it too (0.31): only the first carries
-    faces = any_of(all_of(at_least("rebound, failing run", 0.111, 0.1), below("rebound, control", 0.019, 0.1)),
-                   all_of(at_least("index, failing run", 0.41, 0.2), below("index, control", 0.31, 0.2)))
+    faces = any_of(
+        all_of(at_least("rebound, failing run", 0.111, 0.1), below("rebound, control", 0.019, 0.1)),
+        all_of(at_least("index, failing run", 0.41, 0.2), below("index, control", 0.31, 0.2)))
     assert faces.holds and faces.margin == pytest.approx(0.11)
     assert evidence(faces) == [
         "one of:", "  all of:", "    rebound, failing run: 0.111 (needs at least 0.1)",

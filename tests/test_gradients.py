@@ -104,8 +104,8 @@ def test_input_gradient_profile_is_the_mean_absolute_gradient_at_each_step():
 
 def _lstm_model(units=4, steps=6, features=2):
     inputs = keras.Input(shape=(steps, features))
-    model = keras.Model(inputs, keras.layers.Dense(1, name="forecast")(keras.layers.LSTM(units, name="lstm")(inputs)))
-    return model
+    hidden = keras.layers.LSTM(units, name="lstm")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, name="forecast")(hidden))
 
 
 def test_saturated_share_counts_gates_whose_derivative_is_near_zero():

@@ -168,7 +168,8 @@ def oscillating_loss(history, options) -> dict | None:
                                      "median_swing": _nice(swing), "last_quarter_progress": _nice(progress)},
             "explanation": f"{key} turns up or down by 5% or more in {index:.0%} of the epochs "
                            f"(median swing {np.expm1(swing):.0%}) and is not settling: the learning rate "
-                           f"is too high."}
+                           f"is too high, at the start or for this late stage of training; lower it or "
+                           f"let it decay."}
 
 
 def unstable_training(history, options) -> dict | None:

@@ -41,8 +41,9 @@ def _verify_inputs(answer: dict, seed: int) -> Judgement:
     checks = (is_true("the training loss is finite", True),
               below("best epoch's training loss / the first epoch's", 1 - improvement, 0.1))
     message = f"the training loss fell by {improvement:.1%} in {EPOCHS} epochs (needed: more than 90 %)"
-    hint = first_hint((checks[1].holds, "inputs in the hundreds saturate the LSTM's gates, and targets in the hundreds are "
-                                          "far beyond what 500 Adam steps of 0.001 can reach."))
+    too_big = ("inputs in the hundreds saturate the LSTM's gates, and targets in the hundreds are "
+               "far beyond what 500 Adam steps of 0.001 can reach.")
+    hint = first_hint((checks[1].holds, too_big))
     return Judgement(checks, message, hint, measured)
 
 
