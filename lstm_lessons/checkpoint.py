@@ -1,7 +1,8 @@
 """Checkpointing that cannot silently go wrong, and proof that a saved model reloads intact.
 
 Keras's ``ModelCheckpoint`` fails quietly in several ways (lesson 04): a monitored key that
-is never logged makes Keras >= 3.10 warn and then save *every* epoch; ``mode="auto"`` with a
+is never logged makes Keras 3 warn and then save *every* epoch (``ModelCheckpoint._should_save_model``
+returns ``True`` when the key is missing; tf.keras 2 skipped the save); ``mode="auto"`` with a
 metric whose direction Keras cannot infer raises only at the end of the first epoch; a save
 interrupted halfway can leave a broken file where a good one was; and the scaler the model
 was trained with is not part of the file. :class:`SafeModelCheckpoint` closes each gap:
