@@ -255,22 +255,39 @@ def is_true(quantity: str, fact, shows: str | None = None) -> Check:
 
 
 @dataclass(frozen=True)
-class AnyOf:
+class _Group:
+    """Several checks decided together; :class:`AnyOf` and :class:`AllOf` say how."""
+
+    checks: tuple
+    _joiner = ""
+    _relation = ""
+
+    @property
+    def quantity(self) -> str:
+        return self._joiner.join(c.quantity for c in self.checks)
+
+    def record(self) -> dict:
+        """JSON-ready data: the group's relation, its margin, and every check's own record."""
+        return {"quantity": self.quantity, "value": None, "relation": self._relation, "bound": None,
+                "holds": self.holds, "margin": self.margin, "checks": [c.record() for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class AnyOf(_Group):
     """A part of a claim that holds when at least one of its checks holds.
 
     For a failure with more than one face (a too-high learning rate shows in the training
     loss, the validation loss, or both): the claim names every face it accepts, and the
-    record keeps each check, so nothing is hidden. Made with :func:`any_of`.
+    record keeps each check, so nothing is hidden. Made with :func:`any_of`. Its record's
+    relation is ``"any"``.
 
     Attributes:
         checks: two or more :class:`Check` s or :class:`AllOf` s.
     """
 
     checks: tuple[Check | AllOf, ...]
-
-    @property
-    def quantity(self) -> str:
-        return " or ".join(c.quantity for c in self.checks)
+    _joiner = " or "
+    _relation = "any"
 
     @property
     def holds(self) -> bool:
@@ -281,11 +298,6 @@ class AnyOf:
         """The largest margin among the checks (the one that carries the claim), or ``None``."""
         margins = [c.margin for c in self.checks if c.margin is not None]
         return max(margins) if margins else None
-
-    def record(self) -> dict:
-        """JSON-ready data: relation ``"any"``, the best margin, and every check's own record."""
-        return {"quantity": self.quantity, "value": None, "relation": "any", "bound": None,
-                "holds": self.holds, "margin": self.margin, "checks": [c.record() for c in self.checks]}
 
 
 def any_of(*checks: Check | AllOf) -> AnyOf:
@@ -302,22 +314,20 @@ def any_of(*checks: Check | AllOf) -> AnyOf:
 
 
 @dataclass(frozen=True)
-class AllOf:
+class AllOf(_Group):
     """One alternative of an :func:`any_of` made of several checks that must all hold.
 
     For a face of a failure that is shown against its control: the face is present in the run
     with the cause (``at_least(...)``) and absent in the control (``below(...)``). Made with
-    :func:`all_of`.
+    :func:`all_of`. Its record's relation is ``"all"``.
 
     Attributes:
         checks: two or more :class:`Check` s.
     """
 
     checks: tuple[Check, ...]
-
-    @property
-    def quantity(self) -> str:
-        return " and ".join(c.quantity for c in self.checks)
+    _joiner = " and "
+    _relation = "all"
 
     @property
     def holds(self) -> bool:
@@ -327,11 +337,6 @@ class AllOf:
     def margin(self) -> float | None:
         """:func:`decision_margin` of the checks: the smallest when all hold, else negative."""
         return decision_margin(self.checks)
-
-    def record(self) -> dict:
-        """JSON-ready data: relation ``"all"``, the margin, and every check's own record."""
-        return {"quantity": self.quantity, "value": None, "relation": "all", "bound": None,
-                "holds": self.holds, "margin": self.margin, "checks": [c.record() for c in self.checks]}
 
 
 def all_of(*checks: Check) -> AllOf:

@@ -541,10 +541,7 @@ def rare_speaker_task(speaker: int = 1, frames: int = 7, minority_examples: int 
     vowels = load_japanese_vowels()
     train_set, test_set = vowels.subset("train"), vowels.subset("test")
     # each utterance's position among its speaker's training utterances (0-29)
-    position = np.zeros(len(train_set.labels), dtype=int)
-    for label in np.unique(train_set.labels):
-        mine = np.flatnonzero(train_set.labels == label)
-        position[mine] = np.arange(len(mine))
+    position = pd.Series(train_set.labels).groupby(train_set.labels).cumcount().to_numpy()
     is_speaker = train_set.labels == speaker
     keep = np.where(is_speaker, position < minority_examples, position < RARE_SPEAKER_TRAINING)
     validate = position >= RARE_SPEAKER_TRAINING
