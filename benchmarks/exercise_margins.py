@@ -4,7 +4,7 @@
 [--variants base onednn-off ...] [--jobs 2] [--out benchmarks/exercise_margins.json] [--reuse]``
 
 For every exercise, the answers of ``solutions/answers.json`` (the reference, which must pass;
-the no-op, the answer that changes nothing, and the wrong ones, which must fail) are checked
+the no-ops, answers that apply no fix, and the wrong ones, which must fail) are checked
 with the grader's own code (``Exercise.verify``) under each variant of :data:`VARIANTS`: as
 this machine runs it, with oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``), with one intra-op thread
 (``TF_NUM_INTRAOP_THREADS=1``), and with the two seeds after the task's. Each variant runs in a
@@ -51,9 +51,10 @@ SEED_VARIANTS = tuple(name for name, (_, offset) in VARIANTS.items() if offset)
 
 def declared_answers() -> dict[str, dict[str, dict]]:
     """``{exercise id: {label: answer}}`` from ``solutions/answers.json``: ``reference`` first, then
-    ``no-op``, then each wrong answer as ``wrong: <label>``."""
+    each no-op as ``no-op: <label>``, then each wrong answer as ``wrong: <label>``."""
     declared = json.loads(ANSWERS.read_text())
-    return {exercise: {"reference": entry["reference"], "no-op": entry["no-op"],
+    return {exercise: {"reference": entry["reference"],
+                       **{f"no-op: {label}": answer for label, answer in entry["no-ops"].items()},
                        **{f"wrong: {label}": answer for label, answer in entry["wrong"].items()}}
             for exercise, entry in declared.items()}
 

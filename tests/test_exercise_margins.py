@@ -1,7 +1,7 @@
 """Every graded decision is far enough from its bound to be the same on any CPU.
 
 ``benchmarks/exercise_margins.py`` checks each exercise's declared answers
-(``solutions/answers.json``: the reference, which must pass; the no-op and the wrong answers,
+(``solutions/answers.json``: the reference, which must pass; the no-ops and the wrong answers,
 which must fail) with the grader's code under what changes between machines (oneDNN on and off,
 one thread and two) and under the next two seeds, and commits the results in
 ``benchmarks/exercise_margins.json``. These tests train nothing: they hold the committed
@@ -13,7 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
-from exercise_margins import code_checksum, decided_by_reports  # benchmarks/, on sys.path by conftest.py
+from exercise_margins import (  # benchmarks/, on sys.path by conftest.py
+    code_checksum,
+    decided_by_reports,
+    declared_answers,
+)
 
 from lstm_lessons.grading.feedback import screen
 from lstm_lessons.grading.registry import EXERCISES
@@ -34,18 +38,16 @@ the bound: far more than oneDNN or the thread count moved any value that was not
 chaotic one moves without bound, and the seed variants catch it)."""
 
 
-def labelled(exercise: str) -> dict[str, dict]:
-    entry = DECLARED[exercise]
-    return {"reference": entry["reference"], "no-op": entry["no-op"],
-            **{f"wrong: {label}": answer for label, answer in entry["wrong"].items()}}
+LABELLED = declared_answers()
+"""``{exercise: {label: answer}}``: ``reference``, ``no-op: ...`` and ``wrong: ...``."""
 
 
-def test_every_exercise_declares_a_reference_a_no_op_and_wrong_answers_that_reach_training():
+def test_every_exercise_declares_a_reference_no_ops_and_wrong_answers_that_reach_training():
     assert set(DECLARED) == set(EXERCISES)
     for exercise, entry in DECLARED.items():
-        assert entry["wrong"], exercise
-        assert entry["no-op"] != entry["reference"], exercise
-        for label, answer in labelled(exercise).items():
+        assert entry["wrong"] and entry["no-ops"], exercise
+        assert entry["reference"] not in entry["no-ops"].values(), exercise
+        for label, answer in LABELLED[exercise].items():
             # Screened answers never train: a declared answer must be judged by the check itself.
             assert screen(exercise, answer) is None, (exercise, label)
 
@@ -76,10 +78,10 @@ def test_the_corpus_wrong_answers_are_declared_wrong_answers():
     second = {}
     exec(WRONG_ANSWERS["second"], {}, second)  # noqa: S102 - the corpus's own cell
     second = {n: second[f"answer_{n}"] for n in ("factor", "patience")}
-    assert first in DECLARED["01-stable-learning-rate"]["wrong"].values() or \
-        first == DECLARED["01-stable-learning-rate"]["no-op"]
-    assert second in DECLARED["01-plateau-schedule"]["wrong"].values() or \
-        second == DECLARED["01-plateau-schedule"]["no-op"]
+    assert first in LABELLED["01-stable-learning-rate"].values()
+    assert first != DECLARED["01-stable-learning-rate"]["reference"]
+    assert second in LABELLED["01-plateau-schedule"].values()
+    assert second != DECLARED["01-plateau-schedule"]["reference"]
 
 
 TOO_CLOSE: dict[str, str] = {}
@@ -93,7 +95,7 @@ test is expected to fail (strict), so one that is mended must leave this list. E
     for e in sorted(EXERCISES)])
 def test_every_decision_keeps_its_margin_under_every_variant(exercise):
     results = {(r["label"], r["variant"]): r for r in MEASURED["results"] if r["exercise"] == exercise}
-    for label, answer in labelled(exercise).items():
+    for label, answer in LABELLED[exercise].items():
         for variant in VARIANTS:
             where = f"{exercise} {label} {variant}"
             assert (label, variant) in results, f"not measured: {where} (run benchmarks/exercise_margins.py)"

@@ -66,9 +66,11 @@ def _verify_windows(answer: dict, seed: int) -> Judgement:
     checks = (below("worst-year MAPE / best-year MAPE", disparity, DISPARITY_THRESHOLD),)
     reports = (at_most("|reported - measured disparity|", abs(answer["disparity"] - disparity), 0.1),)
     even, reported = checks[0].holds, reports[0].holds
-    message = (f"with {answer['representation']} windows the worst year is {disparity:.2f}x the best "
-               f"({'below' if even else 'not below'} {DISPARITY_THRESHOLD:g}x); you reported "
-               f"{answer['disparity']:g}x ({'within' if reported else 'not within'} 0.1)")
+    # The measured disparity is shown only once it is reported right: the feedback gives no answer away.
+    said = (f"{disparity:.2f}x the best, as you said" if reported else
+            f"you said {answer['disparity']:g}x, not within 0.1 of the measured ratio")
+    message = (f"with {answer['representation']} windows the worst year is "
+               f"{'less than' if even else 'not less than'} {DISPARITY_THRESHOLD:g}x the best ({said})")
     hint = first_hint((even, "the later years' prices lie outside what the model saw in training."),
                       (reported, "measure it: ll.subsets.evaluate_subsets(...).disparity()."))
     return Judgement(checks, message, hint, measured, reports)

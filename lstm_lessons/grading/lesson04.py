@@ -128,9 +128,10 @@ def _verify_early_stopping(answer: dict, seed: int) -> Judgement:
     is_best, reported = checks[0].holds, reports[0].holds
     measured = {"epochs_run": len(curve), "final_val_loss": round(final, 6), "best_val_loss": round(best, 6),
                 "best_epoch": best_epoch}
-    message = (f"stopped after {len(curve)} of {STOPPING_EPOCHS} epochs; the model after fit has validation "
-               f"loss {final:.5f}, the best epoch ({best_epoch}) {best:.5f}; you reported epoch "
-               f"{answer['best_epoch']}")
+    # No epoch numbers: the stopping epoch minus the patience is the best one, the reported value.
+    message = (f"the model after fit has validation loss {final:.5f}, the best epoch's {best:.5f} "
+               f"({'the same weights' if is_best else 'other weights'}); the epoch you reported is "
+               f"{'right' if reported else 'not right'}")
     hint = first_hint((is_best, "after stopping, the weights are those of the last epoch, not the best."),
                       (reported, "which epoch had the lowest validation loss among those trained? "
                                  "(1 is the first; the stopping epoch is patience epochs later)"))

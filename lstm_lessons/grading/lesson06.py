@@ -12,8 +12,11 @@ SEED = 1
 """The seed the tasks name. Every check trains with the lesson's default settings and the seed it
 is given: ``Exercise.seed`` (1, this one) when grading, others in ``benchmarks/exercise_margins.py``."""
 
-GAP_LOOKBACK, GAP_HORIZON = 24, 12
-"""Exercise 1's forecaster: two years of months in, the next twelve out."""
+GAP_LOOKBACK, GAP_HORIZON, GAP_STRIDE = 24, 12, 3
+"""Exercise 1's forecaster: two years of months in, the next twelve out, a window starting every
+third month. The lesson's windows start every month, where the gap is
+``ll.data.window_gap(lookback, horizon)`` windows; with a stride that formula counts months, not
+windows, and is larger than needed."""
 
 OPTIMISM_TOLERANCE = 0.03
 """Exercise 2: a reported optimism may differ by this much from the grader's (another CPU's last
@@ -22,16 +25,17 @@ digits, a rounding)."""
 
 def _shared(gap: int) -> int:
     """Validation windows sharing a month with a training window when exercise 1's chronological
-    split leaves ``gap`` windows out (the lesson's development period and validation share)."""
+    split (the lesson's development period and validation share; a window is training when its
+    last month lies in the training share) leaves ``gap`` windows out."""
     from lstm_lessons import data, leakage
 
-    n_months = len(data.load_sunspots())
-    n_dev = leakage.development_months(n_months)
-    n_windows = n_dev - GAP_LOOKBACK - GAP_HORIZON + 1
-    last_train = int(round((1 - leakage.VALIDATION_FRACTION) * n_dev)) - GAP_LOOKBACK - GAP_HORIZON
-    train = np.arange(last_train + 1)
-    val = np.arange(last_train + 1 + gap, n_windows)
-    return data.windows_sharing_steps(train, val, GAP_LOOKBACK, GAP_HORIZON)
+    n_dev = leakage.development_months(len(data.load_sunspots()))
+    length = GAP_LOOKBACK + GAP_HORIZON
+    starts = np.arange(0, n_dev - length + 1, GAP_STRIDE)
+    last_training_start = int(round((1 - leakage.VALIDATION_FRACTION) * n_dev)) - length
+    train, rest = starts[starts <= last_training_start], starts[starts > last_training_start]
+    # ``windows_sharing_steps`` takes stride-1 window indices: a window's index is its first month.
+    return data.windows_sharing_steps(train, rest[gap:], GAP_LOOKBACK, GAP_HORIZON)
 
 
 def _verify_gap(answer: dict, seed: int) -> Judgement:
@@ -45,11 +49,18 @@ def _verify_gap(answer: dict, seed: int) -> Judgement:
     counted = reports[0].holds
     measured = {"shared_with_gap": shared, "shared_with_one_window_less": shared_one_less,
                 "shared_without_gap": shared_none}
-    message = (f"a gap of {gap} windows leaves {shared} validation windows sharing a month with "
-               f"training ({shared_one_less} with {max(gap - 1, 0)}); without a gap {shared_none} do, "
-               f"you said {without}")
+    # The counts stay out of the message: each is a reported value, or leads straight to one.
+    if not enough:
+        outcome = "still leaves validation windows sharing a month with training"
+    elif smallest:
+        outcome = "leaves no validation window sharing a month with training, and is the smallest that does"
+    else:
+        outcome = "leaves no validation window sharing a month with training, but a smaller gap does too"
+    message = (f"a gap of {gap} windows {outcome}; your count without a gap is "
+               f"{'right' if counted else 'not right'}")
     hint = first_hint((enough, "a validation window still reaches back into a training window: count the "
-                               "months one window covers, inputs and targets."),
+                               "months one window covers, inputs and targets, and how far apart two "
+                               "windows start."),
                       (smallest, "that gap is larger than needed: a smaller one already shares no month."),
                       (counted, "without a gap, count the validation windows that start within one window's "
                                 "length of the last training window."))
@@ -67,21 +78,23 @@ def _verify_optimism(answer: dict, seed: int) -> Judgement:
                                OPTIMISM_TOLERANCE))
     # Every value of the answer is reported: no ``checks``, only ``reports``.
     close = {key: c.holds for key, c in zip(measured, reports, strict=True)}
-    message = (f"optimism at horizon 1, seed {seed}: leak-free {measured['leak_free']:.2f} (you said "
-               f"{answer['leak_free']:g}), centred mean {measured['centred_mean']:.2f} (you said "
-               f"{answer['centred_mean']:g})")
-    hint = first_hint((close["leak_free"], "prepare the leak-free pipeline with horizon=1, train it with "
-                                           "seed 1 and read Result.optimism (test RMSE / validation RMSE)."),
-                      (close["centred_mean"], "the same for the centred mean feature pipeline, with "
-                                              "horizon=1 and seed 1."))
+    # A measured value is shown only once it is reported right: the feedback gives no answer away.
+    message = f"optimism at horizon 1, seed {seed}: " + ", ".join(
+        f"{pipeline} {measured[key]:.2f}, you said {answer[key]:g}" if close[key] else
+        f"{pipeline}: you said {answer[key]:g}, not within {OPTIMISM_TOLERANCE} of the measured value"
+        for key, pipeline in (("leak_free", "leak-free"), ("centred_mean", "centred mean")))
+    hint = first_hint((close["leak_free"], "measure the leak-free pipeline as the lesson measures it at "
+                                           "horizon 6, with horizon 1 and seed 1."),
+                      (close["centred_mean"], "the same for the centred mean feature pipeline."))
     return Judgement((), message, hint, measured, tuple(reports))
 
 
 EXERCISES = (
     Exercise(
         "06-gap", "06_leakage", 2,
-        f"A forecaster reads {GAP_LOOKBACK} months and predicts the next {GAP_HORIZON}; its windows "
-        "(stride 1) are split in time order as in lesson 06. Give the smallest number of windows to leave "
+        f"A forecaster reads {GAP_LOOKBACK} months and predicts the next {GAP_HORIZON}; a window starts "
+        f"every {GAP_STRIDE} months (stride {GAP_STRIDE}), and the windows are split in time order as in "
+        "lesson 06. Give the smallest number of windows to leave "
         "out between the last training window and the first validation window so that no validation "
         "window shares a month with a training window, and how many validation windows share a month when "
         "none is left out.",
@@ -91,9 +104,10 @@ EXERCISES = (
         _verify_gap),
     Exercise(
         "06-optimism", "06_leakage", 2,
-        "Measure the leak of the centred mean at horizon 1 instead of 6: prepare the leak-free and the "
-        "centred mean feature pipelines with horizon=1, train each with seed 1 (default settings), and "
-        f"report each one's optimism (test RMSE / validation RMSE), to within {OPTIMISM_TOLERANCE}.",
+        "Measure the leak of the centred mean one month ahead instead of six: measure the leak-free and "
+        "the centred mean feature pipelines as lesson 06 does, with horizon 1 and seed 1 (default "
+        f"settings), and report each one's optimism (test RMSE / validation RMSE), to within "
+        f"{OPTIMISM_TOLERANCE}.",
         {"leak_free": Rule(float, 0.0, 100.0, low_inclusive=False,
                            meaning="the leak-free pipeline's optimism"),
          "centred_mean": Rule(float, 0.0, 100.0, low_inclusive=False,
