@@ -134,7 +134,8 @@ def test_the_gap_exercise_wants_the_smallest_gap_and_the_count_without_one():
     judged = gap.verify({"gap": 11, "shared_without_gap": 0}, 1)
     assert not judged.passed and judged.hint.startswith("without a gap, count")
     assert [c.holds for c in judged.checks] == [True, True] and not judged.reports[0].holds
-    assert "11" not in judged.message   # the count is not given away
+    judged = gap.verify({"gap": 0, "shared_without_gap": 0}, 1)
+    assert "11" not in judged.message   # neither the gap nor the count is given away
 
 
 def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_be_measured():
@@ -173,7 +174,7 @@ def test_lesson08_names_what_goes_between_the_layers():
 
 @pytest.mark.slow
 def test_a_clipping_norm_too_large_to_matter_leaves_the_irnn_exploding_and_says_so():
-    judged = EXERCISES["08-clipnorm"].verify({"clipnorm": 1e5, "val_loss": 0.9}, 3)
+    judged = EXERCISES["08-clipnorm"].verify({"clipnorm": 1e5, "val_loss": 0.9}, 1)
     assert not judged.passed and judged.measurements == {"finite": False, "epochs_run": 1, "val_loss": None}
     assert "non-finite in epoch 1" in judged.message and judged.hint.startswith("the steps are still large")
     assert not any(c.holds for c in (*judged.checks, *judged.reports)) and judged.margin is None
