@@ -8,7 +8,9 @@ import nbformat
 import pytest
 
 from lstm_lessons.grader import exercise_cells, load_solution, solution_notebook
-from lstm_lessons.grading import EXERCISE_MIME, EXERCISES, ExerciseError, check, read_answers, verify
+from lstm_lessons.grading import EXERCISE_MIME, ExerciseError, check
+from lstm_lessons.grading.feedback import read_answers, verify
+from lstm_lessons.grading.registry import EXERCISES
 from lstm_lessons.runner import available_lessons
 
 LESSONS_WITH_EXERCISES = sorted({exercise.lesson for exercise in EXERCISES.values()})
@@ -178,3 +180,13 @@ def test_a_clipping_norm_too_large_to_matter_leaves_the_irnn_exploding_and_says_
     assert not judged.passed and judged.measurements == {"finite": False, "epochs_run": 1, "val_loss": None}
     assert "non-finite in epoch 1" in judged.message and judged.hint.startswith("the steps are still large")
     assert not any(c.holds for c in (*judged.checks, *judged.reports)) and judged.margin is None
+
+
+def test_the_students_side_is_check_alone():
+    """A student's ``ll.grading`` offers ``check`` (and its error and record type), not the
+    grader's ``verify``, whose result holds the measured values some exercises ask for."""
+    import lstm_lessons as ll
+
+    assert sorted(ll.grading.__all__) == ["EXERCISE_MIME", "ExerciseError", "check"]
+    for name in ("verify", "read_answers", "EXERCISES", "CheckResult", "Exercise"):
+        assert not hasattr(ll.grading, name), name

@@ -2,7 +2,7 @@
 
 Each exercise declares its no-ops in ``solutions/answers.json``: the failing setting left as it
 is, a fix that does nothing, and, where the task asks about a variant the lesson does not print,
-the lesson's printed value. Each one is verified here with :func:`lstm_lessons.grading.verify`
+the lesson's printed value. Each one is verified here with :func:`lstm_lessons.grading.feedback.verify`
 and the task's seed, as the grader verifies a hand-in (``tests/test_exercise_margins.py`` holds
 the committed measurements of every declared answer on other machines and seeds; the reference
 solutions earn full marks through the grader in ``tests/test_lessons_over_seeds.py``).
@@ -13,7 +13,8 @@ import re
 import pytest
 from exercise_margins import declared_answers  # benchmarks/, on sys.path by conftest.py
 
-from lstm_lessons.grading import EXERCISES, verify
+from lstm_lessons.grading.feedback import verify
+from lstm_lessons.grading.registry import EXERCISES
 
 DECLARED = declared_answers()
 NO_OPS = [(exercise, label) for exercise, answers in DECLARED.items() for label in answers

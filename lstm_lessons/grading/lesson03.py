@@ -6,16 +6,28 @@ from lstm_lessons.claims import above, at_most, below, is_true
 from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Choice, Rule
 
-SEED, EPOCHS, LAST_TRAINING_YEAR, VALIDATION_YEARS = 1, 10, 2012, (2013, 2016)
+SEED, EPOCHS, LOOKBACK = 1, 10, 20
 """The lesson's default settings, used by every check."""
 
+WORST_YEAR_SPLIT = (2008, (2009, 2012))
+"""Exercise 1's split (last training year, validation years), not the lesson's 2012 / 2013-2016: the
+lesson prints its worst year, this split's is measured. Its validation prices lie inside the
+training range, and yet one year stands out: on price levels 2009 had 1.24 to 1.44 times the
+MAPE of the next worst year (seeds 1-3)."""
 
-def _per_year_report(representation: str, lookback: int, seed: int):
-    """Train lesson 03's model on one representation; its per-year validation report (MAPE in %)."""
+EVEN_YEARS_SPLIT = (1995, (1996, 1999))
+"""Exercise 2's split: the climb of the late 1990s, far beyond the prices trained on (levels: worst
+year 5.6 to 5.9 times the best, seeds 1-2). Relative windows bring the disparity to 1.37, which
+the lesson does not print (its own split's is 1.2)."""
+
+
+def _per_year_report(representation: str, split_years: tuple, seed: int, lookback: int = LOOKBACK):
+    """Train lesson 03's model on one representation, with ``split_years`` = (last training year,
+    validation years); its per-year validation report (MAPE in %)."""
     from lstm_lessons import data, models, subsets, training
 
     close = data.load_msft()["Close"]
-    split = data.split_by_year(close.index, LAST_TRAINING_YEAR, VALIDATION_YEARS)
+    split = data.split_by_year(close.index, *split_years)
     year, is_train, is_val = split.windows(lookback)
     if representation == "levels":
         _, scaled, scaler = data.scale_splits(close[:split.n_train_steps], close)
@@ -36,7 +48,7 @@ def _per_year_report(representation: str, lookback: int, seed: int):
 
 
 def _verify_worst_year(answer: dict, seed: int) -> Judgement:
-    report = _per_year_report("levels", 20, seed)
+    report = _per_year_report("levels", WORST_YEAR_SPLIT, seed)
     worst = int(report.worst)
     mape = report.table["mape"]
     measured = {"worst_year": worst, "mape_per_year": {int(k): round(float(v), 2) for k, v in mape.items()}}
@@ -60,7 +72,7 @@ def _verify_worst_year(answer: dict, seed: int) -> Judgement:
 def _verify_windows(answer: dict, seed: int) -> Judgement:
     from lstm_lessons.subsets import DISPARITY_THRESHOLD
 
-    report = _per_year_report(answer["representation"], 20, seed)
+    report = _per_year_report(answer["representation"], EVEN_YEARS_SPLIT, seed)
     disparity = report.disparity()
     measured = {"disparity": round(disparity, 2), "mape": round(float(report.overall["mape"]), 2)}
     checks = (below("worst-year MAPE / best-year MAPE", disparity, DISPARITY_THRESHOLD),)
@@ -76,18 +88,27 @@ def _verify_windows(answer: dict, seed: int) -> Judgement:
     return Judgement(checks, message, hint, measured, reports)
 
 
+def _split_words(split_years) -> str:
+    last, (first, final) = split_years
+    return f"targets up to {last} train, {first}-{final} validate"
+
+
 EXERCISES = (
     Exercise(
         "03-worst-year", "03_biased_validation_subsets", 2,
-        "Which validation year (2013-2016) has the highest MAPE for lesson 03's model on price levels "
-        "(default settings, seed 1)?",
-        {"worst_year": Rule(int, VALIDATION_YEARS[0], VALIDATION_YEARS[1], meaning="a validation year")},
+        f"Split Microsoft's close differently from the lesson ({_split_words(WORST_YEAR_SPLIT)}: "
+        f"ll.data.split_by_year(close.index, {WORST_YEAR_SPLIT[0]}, {WORST_YEAR_SPLIT[1]})) and train "
+        f"lesson 03's model on price levels (lookback {LOOKBACK}, {EPOCHS} epochs, seed {SEED}). Which "
+        f"validation year has the highest MAPE?",
+        {"worst_year": Rule(int, *WORST_YEAR_SPLIT[1], meaning="a validation year of this split")},
         _verify_worst_year),
     Exercise(
         "03-even-years", "03_biased_validation_subsets", 2,
-        "Choose the window representation with which lesson 03's model (default settings, seed 1) is "
-        "less than twice as bad in its worst validation year as in its best, and report that ratio "
-        "(the disparity) to within 0.1.",
+        f"Split Microsoft's close at the climb of the late 1990s ({_split_words(EVEN_YEARS_SPLIT)}: "
+        f"ll.data.split_by_year(close.index, {EVEN_YEARS_SPLIT[0]}, {EVEN_YEARS_SPLIT[1]})). Choose the "
+        f"window representation with which lesson 03's model (lookback {LOOKBACK}, {EPOCHS} epochs, seed "
+        f"{SEED}) is less than twice as bad in its worst validation year as in its best, and report that "
+        f"ratio (the disparity) to within 0.1.",
         {"representation": Choice(("levels", "relative"), meaning="what the windows hold"),
          "disparity": Rule(float, 1.0, 1000.0, meaning="worst-year MAPE / best-year MAPE")},
         _verify_windows),
