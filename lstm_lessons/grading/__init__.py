@@ -6,9 +6,11 @@ factor and a patience...) and runs ``ll.grading.check("exercise-id", name=value)
 trains and measures with the trusted code of ``lstm_lessons/grading/lessonNN.py``, prints the
 points and a hint, and records the answer in the executed notebook.
 
-The students' side is :func:`check` alone: it prints the points, what was measured against which
-bound, and a hint, and keeps the grader's measurements to itself (an exercise that asks for a
-measured value must not hand it over). The rest serves the grader:
+The students' side is :func:`check` alone, the only public name: it prints the points, what was
+measured against which bound, and a hint, and shows a measured value the task asks for only once
+it is reported right. That is a courtesy, not a lock: the grader's code runs in the student's
+kernel and can be imported from the modules below, which is why the grader never trusts what a
+notebook recorded and verifies every answer itself. The rest serves the grader:
 
 - :mod:`~lstm_lessons.grading.exercise`: what an exercise is (:class:`Exercise`) and what
   checking an answer gives (:class:`CheckResult`);
