@@ -9,17 +9,41 @@ from lstm_lessons.params import Choice, Rule
 SEED, LOOKBACK, EPOCHS = 1, 26, 20
 """The lesson's default settings, used by every check."""
 
+COUNT_LOOKBACK = 52
+"""Exercise 1 also asks how many training windows of this lookback (a year, twice the lesson's)
+hold a missing week before any filling: 466 of 1547. The lesson prints the count for its own
+lookback (333 of 1573); a count needs no training and does not depend on the CPU."""
+
+
+def _windows_with_missing(lookback: int) -> int:
+    """Training windows of ``lookback`` weeks of the unfilled CO2 series that hold a ``nan``."""
+    import numpy as np
+
+    from lstm_lessons import data
+
+    windows = data.make_forecasting_data(data.load_co2(), lookback)
+    return int(np.isnan(windows.x_train).any(axis=(1, 2)).sum())
+
 
 def _verify_inputs(answer: dict, seed: int) -> Judgement:
     import numpy as np
 
     from lstm_lessons import curves, data, models, training
 
+    count = _windows_with_missing(COUNT_LOOKBACK)
+    reported = answer["windows_with_missing"] == count
+    reports = (is_true(f"reported count of lookback-{COUNT_LOOKBACK} windows with a missing week is right",
+                       reported),)
+    # The count is shown only once it is reported right: the feedback gives no answer away.
+    windows = f"lookback-{COUNT_LOOKBACK} training windows hold a missing week"
+    said = (f"; {count} {windows}, as you said" if reported else
+            f"; you said {answer['windows_with_missing']} {windows}, which is not the count")
+    count_hint = f"count the training windows of lookback {COUNT_LOOKBACK} that hold a nan, before filling."
     if answer["fill"] == "time":
         return Judgement((is_true("the fill uses only past values", False),),
                          "'time' interpolation fills a gap with values that lie after it: the inputs "
-                         "see the future, so a good loss here would not be honest",
-                         "fill using only the past.", {})
+                         "see the future, so a good loss here would not be honest" + said,
+                         "fill using only the past.", {}, reports)
     co2 = data.load_co2()
     series = co2 if answer["fill"] == "none" else data.fill_missing(co2, answer["fill"])
     if answer["scaling"] == "standard":
@@ -34,17 +58,17 @@ def _verify_inputs(answer: dict, seed: int) -> Judgement:
     improvement = curves.relative_improvement(loss) if finite else 0.0
     measured = {"finite_loss": finite, "improvement": round(improvement, 3)}
     if not finite:
-        return Judgement((is_true("the training loss is finite", False),), "the training loss is nan",
-                         "a window with a missing week poisons the batch.", measured)
+        return Judgement((is_true("the training loss is finite", False),), "the training loss is nan" + said,
+                         "a window with a missing week poisons the batch.", measured, reports)
     # "fell by more than 90 %" as "the best epoch's loss is below 10 % of the first's": the same
     # decision, with a margin that can grow past 0.11 (a fall cannot exceed 100 %).
     checks = (is_true("the training loss is finite", True),
               below("best epoch's training loss / the first epoch's", 1 - improvement, 0.1))
-    message = f"the training loss fell by {improvement:.1%} in {EPOCHS} epochs (needed: more than 90 %)"
+    message = f"the training loss fell by {improvement:.1%} in {EPOCHS} epochs (needed: more than 90 %){said}"
     too_big = ("inputs in the hundreds saturate the LSTM's gates, and targets in the hundreds are "
                "far beyond what 500 Adam steps of 0.001 can reach.")
-    hint = first_hint((checks[1].holds, too_big))
-    return Judgement(checks, message, hint, measured)
+    hint = first_hint((checks[1].holds, too_big), (reported, count_hint))
+    return Judgement(checks, message, hint, measured, reports)
 
 
 def _verify_class_weight(answer: dict, seed: int) -> Judgement:
@@ -71,11 +95,14 @@ def _verify_class_weight(answer: dict, seed: int) -> Judgement:
 EXERCISES = (
     Exercise(
         "02-fix-the-inputs", "02_stagnant_loss", 2,
-        "Choose how to fill the missing weeks (fill) and whether to scale (scaling) so that lesson 02's "
-        "CO2 regressor (Adam 1e-3, 20 epochs, seed 1) trains with a finite loss that falls by more than "
-        "90 %, without using any future value.",
+        f"Choose how to fill the missing weeks (fill) and whether to scale (scaling) so that lesson 02's "
+        f"CO2 regressor (Adam 1e-3, 20 epochs, seed 1) trains with a finite loss that falls by more than "
+        f"90 %, without using any future value. Before any filling, how many training windows of "
+        f"lookback {COUNT_LOOKBACK} (a year, twice the lesson's) hold at least one missing week?",
         {"fill": Choice(("none", "ffill", "time"), meaning="how missing weeks are filled"),
-         "scaling": Choice(("none", "standard"), meaning="how inputs and targets are scaled")},
+         "scaling": Choice(("none", "standard"), meaning="how inputs and targets are scaled"),
+         "windows_with_missing": Rule(int, 0, 100_000, meaning=f"training windows of lookback "
+                                                                f"{COUNT_LOOKBACK} with a missing week")},
         _verify_inputs),
     Exercise(
         "02-class-weight", "02_stagnant_loss", 2,
