@@ -10,19 +10,23 @@ SEED, LOOKBACK, EPOCHS = 1, 26, 20
 """The lesson's default settings, used by every check."""
 
 COUNT_LOOKBACK = 52
-"""Exercise 1 also asks how many training windows of this lookback (a year, twice the lesson's)
-hold a missing week before any filling: 466 of 1547. The lesson prints the count for its own
-lookback (333 of 1573); a count needs no training and does not depend on the CPU."""
+"""Exercise 1 also asks, for this lookback (a year, twice the lesson's), how many training examples
+have a ``nan`` loss before any filling: those with a missing week among their 52 input weeks (466)
+*or as their target* (5 more), 471 of 1547. The lesson prints the inputs-only count (333 of 1573 at
+its lookback 26; 466 when run with lookback 52), so the answer takes knowing that a missing target
+poisons the loss as surely as a missing input. A count needs no training and does not depend on
+the CPU."""
 
 
-def _windows_with_missing(lookback: int) -> int:
-    """Training windows of ``lookback`` weeks of the unfilled CO2 series that hold a ``nan``."""
+def _nan_loss_examples(lookback: int) -> int:
+    """Training examples of the unfilled CO2 series, ``lookback`` input weeks and the next week as
+    target, with a ``nan`` among their inputs or their target."""
     import numpy as np
 
     from lstm_lessons import data
 
     windows = data.make_forecasting_data(data.load_co2(), lookback)
-    return int(np.isnan(windows.x_train).any(axis=(1, 2)).sum())
+    return int((np.isnan(windows.x_train).any(axis=(1, 2)) | np.isnan(windows.y_train).any(axis=1)).sum())
 
 
 def _verify_inputs(answer: dict, seed: int) -> Judgement:
@@ -30,20 +34,22 @@ def _verify_inputs(answer: dict, seed: int) -> Judgement:
 
     from lstm_lessons import curves, data, models, training
 
-    count = _windows_with_missing(COUNT_LOOKBACK)
-    reported = answer["windows_with_missing"] == count
-    reports = (is_true(f"reported count of lookback-{COUNT_LOOKBACK} windows with a missing week is right",
-                       reported),)
-    # The count is shown only once it is reported right: the feedback gives no answer away.
-    windows = f"lookback-{COUNT_LOOKBACK} training windows hold a missing week"
-    said = (f"; {count} {windows}, as you said" if reported else
-            f"; you said {answer['windows_with_missing']} {windows}, which is not the count")
-    count_hint = f"count the training windows of lookback {COUNT_LOOKBACK} that hold a nan, before filling."
     if answer["fill"] == "time":
+        # Decided before training, so the count is not judged here: a quick answer must not be a
+        # free oracle for it.
         return Judgement((is_true("the fill uses only past values", False),),
                          "'time' interpolation fills a gap with values that lie after it: the inputs "
-                         "see the future, so a good loss here would not be honest" + said,
-                         "fill using only the past.", {}, reports)
+                         "see the future, so a good loss here would not be honest",
+                         "fill using only the past.", {})
+    count = _nan_loss_examples(COUNT_LOOKBACK)
+    reported = answer["nan_loss_examples"] == count
+    examples = f"lookback-{COUNT_LOOKBACK} training examples have a nan loss before filling"
+    reports = (is_true(f"reported count of {examples} is right", reported),)
+    # The count is shown only once it is reported right: the feedback gives no answer away.
+    said = (f"; {count} {examples}, as you said" if reported else
+            f"; you said {answer['nan_loss_examples']} {examples}, which is not the count")
+    count_hint = (f"with lookback {COUNT_LOOKBACK}, before filling, count the training examples whose loss "
+                  f"term is nan: which parts of an example can hold a missing week?")
     co2 = data.load_co2()
     series = co2 if answer["fill"] == "none" else data.fill_missing(co2, answer["fill"])
     if answer["scaling"] == "standard":
@@ -97,12 +103,12 @@ EXERCISES = (
         "02-fix-the-inputs", "02_stagnant_loss", 2,
         f"Choose how to fill the missing weeks (fill) and whether to scale (scaling) so that lesson 02's "
         f"CO2 regressor (Adam 1e-3, 20 epochs, seed 1) trains with a finite loss that falls by more than "
-        f"90 %, without using any future value. Before any filling, how many training windows of "
-        f"lookback {COUNT_LOOKBACK} (a year, twice the lesson's) hold at least one missing week?",
+        f"90 %, without using any future value. And with lookback {COUNT_LOOKBACK} (a year, twice the "
+        f"lesson's), before any filling: how many training examples have a nan loss term?",
         {"fill": Choice(("none", "ffill", "time"), meaning="how missing weeks are filled"),
          "scaling": Choice(("none", "standard"), meaning="how inputs and targets are scaled"),
-         "windows_with_missing": Rule(int, 0, 100_000, meaning=f"training windows of lookback "
-                                                                f"{COUNT_LOOKBACK} with a missing week")},
+         "nan_loss_examples": Rule(int, 0, 100_000, meaning=f"training examples of lookback {COUNT_LOOKBACK} "
+                                                             f"with a nan loss before filling")},
         _verify_inputs),
     Exercise(
         "02-class-weight", "02_stagnant_loss", 2,
