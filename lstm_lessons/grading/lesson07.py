@@ -23,11 +23,12 @@ post-padded without a mask 0.05 on seed 1 and 0.06 on seed 2; 81 utterances make
 
 PIPELINE_NAMES = ("post, no mask", "pre, no mask", "post, masked", "padded-array statistics, masked",
                   "scaled after padding, masked")
-UNMASKED = PIPELINE_NAMES[:2]
-"""The pipelines without a ``Masking`` layer: exercise 2's choice."""
 """The keys of ``ll.padding.PIPELINES`` (``tests/test_grading.py`` checks they match), written out
 so that importing the exercises does not import ``ll.padding`` and with it pandas and
 scikit-learn, in every kernel that calls ``ll.grading.check``."""
+
+UNMASKED = PIPELINE_NAMES[:2]
+"""The pipelines without a ``Masking`` layer: exercise 2's choice."""
 
 ACCURACY_TOLERANCE = 0.02
 """Exercise 2: a reported accuracy may differ by this much from the grader's (another CPU's last
