@@ -301,7 +301,7 @@ def plot_estimates(table, ax=None,
     return _style_axes(ax, "pipeline", "RMSE, sunspot number", title, grid_axis="y", legend_beside=True)
 
 
-def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by utterance length",
+def plot_length_buckets(table, ax=None, title: str | None = "Accuracy by utterance length",
                         chance: float | None = None):
     """Accuracy in each length bucket, one group of bars a bucket and one bar a pipeline, the
     legend beside the bars (lesson 07).
@@ -328,7 +328,7 @@ def plot_length_buckets(table, ax=None, title: str | None = "Test accuracy by ut
     ax.set_xticks(range(len(buckets)), buckets)
     ax.set_ylim(0, 1.02)
     ax.set_yticks(np.linspace(0, 1, 6))
-    return _style_axes(ax, "utterance length", "test accuracy", title, grid_axis="y", legend_beside=True)
+    return _style_axes(ax, "utterance length", "accuracy", title, grid_axis="y", legend_beside=True)
 
 
 def plot_input_gradients(profiles: Mapping[str, object], ax=None,

@@ -381,7 +381,7 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     hand_in, home = tmp_path / "hand-in", tmp_path / "home"
     hand_in.mkdir()
     home.mkdir()
-    (home / "solutions.txt").write_text("learning rate: 0.01")
+    (home / "solutions.txt").write_text("learning rate: 0.1")
     from lstm_lessons.grader.confinement import find_confinement
 
     expected = {i: e for i, e in EXPECTED.items() if find_confinement().limits_memory or i not in NEED_CGROUP}
@@ -573,7 +573,7 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
         result.close_unstarted()
         job = json.loads(Path(command[-2]).read_text())
         assert job["mode"] == "execute", "no check may run on code that could not be restored"
-        answers = {EX1: {"learning_rate": 0.01}}
+        answers = {EX1: {"learning_rate": 0.1}}
         report = {"result": {"status": "graded", "message": "ran to the end", "error": None,
                              "answers": answers}, "notebook": None}
         return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
@@ -611,7 +611,7 @@ def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_writte
 def test_a_notebook_too_large_to_send_back_keeps_only_its_answer_records():
     from lstm_lessons.grader.worker import NOTEBOOK_LIMIT, _without_outputs
 
-    record = {"id": EX1, "answer": {"learning_rate": 0.01}, "points": 2, "max_points": 2}
+    record = {"id": EX1, "answer": {"learning_rate": 0.1}, "points": 2, "max_points": 2}
     cell = nbformat.v4.new_code_cell("check()", outputs=[
         nbformat.v4.new_output("stream", name="stdout", text="x" * (NOTEBOOK_LIMIT + 1)),
         nbformat.v4.new_output("display_data", data={"application/vnd.lstm-lessons.exercise+json": record})])
@@ -638,7 +638,7 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
         result.close_unstarted()
         job = json.loads(Path(command[-2]).read_text())
         if job["mode"] == "execute":
-            answers = {EX1: {"learning_rate": 0.01}, EX2: {"epochs": 7}}
+            answers = {EX1: {"learning_rate": 0.1}, EX2: {"epochs": 7}}
             report = {"result": {"status": "graded", "message": "ran to the end", "error": None,
                                  "answers": answers}, "notebook": None}
         else:
@@ -665,7 +665,7 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
     assert [g.checks for g in again] == [first[0].checks] * 2
     results = json.loads((out / "results.json").read_text())
     assert results["last_run"] == {"answers_trained": 0, "answers_reused": 2}
-    assert results["submissions"][0]["answers"] == {EX1: {"learning_rate": 0.01}, EX2: {"epochs": 7}}
+    assert results["submissions"][0]["answers"] == {EX1: {"learning_rate": 0.1}, EX2: {"epochs": 7}}
     # Each check's record says where it trained, through the child process and the reuse.
     assert all(g["checks"][e]["environment"] == where for g in results["submissions"] for e in (EX1, EX2))
     # The run says on which kind of machine each exercise was checked: here, this one.

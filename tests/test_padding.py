@@ -7,20 +7,21 @@ VOWELS = data.load_japanese_vowels()
 PREPARED = {name: padding.prepare(name) for name in padding.PIPELINES}
 
 
-def test_the_validation_utterances_are_a_stratified_fifth_of_the_training_split():
-    train, val = padding.split_indices()
-    assert set(train) | set(val) == set(np.flatnonzero(VOWELS.split == "train")) and not set(train) & set(val)
-    assert len(val) == 54
-    counts = np.bincount(VOWELS.labels[val])[1:]
-    assert counts.min() == counts.max() == 6          # 30 utterances a speaker, a fifth of each
+def test_all_training_utterances_train_and_the_test_split_is_halved_by_speaker():
+    train, val, test = padding.split_indices()
+    np.testing.assert_array_equal(train, np.flatnonzero(VOWELS.split == "train"))
+    assert set(val) | set(test) == set(np.flatnonzero(VOWELS.split == "test")) and not set(val) & set(test)
+    assert len(val) == len(test) == 185
+    # stratified: each speaker's utterances split in half, to within one
+    assert np.abs(np.bincount(VOWELS.labels[val]) - np.bincount(VOWELS.labels[test])).max() <= 1
     np.testing.assert_array_equal(padding.split_indices()[1], val)
 
 
 @pytest.mark.parametrize("name", list(padding.PIPELINES))
 def test_every_pipeline_keeps_the_speakers_and_lengths_and_pads_to_one_length(name):
     p = PREPARED[name]
-    test = np.flatnonzero(VOWELS.split == "test")
-    np.testing.assert_array_equal(p.y_test, VOWELS.labels[test] - 1)
+    _, val, test = padding.split_indices()
+    np.testing.assert_array_equal(p.y_val, VOWELS.labels[val] - 1)
     np.testing.assert_array_equal(p.lengths_test, VOWELS.lengths[test])
     assert p.x_train.shape[1:] == p.x_test.shape[1:] == (padding.PADDED_LENGTH, 12)
     assert p.padding_steps == padding.PADDED_LENGTH * len(p.x_train) - p.lengths_train.sum()
@@ -66,7 +67,7 @@ def test_extend_adds_padding_frames_on_the_side_asked():
 def test_a_masked_model_ignores_padding_and_an_unmasked_post_padded_one_does_not():
     from lstm_lessons import models
 
-    x = padding.prepare("post, masked", padded_length=29).x_test[:16]
+    x = padding.prepare("post, masked", padded_length=29).x_val[:16]
     training.seed_everything(1)
     masked = models.build_speaker_classifier(12, 9, 8, mask_value=0.0)
     training.seed_everything(1)
@@ -96,6 +97,7 @@ def test_training_in_the_workers_with_curves_gives_the_numbers_of_training_here_
     assert [r.label for r in there] == ["post, no mask", "post, masked"]
     # The exercise checks train without validation curves, the lesson with them: same model.
     np.testing.assert_array_equal(there[1].predicted, here.predicted)
+    assert there[1].test_accuracy == here.test_accuracy
     assert there[1].history["loss"].tolist() == here.history["loss"].tolist()
     assert set(there[1].history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert set(there[0].history) == {"loss", "accuracy"}

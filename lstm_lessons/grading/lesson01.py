@@ -6,6 +6,19 @@ from lstm_lessons.claims import at_most, below
 from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Rule
 
+STABLE_BATCH_SIZE, STABLE_TARGET, STABLE_END = 1024, 0.0125, 1.25
+"""Exercise 1 trains with batches of 1024 instead of the lesson's 32: 2 steps an epoch instead of
+61, 60 in 30 epochs. On seed 1 the rates from about 0.08 to 0.2 pass (0.07 reaches 0.0126, 0.1
+0.0106, 0.15 0.0118, 0.2 0.0115); 0.1 reaches 0.0106 to 0.0114 on seeds 1-4, with oneDNN on and
+off and on one thread alike. What the lesson prints fails: its range test's rate for batches of
+32 (0.013) gets only to 0.0153 to 0.0169 (seeds 1-4), its failing 0.3 to 0.29 and 0.60 on seeds 1
+and 3 (0.023 on seed 2), and run with ``-p batch_size 1024`` its range test suggests 0.0055, which
+reaches 0.056: over 100 growing steps the range test does not see what 60 steps at one rate
+reach. The answer must be measured: a few runs at this batch size. With two steps an epoch the
+oscillation index is not a fair judge (0.1 turns by 5 % in a fifth of its epochs on seed 1 while
+its loss falls to the end), so the run must instead end within ``STABLE_END`` times its best
+validation loss."""
+
 PLATEAU_START = 0.3
 """Exercise 2's starting learning rate: the lesson's failing one. (At 0.1 a run without any
 schedule already met the old targets on some CPUs: it was too close to a healthy rate to grade.)"""
@@ -35,7 +48,8 @@ def _windows():
     return data.make_forecasting_data(data.load_sunspots(smoothing_months=6), lookback=24)
 
 
-def _sunspot_run(learning_rate: float, callbacks=(), seed: int = 1, epochs: int = 30) -> dict:
+def _sunspot_run(learning_rate: float, callbacks=(), seed: int = 1, epochs: int = 30,
+                 batch_size: int = 32) -> dict:
     """Lesson 01's model and data, trained once; returns the history dict."""
     from lstm_lessons import models, training
 
@@ -43,28 +57,29 @@ def _sunspot_run(learning_rate: float, callbacks=(), seed: int = 1, epochs: int 
     training.seed_everything(seed)
     model = models.build_lstm_regressor(24, units=32, learning_rate=learning_rate)
     return model.fit(windows.x_train, windows.y_train, validation_data=(windows.x_val, windows.y_val),
-                     epochs=epochs, batch_size=32, verbose=0, callbacks=list(callbacks)).history
-
-
-def _judge_sunspot_run(history: dict, target: float) -> Judgement:
-    from lstm_lessons import curves
-
-    index = curves.oscillation_index(history["val_loss"])
-    best = min(history["val_loss"])
-    checks = (below("oscillation index of the validation loss", index, curves.OSCILLATION_THRESHOLD),
-              at_most("best validation loss", best, target))
-    smooth, good = (c.holds for c in checks)
-    measured = {"oscillation_index": round(index, 3), "best_val_loss": round(best, 5)}
-    message = (f"oscillation index {index:.2f} ({'below' if smooth else 'not below'} 0.2), best validation "
-               f"loss {best:.4f} ({'at or below' if good else 'above'} the target {target})")
-    hint = first_hint((smooth, "the validation loss still jumps: the step is too large."),
-                      (good, "smooth but not good enough: the step may be too small to get far "
-                             "in 30 epochs."))
-    return Judgement(checks, message, hint, measured)
+                     epochs=epochs, batch_size=batch_size, verbose=0, callbacks=list(callbacks)).history
 
 
 def _verify_stable_rate(answer: dict, seed: int) -> Judgement:
-    return _judge_sunspot_run(_sunspot_run(answer["learning_rate"], seed=seed), target=0.010)
+    import numpy as np
+
+    history = _sunspot_run(answer["learning_rate"], seed=seed, batch_size=STABLE_BATCH_SIZE)
+    val_loss = np.asarray(history["val_loss"], dtype=float)
+    finite = bool(np.isfinite(val_loss).all())
+    best = float(val_loss.min()) if finite else np.inf
+    end = float(val_loss[-1] / best) if finite and best > 0 else np.inf
+    checks = (at_most("best validation loss", best, STABLE_TARGET),
+              at_most("last / best validation loss", end, STABLE_END))
+    good, settled = (c.holds for c in checks)
+    measured = {"best_val_loss": round(best, 5), "last_over_best": round(end, 3)}
+    message = (f"batches of {STABLE_BATCH_SIZE}: best validation loss {best:.4f} "
+               f"({'at or below' if good else 'above'} the target {STABLE_TARGET}), last / best {end:.2f} "
+               f"({'at most' if settled else 'above'} {STABLE_END})")
+    hint = first_hint((finite and good, "too slow or too wild: with 2 steps an epoch there are only 60 steps "
+                                        "in all. Try a few rates, a factor of 2 to 3 apart, at this batch "
+                                        "size."),
+                      (settled, "it got there and left again: the step is too large to stay."))
+    return Judgement(checks, message, hint, measured)
 
 
 def _verify_plateau(answer: dict, seed: int) -> Judgement:
@@ -99,8 +114,9 @@ def _verify_plateau(answer: dict, seed: int) -> Judgement:
 EXERCISES = (
     Exercise(
         "01-stable-learning-rate", "01_learning_rate_oscillation", 2,
-        "Choose one constant Adam learning rate for lesson 01's model (30 epochs, seed 1) so that the "
-        "validation loss does not oscillate (index below 0.2) and its best value is at most 0.010.",
+        f"Train lesson 01's model with batches of {STABLE_BATCH_SIZE} instead of 32 (30 epochs, seed 1, no "
+        f"callbacks). Choose one constant Adam learning rate so that the best validation loss is at most "
+        f"{STABLE_TARGET} and the last is at most {STABLE_END} times the best.",
         {"learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False, meaning="Adam's step size")},
         _verify_stable_rate),
     Exercise(

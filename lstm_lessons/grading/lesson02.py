@@ -18,6 +18,16 @@ poisons the loss as surely as a missing input. A count needs no training and doe
 the CPU."""
 
 
+PREDICT_SPEAKER, PREDICT_OTHERS, WEIGHT_TOLERANCE = 20, 10, 0.01
+"""Exercise 2 also asks what weight scikit-learn's ``class_weight="balanced"`` rule would give
+speaker 1 if it kept all 20 of its training utterances and each of the other eight speakers only
+10: 100 utterances, so 100 / (2 * 20) = 2.5 (the common class 100 / (2 * 80) = 0.625), to within
+1 %. The lesson prints the weights for its own task (0.53 and 8.5, a ratio of 16), and its
+``minority_examples`` parameter changes only speaker 1's count, so no run of it prints these:
+the answer takes knowing that the rule weights a class by the inverse of its share. It needs no
+training and does not depend on the CPU."""
+
+
 def _nan_loss_examples(lookback: int) -> int:
     """Training examples of the unfilled CO2 series, ``lookback`` input weeks and the next week as
     target, with a ``nan`` among their inputs or their target."""
@@ -77,9 +87,29 @@ def _verify_inputs(answer: dict, seed: int) -> Judgement:
     return Judgement(checks, message, hint, measured, reports)
 
 
+def _balanced_weight(speaker_examples: int, other_examples: int) -> float:
+    """scikit-learn's ``class_weight="balanced"`` weight of speaker 1 with ``speaker_examples`` of its
+    utterances against ``other_examples`` of each of the other eight speakers:
+    ``n_samples / (n_classes * n_speaker_1)``."""
+    import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.r_[np.ones(speaker_examples), np.zeros(8 * other_examples)]
+    return float(compute_class_weight("balanced", classes=np.array([0.0, 1.0]), y=y)[1])
+
+
 def _verify_class_weight(answer: dict, seed: int) -> Judgement:
     from lstm_lessons import data, metrics, models, training
 
+    weight = _balanced_weight(PREDICT_SPEAKER, PREDICT_OTHERS)
+    counts = f"{PREDICT_SPEAKER} utterances of speaker 1 and {PREDICT_OTHERS} of each other speaker"
+    close = abs(answer["balanced_weight"] - weight) <= WEIGHT_TOLERANCE * weight
+    reports = (is_true(f"reported balanced weight of speaker 1 with {counts} is within "
+                       f"{WEIGHT_TOLERANCE:.0%} of scikit-learn's", close),)
+    # The weight is shown only once it is reported right: the feedback gives no answer away.
+    said = (f"; with {counts} 'balanced' gives speaker 1 {weight:.4g}, as you said" if close else
+            f"; you said 'balanced' would give speaker 1 {answer['balanced_weight']:g} with {counts}, which "
+            f"is not what it gives")
     task = data.rare_speaker_task(speaker=1, frames=7, minority_examples=10)
     training.seed_everything(seed)
     model = models.build_lstm_classifier(*task.x_train.shape[1:], units=16, learning_rate=1e-3)
@@ -92,10 +122,12 @@ def _verify_class_weight(answer: dict, seed: int) -> Judgement:
               at_least("validation balanced accuracy", balanced, 0.85))
     found, balanced_enough = (c.holds for c in checks)
     message = (f"validation recall of speaker 1 {recall:.2f} (needed: 0.8), balanced accuracy "
-               f"{balanced:.2f} (needed: 0.85)")
+               f"{balanced:.2f} (needed: 0.85){said}")
     hint = first_hint((found, "the rare class still hardly counts in the loss."),
-                      (balanced_enough, "speaker 1 is found, but too many others are mistaken for them."))
-    return Judgement(checks, message, hint, measured)
+                      (balanced_enough, "speaker 1 is found, but too many others are mistaken for them."),
+                      (close, "how does 'balanced' set a class's weight from the class counts? "
+                              "(scikit-learn's compute_class_weight documents it)"))
+    return Judgement(checks, message, hint, measured, reports)
 
 
 EXERCISES = (
@@ -112,10 +144,16 @@ EXERCISES = (
         _verify_inputs),
     Exercise(
         "02-class-weight", "02_stagnant_loss", 2,
-        "Keep the weight of the common class at 1 and choose the weight of speaker 1 (positive_weight) "
-        "so that the classifier finds speaker 1 (validation recall at least 0.8) with a balanced "
-        "accuracy of at least 0.85.",
+        f"Keep the weight of the common class at 1 and choose the weight of speaker 1 (positive_weight) "
+        f"so that the classifier finds speaker 1 (validation recall at least 0.8) with a balanced "
+        f"accuracy of at least 0.85. And a prediction: if speaker 1 kept all {PREDICT_SPEAKER} of its "
+        f"training utterances and each of the other eight speakers only {PREDICT_OTHERS}, what weight would "
+        f"scikit-learn's class_weight='balanced' give speaker 1 (balanced_weight, to within "
+        f"{WEIGHT_TOLERANCE:.0%})?",
         {"positive_weight": Rule(float, 0.0, 1000.0, low_inclusive=False,
-                                 meaning="class weight of speaker 1")},
+                                 meaning="class weight of speaker 1"),
+         "balanced_weight": Rule(float, 0.0, 1000.0, low_inclusive=False,
+                                 meaning=f"'balanced' weight of speaker 1 with {PREDICT_SPEAKER} utterances "
+                                         f"and {PREDICT_OTHERS} of each other speaker")},
         _verify_class_weight),
 )

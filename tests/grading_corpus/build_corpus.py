@@ -25,7 +25,7 @@ WRONG_ANSWERS = {"first": "0.3", "second": "answer_factor = 0.9\nanswer_patience
 """The starting notebook's answers (0 points, nothing to check), and wrong ones (0 points, checked)."""
 
 
-def submission(first="0.01", second="answer_factor = 0.5\nanswer_patience = 2", before=(), between=(),
+def submission(first="0.1", second="answer_factor = 0.5\nanswer_patience = 2", before=(), between=(),
                after=(), lesson=LESSON):
     """A lesson-01 hand-in reduced to what the grader needs: the import, both exercises, their checks."""
     cells = [new_markdown_cell("# Lesson 01: my hand-in"),
@@ -76,7 +76,7 @@ FORGE_AND_KILL_WORKER = '''\
 import json, os, pathlib, signal
 # Forge the grader's result file (one folder above this kernel's working folder) with full marks,
 # then kill the grader's worker process before it writes the real one.
-answers = {"01-stable-learning-rate": {"learning_rate": 0.01},
+answers = {"01-stable-learning-rate": {"learning_rate": 0.1},
            "01-plateau-schedule": {"factor": 0.5, "patience": 2}}
 forged = {"status": "graded", "message": "ran to the end", "error": None, "answers": answers}
 pathlib.Path("../result.json").write_text(json.dumps(forged))
@@ -197,7 +197,7 @@ FORGE_REPORT = '''\
 import json, os
 # Write a report with full marks into every file the grader's worker (this kernel's parent) has
 # open, hoping one of them is how it reports to the grader; then carry on as usual.
-answers = {"01-stable-learning-rate": {"learning_rate": 0.01},
+answers = {"01-stable-learning-rate": {"learning_rate": 0.1},
            "01-plateau-schedule": {"factor": 0.5, "patience": 2}}
 forged = json.dumps({"result": {"status": "graded", "message": "ran to the end", "error": None,
                                 "answers": answers, "claims": {}}, "notebook": None})
@@ -259,7 +259,7 @@ print(f"started {len(threads)} threads")'''
 def edited_record():
     """Starting answers, but the stored outputs claim full marks for the right answers."""
     notebook = submission(**NO_ANSWERS)
-    forged = {"01-stable-learning-rate": {"learning_rate": 0.01},
+    forged = {"01-stable-learning-rate": {"learning_rate": 0.1},
               "01-plateau-schedule": {"factor": 0.5, "patience": 2}}
     for cell in notebook.cells:
         for exercise, answer in forged.items():
@@ -272,7 +272,7 @@ def edited_record():
 
 SUBMISSIONS = {
     "full_marks": submission(),
-    "computed_answer": submission(first="np.round(np.float64(0.1) / 10, 4)",
+    "computed_answer": submission(first="np.round(np.float64(1.0) / 10, 4)",
                                   before=[new_code_cell("import numpy as np")]),
     "partial": submission(second="answer_factor = 0.9\nanswer_patience = 10"),
     "empty": submission(**NO_ANSWERS),
