@@ -237,11 +237,18 @@ print(f"held {written} MiB in a memfd")'''
 
 MANY_FILES = '''\
 import os
-# Empty files: a tmpfs limits bytes, not files; each costs the kernel about 1 KiB.
+# Under each limit a tmpfs or the polling sees: 1000 MiB in the process (--memory-mb 1500) and
+# 240 MiB of data in /tmp (--disk-mb 256). Then empty files: a tmpfs limits their bytes, not their
+# number, and each costs the kernel about 1.4 KiB (an inode, a dentry with a 200-character name).
+# (mknod and long names: the limit is reached within seconds, far from the time limit.)
+held = bytearray(b"x") * (1000 * 2**20)
+with open("/tmp/data", "wb") as data:
+    for _ in range(240):
+        data.write(bytes(2**20))
 os.makedirs("/tmp/files", exist_ok=True)
 made = 0
 while made < 10_000_000:
-    open(f"/tmp/files/{made}", "w").close()
+    os.mknod(f"/tmp/files/{'f' * 200}{made}")
     made += 1
 print(f"made {made} files")'''
 
