@@ -22,9 +22,7 @@ predicts exactly what the original did.
 from __future__ import annotations
 
 import difflib
-import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 
 from lstm_lessons._fit import fit_has_validation
 from lstm_lessons._tf import keras
+from lstm_lessons.files import atomic_write
 
 PREPROCESSING_ENTRY = "lstm_lessons/preprocessing.pkl"
 """Name of the archive member that holds the pickled preprocessing object."""
@@ -150,19 +149,11 @@ def save_atomically(model: keras.Model, filepath, preprocessing=None) -> Path:
     if path.suffix != ".keras":
         raise ValueError(f"A full-model checkpoint must end in '.keras'. "
                          f"Received: filepath={str(filepath)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.keras", dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
-    try:
-        model.save(tmp)
+    with atomic_write(path, suffix=".tmp.keras") as temporary:
+        model.save(temporary)
         if preprocessing is not None:
-            with zipfile.ZipFile(tmp, "a") as archive:
+            with zipfile.ZipFile(temporary, "a") as archive:
                 archive.writestr(PREPROCESSING_ENTRY, pickle.dumps(preprocessing))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

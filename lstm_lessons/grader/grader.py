@@ -42,6 +42,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from lstm_lessons.cores import available_cores
+from lstm_lessons.files import write_atomically
 from lstm_lessons.grader.confinement import find_confinement
 from lstm_lessons.grader.execution import (
     CHECK_MEMORY_MB,
@@ -58,7 +59,6 @@ from lstm_lessons.grader.report import (
     read_earlier,
     reusable_checks,
     write_tables,
-    write_text_atomically,
 )
 from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, find_sandbox
 from lstm_lessons.grader.submissions import DEFAULT_MAX_MB, common_folder, prepare, submission_ids
@@ -497,7 +497,7 @@ class Grader:
         """Keep a finished grade and write its feedback and the tables at once."""
         self.grades[grade.id] = grade
         self.feedback[grade.id] = feedback_html(grade, notebook)
-        write_text_atomically(self.out / "feedback" / f"{grade.id}.html", self.feedback[grade.id])
+        write_atomically(self.out / "feedback" / f"{grade.id}.html", self.feedback[grade.id])
         self._write_tables()
 
     def _write_tables(self) -> None:
@@ -509,7 +509,7 @@ class Grader:
         """Write everything again from memory at the end: whatever a submission wrote into the
         output folder while it ran is replaced."""
         for id_, page in self.feedback.items():
-            write_text_atomically(self.out / "feedback" / f"{id_}.html", page)
+            write_atomically(self.out / "feedback" / f"{id_}.html", page)
         self._write_tables()
 
 

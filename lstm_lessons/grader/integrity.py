@@ -26,6 +26,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstm_lessons.files import write_atomically
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The ``lstm_lessons`` package folder whose files the grader's checks import."""
 
@@ -114,8 +116,8 @@ class PackageSnapshot:
     def restore(self, bytecode: bool = False) -> list[str]:
         """Make the folder match the snapshot again; returns :meth:`changes` as found before.
 
-        Changed or removed files are written back (through a temporary file and
-        ``os.replace``, so a file is never half written); added files, folders and links are
+        Changed or removed files are written back (:func:`lstm_lessons.files.write_atomically`,
+        so a file is never half written); added files, folders and links are
         deleted. With ``bytecode=True`` every ``__pycache__`` folder below ``root`` is
         deleted as well (not reported: Python writes bytecode on its own).
 
@@ -137,9 +139,7 @@ class PackageSnapshot:
             if path.is_symlink() or not path.is_file() or path.read_bytes() != content:
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
-                temporary = path.with_name(f".{path.name}.restore")
-                temporary.write_bytes(content)
-                os.replace(temporary, path)
+                write_atomically(path, content)
         if bytecode:
             for folder, dirs, _ in os.walk(self.root):
                 for name in [d for d in dirs if d == BYTECODE_DIR]:

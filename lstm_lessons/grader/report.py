@@ -10,13 +10,13 @@ import copy
 import csv
 import io
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from lstm_lessons.files import write_atomically
 from lstm_lessons.grading.feedback import EXERCISE_MIME
 from lstm_lessons.params import cut, shown
 
@@ -81,14 +81,6 @@ class Grade:
     sandbox: bool = False
     answers: dict = field(default_factory=dict)
     check_environment: dict = field(default_factory=dict)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through ``path.tmp`` and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 MESSAGE_CHARACTERS = 500
@@ -184,8 +176,8 @@ def write_tables(out: Path, lesson: str, exercises: dict[str, int], grades: list
                "statuses": STATUSES, "package_repairs": list(package_repairs),
                "last_run": dict(last_run or {}), "checked_on": dict(checked_on or {}),
                "submissions": [asdict(g) for g in grades]}
-    write_text_atomically(out / "results.json", json.dumps(results, indent=1) + "\n")
-    write_text_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
+    write_atomically(out / "results.json", json.dumps(results, indent=1) + "\n")
+    write_atomically(out / "grades.csv", grades_csv(grades, list(exercises)))
 
 
 MARKDOWN_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")

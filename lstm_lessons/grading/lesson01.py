@@ -15,10 +15,10 @@ off and on one thread alike. What the lesson prints fails: its range test's rate
 and 3 (0.023 on seed 2), and run with ``-p batch_size 1024`` its range test suggests 0.0055, which
 reaches 0.056: over 100 growing steps the range test does not see what 60 steps at one rate
 reach. The answer must be measured: a few runs at this batch size (the lesson itself, run with
-``-p batch_size 1024 -p learning_rate X``, is one way: its failing run is then the graded run). With two steps an epoch the
-oscillation index is not a fair judge (0.1 turns by 5 % in a fifth of its epochs on seed 1 while
-its loss falls to the end), so the run must instead end within ``STABLE_END`` times its best
-validation loss."""
+``-p batch_size 1024 -p learning_rate X``, is one way: its failing run is then the graded run).
+With two steps an epoch the oscillation index is not a fair judge (0.1 turns by 5 % in a fifth
+of its epochs on seed 1 while its loss falls to the end), so the run must instead end within
+``STABLE_END`` times its best validation loss."""
 
 PLATEAU_START = 0.3
 """Exercise 2's starting learning rate: the lesson's failing one. (At 0.1 a run without any
