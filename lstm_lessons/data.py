@@ -1,7 +1,7 @@
 """Real data sets, sliding windows, chronological splits and leakage-free scaling.
 
 Every loader reads a file from the project's ``data/`` folder after checking its SHA-256
-against the value recorded in ``data/README.md`` (copied from the course's provenance
+against the value recorded in ``data/SHA256SUMS`` (copied from the course's provenance
 file), so a lesson never trains on a silently edited or truncated copy.
 
 Shapes used throughout the lessons:
@@ -24,16 +24,24 @@ from sklearn.preprocessing import StandardScaler
 DATA_DIR = Path(os.environ.get("LSTM_LESSONS_DATA", Path(__file__).resolve().parent.parent / "data"))
 """Folder holding the data files; override with the ``LSTM_LESSONS_DATA`` environment variable."""
 
-SHA256 = {
-    "sunspots_monthly.csv": "1976328cc787aaba4662fa57ff594d879869f02839e1fd08d8e82267601dd03a",
-    "co2_mauna_loa_weekly.csv": "3261d5c39ffc32dff175d15500db439dc412ceb241e3701e3c69ae164d9763c9",
-    "msft_daily.csv": "23328c69a65ef4910284297f4fe94ac23fec04820c767560be34ad3787d47a6d",
-    "airline_passengers.csv": "28af0eb869db6d9fbd31d5af03993a0cbf36c0857c3eb046a068c094b60da851",
-    "basicmotions.csv.gz": "3007b34c8145d447a19a0d18194a12cc5bbabbbc9c0619abadffea9c28109c50",
-    "japanesevowels.csv.gz": "473e3bc7b10cc00c58e24726a99a6f53d67cdfc80df27b8c10cceb418b96e7e2",
-    "italypowerdemand.csv.gz": "a6fb1bef3fe5664942f465638a220f2ae46b9862ede1f904d21fed468b9bb8ea",
-}
-"""Expected SHA-256 of each data file (source: ``../shared/datasets/PROVENANCE.md``)."""
+CHECKSUMS = Path(__file__).resolve().parent.parent / "data" / "SHA256SUMS"
+"""The project's list of data files and their SHA-256, in ``sha256sum``'s format (``sha256sum -c
+SHA256SUMS`` in ``data/`` checks them; the values are those of ``../shared/datasets/PROVENANCE.md``).
+Always read from the project's own ``data/``, not from ``LSTM_LESSONS_DATA``: a copy elsewhere is
+checked against the shipped list, not its own."""
+
+
+def _read_checksums(path: Path) -> dict[str, str]:
+    sums = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest
+    return sums
+
+
+SHA256 = _read_checksums(CHECKSUMS)
+"""Expected SHA-256 of each data file, ``{file name: hex digest}``, read from :data:`CHECKSUMS`."""
 
 
 class DataFileError(OSError):
@@ -114,17 +122,6 @@ def load_msft() -> pd.DataFrame:
     return pd.read_csv(data_path("msft_daily.csv"), parse_dates=["Date"], index_col="Date")
 
 
-def load_airline_passengers() -> pd.Series:
-    """International airline passengers a month, January 1949 to December 1960.
-
-    Returns:
-        ``pd.Series`` of 144 integers named ``Passengers`` (thousands), monthly index.
-    """
-    frame = pd.read_csv(data_path("airline_passengers.csv"))
-    index = pd.DatetimeIndex(pd.to_datetime(frame["Date"], format="%Y-%m"), name="month")
-    return pd.Series(frame["Passengers"].to_numpy(), index=index, name="Passengers")
-
-
 @dataclass(frozen=True)
 class SeriesCollection:
     """A labelled collection of multichannel series from a classification archive.
@@ -168,15 +165,6 @@ def _load_archive(filename: str) -> SeriesCollection:
     x[rows, frame["t"].to_numpy()] = frame[list(channels)].to_numpy(float)
     return SeriesCollection(x, meta["label"].to_numpy(), meta["split"].to_numpy(),
                             meta["length"].to_numpy(), channels)
-
-
-def load_basicmotions() -> SeriesCollection:
-    """UEA BasicMotions: 80 smartwatch recordings of 100 steps at 10 Hz, 6 channels.
-
-    Channels ``dim_0..2`` are the 3-D accelerometer, ``dim_3..5`` the 3-D gyroscope; labels
-    are ``Standing``, ``Running``, ``Walking`` and ``Badminton``; 40 train and 40 test series.
-    """
-    return _load_archive("basicmotions.csv.gz")
 
 
 def load_japanese_vowels() -> SeriesCollection:

@@ -21,18 +21,15 @@ def test_co2_loader_keeps_the_59_missing_weeks_as_nan():
     assert 300 < s.min() < s.max() < 400
 
 
-def test_msft_and_airline_loaders():
+def test_msft_loader():
     msft = data.load_msft()
     assert list(msft.columns) == ["Open", "High", "Low", "Close", "Volume"]
     assert len(msft) == 7983 and msft.index.name == "Date"
-    air = data.load_airline_passengers()
-    assert len(air) == 144 and air.iloc[0] == 112 and air.index[-1] == pd.Timestamp("1960-12-01")
 
 
 @pytest.mark.parametrize(
     ("loader", "shape", "n_train", "labels"),
     [
-        (data.load_basicmotions, (80, 100, 6), 40, {"Standing", "Running", "Walking", "Badminton"}),
         (data.load_japanese_vowels, (640, 29, 12), 270, set(range(1, 10))),
         (data.load_italy_power_demand, (1096, 24, 1), 67, {1, 2}),
     ],
@@ -57,7 +54,7 @@ def test_japanese_vowels_have_variable_lengths():
 
 def test_subset_rejects_unknown_split():
     with pytest.raises(ValueError, match="split='validation'"):
-        data.load_basicmotions().subset("validation")
+        data.load_italy_power_demand().subset("validation")
 
 
 def test_missing_file_names_file_and_restore(data_dir):
@@ -296,3 +293,11 @@ def test_walk_forward_splits_validate_later_windows_after_the_gap():
         data.walk_forward_splits(500, 1, 24, 6)
     with pytest.raises(ValueError, match="40 windows are too few for folds=4 with a gap of 29"):
         data.walk_forward_splits(40, 4, 24, 6)
+
+
+def test_the_checksum_list_names_every_shipped_file_and_nothing_else():
+    from pathlib import Path
+
+    shipped = {p.name for p in Path(data.CHECKSUMS).parent.iterdir()} - {"README.md", "SHA256SUMS"}
+    assert set(data.SHA256) == shipped
+    assert all(len(digest) == 64 for digest in data.SHA256.values())

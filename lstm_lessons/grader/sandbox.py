@@ -95,15 +95,18 @@ def visible_paths() -> list[Path]:
     """The hand-out's folders a submission sees, read-only: the Python installation (``sys.prefix``
     and ``sys.base_prefix``, each as named and as its real path: a virtual environment's
     ``python`` is a link into the base installation), the folders of ``sys.path`` inside those,
-    the ``lstm_lessons`` package folder and its data folder (:data:`lstm_lessons.data.DATA_DIR`).
-    Folders inside another listed folder are left out; missing ones too."""
-    from lstm_lessons.data import DATA_DIR
+    the ``lstm_lessons`` package folder, its data folder (:data:`lstm_lessons.data.DATA_DIR`) and
+    the folder of the data's checksum list (:data:`lstm_lessons.data.CHECKSUMS`, the same folder
+    unless ``LSTM_LESSONS_DATA`` names another). Folders inside another listed folder are left
+    out; missing ones too."""
+    from lstm_lessons.data import CHECKSUMS, DATA_DIR
     from lstm_lessons.grader.integrity import PACKAGE_DIR
 
     candidates = []
     for prefix in {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}:
         candidates += [Path(prefix).absolute(), _real(prefix)]
-    candidates += [PACKAGE_DIR, _real(PACKAGE_DIR), Path(DATA_DIR).absolute(), _real(DATA_DIR)]
+    candidates += [PACKAGE_DIR, _real(PACKAGE_DIR), Path(DATA_DIR).absolute(), _real(DATA_DIR),
+                   CHECKSUMS.parent, _real(CHECKSUMS.parent)]
     existing = sorted({p for p in candidates if p.is_dir()}, key=lambda p: len(p.parts))
     kept: list[Path] = []
     for path in existing:
