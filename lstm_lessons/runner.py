@@ -127,7 +127,9 @@ def run_lesson(path: Path, out_dir: Path, parameters: dict | None = None,
 
     Args:
         path: the lesson notebook.
-        out_dir: folder for the executed notebook, ``out_dir/<lesson>.ipynb``.
+        out_dir: folder for the executed notebook, ``out_dir/<lesson>.ipynb``. The kernel also
+            runs there, so what a lesson writes to a relative path (lesson 01's training logs,
+            ``logs/``) lands beside the executed notebook, not among the lessons.
         parameters: values for the ``parameters`` cell.
         timeout: the longest any one cell may run, in seconds (papermill's
             ``execution_timeout``); ``None`` for no limit.
@@ -144,7 +146,7 @@ def run_lesson(path: Path, out_dir: Path, parameters: dict | None = None,
     try:
         papermill.execute_notebook(
             str(path), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
-            cwd=str(path.parent), execution_timeout=timeout, log_output=False,
+            cwd=str(out_dir.resolve()), execution_timeout=timeout, log_output=False,
             progress_bar={"desc": path.stem, "leave": True} if progress else False,
             # The kernel's own start-up warnings would otherwise reach our stderr.
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],

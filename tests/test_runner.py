@@ -87,6 +87,19 @@ def test_parameters_reach_the_notebook_and_claims_come_from_outputs(lessons, tmp
          "margin": pytest.approx(-0.8)}]
 
 
+def test_what_a_lesson_writes_to_a_relative_path_lands_in_the_output_folder(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _lesson(folder, "01_logs", "from pathlib import Path\n"
+                               "Path('logs').mkdir()\n"
+                               "(Path('logs') / 'run.csv').write_text('epoch,loss')")
+    out = tmp_path / "build"
+    result, = runner.run_lessons(["01"], {}, out, progress=False, notebooks_dir=folder)
+    assert result.error is None
+    assert (out / "logs" / "run.csv").read_text() == "epoch,loss"
+    assert sorted(p.name for p in folder.iterdir()) == ["01_logs.ipynb"]   # nothing beside the lessons
+
+
 @pytest.mark.slow
 def test_cli_exit_codes_and_messages(lessons, tmp_path, capsys):
     base = ["run", "--notebooks", str(lessons), "--out", str(tmp_path), "--no-progress"]
