@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
+"""The package's version (pyproject.toml reads it from here)."""
 
 _MODULES = ("data", "params", "models", "metrics", "training", "curves", "plots", "claims", "runner", "cli",
             "gradients", "subsets", "checkpoint", "doctor", "grading", "grader", "augment", "generalisation",

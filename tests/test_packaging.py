@@ -113,3 +113,12 @@ def test_the_handout_has_the_lessons_package_and_data_and_no_solutions(tmp_path)
         assert f"lstm-lessons/{required}" in names, required
     for withheld in ("solutions", "tests", "benchmarks", ".ci"):
         assert not any(n.startswith(f"lstm-lessons/{withheld}/") for n in names), withheld
+
+
+def test_the_version_is_kept_once_and_the_installed_metadata_agrees():
+    from importlib.metadata import version
+
+    import lstm_lessons
+
+    assert "version =" not in (ROOT / "pyproject.toml").read_text().split("[project]")[1].split("\n[")[0]
+    assert version("lstm-lessons") == lstm_lessons.__version__
