@@ -108,7 +108,7 @@ def test_the_handout_has_the_lessons_package_and_data_and_no_solutions(tmp_path)
     with tarfile.open(tmp_path / "lstm-lessons-handout.tar.gz") as archive:
         names = set(archive.getnames())
     for required in ("README.md", "Makefile", "pyproject.toml", "environment.yml",
-                     "lstm_lessons/grader/grader.py", "data/README.md", "data/SHA256SUMS",
+                     "lstm_lessons/grader/grader.py", "data/README.md", "data/SHA256SUMS", "constraints.txt",
                      *(f"notebooks/{p.name}" for p in LESSONS)):
         assert f"lstm-lessons/{required}" in names, required
     for withheld in ("solutions", "tests", "benchmarks", ".ci"):
@@ -122,3 +122,26 @@ def test_the_version_is_kept_once_and_the_installed_metadata_agrees():
 
     assert "version =" not in (ROOT / "pyproject.toml").read_text().split("[project]")[1].split("\n[")[0]
     assert version("lstm-lessons") == lstm_lessons.__version__
+
+
+def test_constraints_pin_every_requirement_within_pyprojects_ranges():
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    required = [Requirement(r) for r in [*project["dependencies"],
+                                         *[r for extra in project["optional-dependencies"].values()
+                                           for r in extra]]]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version.strip()
+    for requirement in required:
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement.name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(pinned), (requirement, pinned)
+    # The Makefile installs with them, and the hand-out carries them.
+    assert "--constraint constraints.txt" in (ROOT / "Makefile").read_text()
