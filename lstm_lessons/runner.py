@@ -110,7 +110,12 @@ def check_parameters(paths, parameters: dict) -> None:
     validate_parameters(**parameters)
 
 
-def _error_of(exc: Exception) -> dict:
+def execution_error(exc: Exception) -> dict:
+    """What a failed execution's exception says, for a report: ``{"cell": the failing cell's index
+    (papermill's ``PapermillExecutionError.cell_index``), "execution_count", "first_line" of the
+    cell's source, "ename": the exception's name, "evalue": its message}``; for an exception
+    raised outside a cell (a dead kernel, a timeout) the cell fields are ``None`` or empty.
+    Used by the runner and by the grader's worker."""
     source = str(getattr(exc, "source", "") or "").strip().splitlines()
     return {
         "cell": getattr(exc, "cell_index", None),
@@ -152,7 +157,7 @@ def run_lesson(path: Path, out_dir: Path, parameters: dict | None = None,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except Exception as exc:  # noqa: BLE001 - any failure becomes this lesson's status
-        error = _error_of(exc)
+        error = execution_error(exc)
     seconds = round(time.perf_counter() - start, 1)
     claims = read_claims(nbformat.read(output, as_version=4)) if output.exists() else {}
     if error is not None:
@@ -201,10 +206,10 @@ def write_summary(results: list[LessonResult], out_dir: Path) -> None:
         "lessons": [asdict(r) for r in results],
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out_dir / "summary.md").write_text(summary_markdown(results))
+    (out_dir / "summary.md").write_text(summary_table(results))
 
 
-def summary_markdown(results: list[LessonResult]) -> str:
+def summary_table(results: list[LessonResult]) -> str:
     """A Markdown table: lesson, status, seconds, claims (true/false), error. The claim names and
     the error come from the notebook: shown as literal text (``ll.grader.report.markdown_text``)."""
     from lstm_lessons.grader.report import markdown_text

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from lstm_lessons.grader.grader import answer_key
-from lstm_lessons.grader.report import Grade, feedback_html, grades_csv, summary_markdown
+from lstm_lessons.grader.report import Grade, feedback_html, feedback_markdown, grades_csv
 from lstm_lessons.grader.submissions import prepare
 from lstm_lessons.grading.feedback import EXERCISE_MIME, ExerciseError, read_answers, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
@@ -99,7 +99,7 @@ def test_any_recorded_answers_and_messages_give_a_feedback_page_and_a_table_row(
     page = feedback_html(grade, notebook)
     assert "Grader feedback: hand-in" in page
     assert "hand-in" in grades_csv([grade], exercises)
-    assert summary_markdown(grade).startswith("# Grader feedback")
+    assert feedback_markdown(grade).startswith("# Grader feedback")
 
 
 @settings(max_examples=40, deadline=None)
@@ -152,7 +152,7 @@ def test_a_message_cannot_forge_a_row_a_heading_or_a_terminal_sequence():
     grade = Grade("=cmd", LESSON, "error", message, {"01-stable-learning-rate": 0}, 0, 2)
     text = grades_csv([grade], ["01-stable-learning-rate"])
     assert text.splitlines()[1].startswith("'=cmd,")
-    assert "\n# 4/4" not in summary_markdown(grade) and "\x1b" not in summary_markdown(grade)
+    assert "\n# 4/4" not in feedback_markdown(grade) and "\x1b" not in feedback_markdown(grade)
     assert one_line(message) == ("raised ValueError: x =HYPERLINK(\"http://x\") # 4/4 PASSED ]0;owned  [2K "
                                  "evil")
     assert one_line("x" * 1000).endswith("...") and len(one_line("x" * 1000)) == 500

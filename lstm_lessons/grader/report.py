@@ -194,7 +194,7 @@ def markdown_text(text) -> str:
     return MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line(text))
 
 
-def summary_markdown(grade: Grade) -> str:
+def feedback_markdown(grade: Grade) -> str:
     """The grader's feedback as Markdown: status, total, and a row an exercise."""
     lines = [f"# Grader feedback: {markdown_text(grade.id)}", "",
              f"**{grade.total} / {grade.max_total} points**. "
@@ -214,7 +214,7 @@ def feedback_notebook(grade: Grade, executed=None) -> nbformat.NotebookNode:
     """The executed notebook (or an empty one) with the grader's feedback: a summary cell first,
     and after every cell that recorded an exercise answer, that exercise's verdict."""
     notebook = copy.deepcopy(executed) if executed is not None else nbformat.v4.new_notebook()
-    cells = [nbformat.v4.new_markdown_cell(summary_markdown(grade))]
+    cells = [nbformat.v4.new_markdown_cell(feedback_markdown(grade))]
     for cell in notebook.cells:
         cells.append(cell)
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:

@@ -87,7 +87,7 @@ def execute(job: dict) -> dict:
 
     from lstm_lessons.claims import read_claims
     from lstm_lessons.grading.feedback import read_answers
-    from lstm_lessons.runner import KERNEL_NAME, _error_of
+    from lstm_lessons.runner import KERNEL_NAME, execution_error
 
     result = {"status": "graded", "message": "ran to the end", "error": None, "answers": {}, "claims": {}}
     notebook = None
@@ -100,7 +100,7 @@ def execute(job: dict) -> dict:
         result.update(status="kernel-died", message="the kernel died (the notebook ended its own process, "
                                                     "or it crashed)")
     except Exception as exc:  # noqa: BLE001 - any failure inside the notebook is its status
-        error = _error_of(exc)
+        error = execution_error(exc)
         where = f"cell In [{error['execution_count']}]" if error["execution_count"] else "a cell"
         result.update(status="error", error=error,
                       message=f"{where} raised {error['ename']}: {error['evalue']}".strip())
