@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lstm_lessons.params import Rule, require
+
 AUGMENTATIONS = ("jitter", "magnitude_scale", "time_warp")
 """The names accepted by :func:`augmentation`."""
 
@@ -35,9 +37,8 @@ def _batch(x) -> np.ndarray:
 
 
 def _check_sigma(sigma) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not 0 <= sigma <= 1:
-        raise ValueError(f"sigma must be a number in [0, 1]. Received: sigma={sigma!r}")
-    return float(sigma)
+    return require("sigma", sigma, Rule(float, 0.0, 1.0, meaning="the noise's standard deviation, in "
+                                                          "standard deviations of the series"))
 
 
 def jitter(x, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -84,8 +85,7 @@ def time_warp(x, sigma: float, rng: np.random.Generator, knots: int = 4) -> np.n
         ValueError: as :func:`jitter`; ``knots`` is not an integer >= 1; fewer than 2 steps.
     """
     x, sigma = _batch(x), _check_sigma(sigma)
-    if isinstance(knots, bool) or not isinstance(knots, (int, np.integer)) or knots < 1:
-        raise ValueError(f"knots must be an integer >= 1. Received: knots={knots!r}")
+    knots = require("knots", knots, Rule(int, 1, meaning="points of the random warp"))
     n_series, n_steps, n_features = x.shape
     if n_steps < 2:
         raise ValueError(f"time_warp needs series of 2 or more steps. Received shape {x.shape}.")

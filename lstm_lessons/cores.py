@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from lstm_lessons.params import Rule, require
+
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 """TensorFlow's two thread pools, as environment variables it reads when it starts."""
 
@@ -45,7 +47,6 @@ def tensorflow_threads(processes: int) -> dict[str, str]:
     Raises:
         ValueError: ``processes`` is not an integer >= 1.
     """
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise ValueError(f"processes must be an integer >= 1. Received: processes={processes!r}")
+    processes = require("processes", processes, Rule(int, 1, meaning="processes sharing the cores"))
     threads = str(max(1, available_cores() // processes))
     return {name: os.environ.get(name, threads) for name in THREAD_VARIABLES}

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
+from lstm_lessons.params import Rule, require
+
 DATA_DIR = Path(os.environ.get("LSTM_LESSONS_DATA", Path(__file__).resolve().parent.parent / "data"))
 """Folder holding the data files; override with the ``LSTM_LESSONS_DATA`` environment variable."""
 
@@ -196,9 +198,7 @@ def _as_2d(values) -> tuple[np.ndarray, bool]:
 
 
 def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1. Received: {name}={value!r}")
-    return int(value)
+    return require(name, value, Rule(int, 1))
 
 
 def make_windows(values, lookback: int, horizon: int = 1, stride: int = 1,
@@ -561,8 +561,8 @@ def italy_power_task(validation: float = 0.3, split_seed: int = 0) -> Classifica
     """
     from sklearn.model_selection import train_test_split
 
-    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0 < validation < 1:
-        raise ValueError(f"validation must be a fraction in (0, 1). Received: validation={validation!r}")
+    require("validation", validation, Rule(float, 0.0, 1.0, low_inclusive=False, high_inclusive=False,
+                                           meaning="the share of training days that validate"))
     days = load_italy_power_demand()
     train_days, test_days = days.subset("train"), days.subset("test")
     y_all = (train_days.labels == 2).astype("float32")
@@ -645,8 +645,7 @@ def walk_forward_splits(n_windows: int, folds: int, lookback: int, horizon: int 
     from sklearn.model_selection import TimeSeriesSplit
 
     gap = window_gap(lookback, horizon)
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
-        raise ValueError(f"folds must be an integer >= 2. Received: folds={folds!r}")
+    folds = require("folds", folds, Rule(int, 2, meaning="cross-validation folds"))
     n_windows = _check_positive_int("n_windows", n_windows)
     splitter = TimeSeriesSplit(n_splits=int(folds), gap=gap)
     try:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from lstm_lessons import augment as augment_module
 from lstm_lessons import workers
-from lstm_lessons.params import RULES, Choice, Rule
+from lstm_lessons.params import RULES, Choice, Rule, require
 
 UNITS_TOO_LARGE = 64
 """The baseline's hidden units: about 17,000 weights for 46 training days of 24 values."""
@@ -359,9 +359,8 @@ def cross_validate(recipes: dict, task, folds: int = 5, seed: int = 0, validatio
 
     x, y = np.concatenate([task.x_train, task.x_val]), np.concatenate([task.y_train, task.y_val])
     smallest = int(np.bincount(y.astype(int)).min())
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= smallest:
-        raise ValueError(f"folds must be an integer in [2, {smallest}] (the smaller class has "
-                         f"{smallest} examples). Received: folds={folds!r}")
+    require("folds", folds, Rule(int, 2, smallest, meaning=f"cross-validation folds; the smaller class has "
+                                                        f"{smallest} examples"))
     for recipe in recipes.values():
         check_recipe(recipe)
     splitter = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=seed)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import data, params, workers
+from lstm_lessons.params import Rule, require
 
 LOOKBACK = 120
 """Months each forecaster reads: ten years, about one solar cycle."""
@@ -270,8 +271,8 @@ def first_to_last(history: dict, prefix: str = "grad_norm/") -> np.ndarray:
 
 def _check_far(far, lookback: int) -> None:
     """Refuse a ``far`` that is not an integer in ``[1, lookback)``, naming it."""
-    if isinstance(far, bool) or not isinstance(far, (int, np.integer)) or not 1 <= far < lookback:
-        raise ValueError(f"far must be an integer in [1, {lookback}). Received: far={far!r}")
+    require("far", far, Rule(int, 1, lookback, high_inclusive=False,
+                             meaning="steps back from the last input"))
 
 
 def far_share(profile, far: int = FAR) -> float:

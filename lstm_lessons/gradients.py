@@ -18,6 +18,7 @@ import numpy as np
 
 from lstm_lessons._tf import keras, tf
 from lstm_lessons.curves import GRAD_PREFIX
+from lstm_lessons.params import Rule, require
 
 _PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -137,9 +138,7 @@ def check_sample_size(sample_size) -> int:
     Raises:
         ValueError: otherwise, naming the value received.
     """
-    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
-        raise ValueError(f"sample_size must be a positive integer. Received: sample_size={sample_size!r}")
-    return sample_size
+    return require("sample_size", sample_size, Rule(int, 1, meaning="training windows measured"))
 
 
 def fixed_sample(x, y, sample_size: int, shuffle: bool = False, seed: int = 0):

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import data, workers
+from lstm_lessons.params import Rule, require
 
 LOOKBACK = 24
 """Months of history in each input window (two years)."""
@@ -405,8 +406,7 @@ def fold_splits(splitter: str, folds: int, seed: int = 0, lookback: int = LOOKBA
     if splitter == "walk-forward":
         pairs = data.walk_forward_splits(n_windows, folds, lookback, horizon)
     else:
-        if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
-            raise ValueError(f"folds must be an integer >= 2. Received: folds={folds!r}")
+        folds = require("folds", folds, Rule(int, 2, meaning="cross-validation folds"))
         pairs = list(KFold(int(folds), shuffle=True, random_state=seed).split(np.zeros(n_windows)))
     splits = []
     for k, (train, val) in enumerate(pairs, start=1):

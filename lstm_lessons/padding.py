@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import data, sequences, workers
+from lstm_lessons.params import Rule, require
 
 PADDED_LENGTH = 60
 """Frames every utterance is padded to (the longest has 29)."""
@@ -132,10 +133,10 @@ def prepare(pipeline: str, padded_length: int = PADDED_LENGTH, value: float = PA
     _check_pipeline(pipeline)
     vowels = data.load_japanese_vowels()
     longest = int(vowels.lengths.max())
-    if isinstance(padded_length, bool) or not isinstance(padded_length, (int, np.integer)) \
-            or padded_length < longest:
-        raise ValueError(f"padded_length must be an integer >= {longest}, the longest utterance (padding "
-                         f"never truncates). Received: padded_length={padded_length!r}")
+    require("padded_length", padded_length, Rule(int, longest, meaning="frames every utterance is padded "
+                                                                      "to; padding never truncates, and the "
+                                                                      "longest utterance has "
+                                                                      f"{longest}"))
     train, val, test = split_indices(split_seed)
     side = "pre" if pipeline.startswith("pre") else "post"
     mask_value = float(value) if pipeline.endswith("masked") else None
@@ -174,8 +175,7 @@ def extend(x, steps: int, side: str, value: float = PADDING_VALUE) -> np.ndarray
     """
     if side not in sequences.PADDING_SIDES:
         raise ValueError(f"side must be one of {sequences.PADDING_SIDES}. Received: side={side!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1. Received: steps={steps!r}")
+    steps = require("steps", steps, Rule(int, 1, meaning="padding frames added"))
     x = np.asarray(x, dtype="float32")
     more = np.full((x.shape[0], int(steps), x.shape[2]), value, dtype="float32")
     return np.concatenate([more, x] if side == "pre" else [x, more], axis=1)

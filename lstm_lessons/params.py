@@ -41,20 +41,27 @@ def cut(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class Rule:
-    """The allowed values of one parameter: a type (``int`` or ``float``) and bounds."""
+    """The allowed values of one parameter: a type (``int`` or ``float``) and bounds (``high`` may
+    be ``math.inf``: no upper bound). ``bool`` is never allowed, NaN and infinities never for
+    ``float``; NumPy's integer and float scalars count as ``int`` and ``float``."""
 
     kind: type
     low: float
-    high: float
+    high: float = math.inf
     low_inclusive: bool = True
     meaning: str = ""
     high_inclusive: bool = True
 
+    def _number(self, bound: float) -> str:
+        return str(int(bound)) if self.kind is int else f"{bound:g}"
+
     def describe(self) -> str:
         kind = "an integer" if self.kind is int else "a number"
         left = "<=" if self.low_inclusive else "<"
+        if math.isinf(self.high):
+            return f"{kind} with value {'>=' if self.low_inclusive else '>'} {self._number(self.low)}"
         right = "<=" if self.high_inclusive else "<"
-        return f"{kind} with {self.low:g} {left} value {right} {self.high:g}"
+        return f"{kind} with {self._number(self.low)} {left} value {right} {self._number(self.high)}"
 
     def check(self, name: str, value) -> str | None:
         """Return a message if ``value`` breaks the rule, else ``None``."""
@@ -72,7 +79,7 @@ class Rule:
             below = value <= self.high if self.high_inclusive else value < self.high
             if above and below:
                 return None
-        return f"{name}={shown(value)} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
+        return _not_allowed(name, value, self.meaning, self.describe())
 
 
 @dataclass(frozen=True)
@@ -89,14 +96,25 @@ class Choice:
         """Return a message if ``value`` is not one of the options (compared by type and value)."""
         if any(type(value) is type(o) and value == o for o in self.options):
             return None
-        return f"{name}={shown(value)} is not allowed: {name} ({self.meaning}) must be {self.describe()}."
+        return _not_allowed(name, value, self.meaning, self.describe())
 
 
-def require(name: str, value, rule: Rule | Choice) -> None:
-    """Raise ``ValueError`` with ``rule``'s message (naming ``name``, the value and what is
-    allowed) if ``value`` breaks it."""
+def _not_allowed(name: str, value, meaning: str, allowed: str) -> str:
+    what = f"{name} ({meaning})" if meaning else name
+    return f"{name}={shown(value)} is not allowed: {what} must be {allowed}."
+
+
+def require(name: str, value, rule: Rule | Choice):
+    """Return ``value`` if it keeps ``rule`` (as ``int`` or ``float`` for a :class:`Rule`, NumPy
+    scalars included; unchanged for a :class:`Choice`), else raise.
+
+    Raises:
+        ValueError: with ``rule``'s message, naming ``name``, the value received and what is
+            allowed, e.g. ``"knots=0 is not allowed: knots must be an integer with value >= 1."``
+    """
     if (message := rule.check(name, value)) is not None:
         raise ValueError(message)
+    return rule.kind(value) if isinstance(rule, Rule) else value
 
 
 RULES: dict[str, Rule] = {

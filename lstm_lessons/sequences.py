@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lstm_lessons.params import Rule, require
+
 PADDING_SIDES = ("pre", "post")
 """Where :func:`pad` puts the padding: before the real steps or after them
 (``keras.utils.pad_sequences``'s ``padding`` argument; its default is ``"pre"``)."""
@@ -69,9 +71,8 @@ def pad(x, lengths, length: int, side: str = "post", value: float = 0.0) -> np.n
         raise ValueError(f"side must be one of {PADDING_SIDES}. Received: side={side!r}")
     steps = real_steps(x, lengths)
     longest = max((len(s) for s in steps), default=0)
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < longest:
-        raise ValueError(f"length must be an integer >= {longest}, the longest series (padding never "
-                         f"truncates). Received: length={length!r}")
+    require("length", length, Rule(int, longest, meaning=f"steps every series is padded to; padding never "
+                                                      f"truncates, and the longest series has {longest}"))
     if not np.isfinite(value):
         raise ValueError(f"value must be a finite number. Received: value={value!r}")
     from lstm_lessons._tf import keras

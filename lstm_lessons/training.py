@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from lstm_lessons._tf import keras, tf
+from lstm_lessons.params import RULES, Rule, require
 
 
 def seed_everything(seed: int) -> None:
@@ -23,8 +24,7 @@ def seed_everything(seed: int) -> None:
     Raises:
         ValueError: ``seed`` is not an integer in ``[0, 2**32 - 1]``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 4294967295]. Received: seed={seed!r}")
+    require("seed", seed, RULES["seed"])
     keras.utils.set_random_seed(int(seed))
     tf.config.experimental.enable_op_determinism()
 
@@ -210,8 +210,7 @@ def lr_range_test(build_model: Callable[[float], keras.Model], x, y, *, min_lr: 
     if not 0 <= smoothing < 1 or divergence <= 1:
         raise ValueError(f"Need 0 <= smoothing < 1 and divergence > 1. "
                          f"Received: smoothing={smoothing!r}, divergence={divergence!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1. Received: repeats={repeats!r}")
+    require("repeats", repeats, Rule(int, 1, meaning="runs of the range test averaged"))
     if rule not in RANGE_TEST_RULES:
         raise ValueError(f"rule must be one of {RANGE_TEST_RULES}. Received: rule={rule!r}")
     x, y = np.asarray(x), np.asarray(y)
@@ -359,8 +358,7 @@ def batches(x, y, batch_size: int | None = None, *, shuffle: bool = True, augmen
         raise ValueError(f"x and y must hold the same number (>= 1) of examples. "
                          f"Received {len(x)} and {len(y)}.")
     batch_size = len(x) if batch_size is None else batch_size
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1 or None. Received: batch_size={batch_size!r}")
+    require("batch_size", batch_size, Rule(int, 1, meaning="examples per batch; None: all in one"))
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-import numpy as np
+from lstm_lessons.params import Rule, require
 
 _STARTING: list[threading.Thread] = []
 """Background starts of the pool (:func:`start`) that :func:`run_groups` must wait for."""
@@ -37,9 +37,7 @@ def check_jobs(jobs) -> int:
     """
     if jobs is None:
         return default_jobs()
-    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
-        raise ValueError(f"jobs must be an integer >= 1. Received: jobs={jobs!r}")
-    return int(jobs)
+    return require("jobs", jobs, Rule(int, 1, meaning="processes training at once"))
 
 
 KEEP_WORKERS_UP_TO = 4 * 2**30

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from lstm_lessons.params import ParameterError, check_values, validate_parameters
@@ -71,3 +73,30 @@ def test_choice_accepts_only_its_options_by_type_and_value():
     assert message == "fill='linear' is not allowed: fill (gap filling) must be one of 'ffill', 'time'."
     flags = Choice((True, False), meaning="restore")
     assert flags.check("restore", True) is None and flags.check("restore", 1) is not None
+
+
+def test_require_returns_the_value_as_the_rules_type_and_names_what_is_allowed():
+    import math
+
+    import numpy as np
+
+    from lstm_lessons.params import RULES, Rule, require
+
+    jobs = require("jobs", np.int64(3), Rule(int, 1))
+    assert jobs == 3 and type(jobs) is int
+    assert type(require("sigma", 1, Rule(float, 0.0, 1.0))) is float
+    with pytest.raises(ValueError) as error:
+        require("knots", 0, Rule(int, 1, meaning="points of the random warp"))
+    assert str(error.value) == ("knots=0 is not allowed: knots (points of the random warp) must be an "
+                                "integer with value >= 1.")
+    for bad in (True, 2.5, "3", None):
+        with pytest.raises(ValueError, match="is not allowed"):
+            require("knots", bad, Rule(int, 1))
+    allowed = "far=120 is not allowed: far must be an integer with 1 <= value < 120."
+    with pytest.raises(ValueError, match=re.escape(allowed)):
+        require("far", 120, Rule(int, 1, 120, high_inclusive=False))
+    # Integer bounds are written out whole, not as 4.29497e+09.
+    with pytest.raises(ValueError, match=r"0 <= value <= 4294967295\."):
+        require("seed", 2**32, RULES["seed"])
+    with pytest.raises(ValueError, match=r"0 < value < 1\."):
+        require("validation", math.nan, Rule(float, 0.0, 1.0, low_inclusive=False, high_inclusive=False))
