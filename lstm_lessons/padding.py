@@ -5,8 +5,9 @@ The data is UCI Japanese Vowels (``ll.data.load_japanese_vowels()``): 640 uttera
 frames of 12 LPC cepstrum coefficients, by 9 speakers; the archive's 270 training utterances
 train every model. Its 370 test utterances are split in half, stratified by speaker
 (:func:`split_indices`): 185 validate, and every comparison the lesson and its exercises make is
-made on them; the other 185 are the test set, measured once for the pipeline the lesson
-recommends and deciding nothing.
+made on them; the other 185 are the test set. :func:`train` scores them too
+(``Result.test_accuracy``); the lesson prints that score once, for the pipeline it recommends,
+and no comparison, claim or exercise reads it.
 
 Every pipeline pads all utterances to :data:`PADDED_LENGTH` frames, room for utterances twice
 as long as the longest, as a pipeline that must accept longer ones later would. They differ in
