@@ -39,8 +39,8 @@ from lstm_lessons.claims import read_claim_records
 from lstm_lessons.cores import tensorflow_threads
 from lstm_lessons.runner import resolve_lessons, run_lessons
 
-VARIANTS = {"base": ({}, None), "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, None),
-            "two-threads": ({}, 1)}
+VARIANTS = {"base": ({}, None), "onednn-on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, None),
+            "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, None), "two-threads": ({}, 1)}
 """What differs between machines, changed on this one: ``name: (environment, jobs)``, the
 environment the kernels get and the lessons run side by side (``None``: ``--jobs``). Each
 lesson's TensorFlow gets the cores divided by the lessons side by side

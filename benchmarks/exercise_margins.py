@@ -6,7 +6,9 @@
 For every exercise, the answers of ``solutions/answers.json`` (the reference, which must pass;
 the no-ops, answers that apply no fix, and the wrong ones, which must fail) are checked
 with the grader's own code (``Exercise.verify``) under each variant of :data:`VARIANTS`: as
-this machine runs it, with oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``), with one intra-op thread
+this machine runs it, with oneDNN on and off (``TF_ENABLE_ONEDNN_OPTS=1`` and ``0``: TensorFlow
+turns it on by itself only on some CPUs, see ``ll.machine``, so one of the two is this
+machine's own setting and the other the one it lacks), with one intra-op thread
 (``TF_NUM_INTRAOP_THREADS=1``), and with the two seeds after the task's. Each variant runs in a
 fresh process (TensorFlow reads those variables once, at import). The first three change the
 last digits of every training, as another CPU does; the seeds change far more, and stand for a
@@ -39,6 +41,7 @@ OUT = ROOT / "benchmarks" / "exercise_margins.json"
 
 VARIANTS = {
     "base": ({}, 0),
+    "onednn-on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, 0),
     "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, 0),
     "one-thread": ({"TF_NUM_INTRAOP_THREADS": "1"}, 0),
     "seed+1": ({}, 1),

@@ -1,8 +1,10 @@
 """Where a number was measured: the CPU, its instruction sets, TensorFlow's threads and oneDNN.
 
 TensorFlow's floating-point results on a CPU depend on the instruction set its kernels use
-(AVX2, AVX-512, AMX), on oneDNN's choice of kernels (on by default on x86-64 Linux since
-TensorFlow 2.9, switched off with ``TF_ENABLE_ONEDNN_OPTS=0``; TensorFlow's start-up notice says
+(AVX2, AVX-512, AMX), on oneDNN's choice of kernels (since TensorFlow 2.9 on by default on
+x86-64 Linux CPUs with neural-network features such as AVX512_VNNI, AVX512_BF16 or AMX, and off
+on others, such as an AVX2-only CPU, unless ``TF_ENABLE_ONEDNN_OPTS=1``; ``0`` switches it off;
+when it is on, TensorFlow's start-up notice says
 "you may see slightly different numerical results due to floating-point round-off errors from
 different computation orders"), on the number of threads that split a reduction, and on the
 library versions. :func:`describe` records all of them with a grade or a measurement, so that a

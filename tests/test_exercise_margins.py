@@ -25,7 +25,7 @@ from lstm_lessons.grading.registry import EXERCISES
 ROOT = Path(__file__).resolve().parent.parent
 DECLARED = json.loads((ROOT / "solutions" / "answers.json").read_text())
 MEASURED = json.loads((ROOT / "benchmarks" / "exercise_margins.json").read_text())
-MACHINE_VARIANTS = ("base", "onednn-off", "one-thread")
+MACHINE_VARIANTS = ("base", "onednn-on", "onednn-off", "one-thread")
 """What differs between machines, changed on one: every decision keeps :data:`MIN_MARGIN` in each."""
 SEED_VARIANTS = ("seed+1", "seed+2")
 """The next two seeds: a far larger change than another CPU's last digits. The decision must be
