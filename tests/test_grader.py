@@ -299,10 +299,12 @@ def test_an_earlier_results_file_of_another_lesson_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"workers": 0}, "workers must be a positive integer. Received: 0"),
-    ({"workers": 1.5}, "workers must be a positive integer. Received: 1.5"),
-    ({"timeout": -5}, "timeout must be a positive number. Received: -5"),
-    ({"memory_mb": "lots"}, "memory_mb must be a positive number. Received: 'lots'"),
+    ({"workers": 0}, r"workers=0 is not allowed: workers \(hand-ins graded at once\) must be an integer "
+                     "with value > 0."),
+    ({"workers": 1.5}, "workers=1.5 is not allowed: .* must be an integer with value > 0."),
+    ({"timeout": -5}, r"timeout=-5 is not allowed: timeout \(a limit in seconds or MiB\) must be a number "
+                      "with value > 0."),
+    ({"memory_mb": "lots"}, "memory_mb='lots' is not allowed: .* must be a number with value > 0."),
 ])
 def test_grader_refuses_bad_limits_before_anything_runs(tmp_path, options, message):
     with pytest.raises(GradingError, match=message):

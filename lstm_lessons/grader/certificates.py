@@ -16,6 +16,8 @@ import datetime
 import os
 from pathlib import Path
 
+from lstm_lessons.params import Rule, require
+
 ROLES = ("scheduler", "worker", "grader")
 """One certificate and key each: ``<role>.pem`` and ``<role>-key.pem``."""
 
@@ -74,8 +76,7 @@ def make_certificates(folder, days: int = VALID_DAYS, name: str = "lstm-lessons 
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36_500:
-        raise ValueError(f"days must be an integer from 1 to 36500. Received: days={days!r}")
+    require("days", days, Rule(int, 1, 36_500, meaning="days the certificates stay valid"))
     folder = Path(folder)
     paths = {"ca": folder / AUTHORITY, "ca-key": folder / "ca-key.pem"}
     for role in ROLES:

@@ -65,7 +65,7 @@ from lstm_lessons.grader.submissions import DEFAULT_MAX_MB, common_folder, prepa
 from lstm_lessons.grading.feedback import ExerciseError, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
 from lstm_lessons.machine import kind as machine_kind
-from lstm_lessons.params import shown
+from lstm_lessons.params import Rule, shown
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
 DEFAULT_TIMEOUT = 600.0
@@ -84,6 +84,10 @@ so with ``--workers 1``). Otherwise ``results.json`` lists every submission that
 
 class GradingError(ValueError):
     """A usage error found before anything runs: a lesson without exercises, a bad limit."""
+
+
+POSITIVE = Rule(float, 0.0, low_inclusive=False, meaning="a limit in seconds or MiB")
+"""The rule of the grader's time, memory, disk and hand-in size limits."""
 
 
 def default_workers() -> int:
@@ -177,13 +181,12 @@ class Grader:
         if not self.exercises:
             raise GradingError(f"Lesson {self.lesson!r} has no graded exercises.")
         self.workers = default_workers() if workers is None else workers
-        for name, value, kind in (("workers", self.workers, int), ("timeout", timeout, float),
-                                  ("memory_mb", memory_mb, float), ("disk_mb", disk_mb, float),
-                                  ("max_mb", max_mb, float)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 \
-                    or (kind is int and not isinstance(value, int)):
-                raise GradingError(f"{name} must be a positive {'integer' if kind is int else 'number'}. "
-                                   f"Received: {value!r}")
+        for name, value, rule in (("workers", self.workers, Rule(int, 0, low_inclusive=False,
+                                                                  meaning="hand-ins graded at once")),
+                                  ("timeout", timeout, POSITIVE), ("memory_mb", memory_mb, POSITIVE),
+                                  ("disk_mb", disk_mb, POSITIVE), ("max_mb", max_mb, POSITIVE)):
+            if (message := rule.check(name, value)) is not None:
+                raise GradingError(message)
         self.timeout, self.memory_mb, self.progress = float(timeout), float(memory_mb), progress
         self.disk_mb, self.max_mb = float(disk_mb), float(max_mb)
         # Before anything runs: a grader asked for a sandbox never runs a hand-in without one
