@@ -37,8 +37,8 @@ def _batch(x) -> np.ndarray:
 
 
 def _check_sigma(sigma) -> float:
-    return require("sigma", sigma, Rule(float, 0.0, 1.0, meaning="the noise's standard deviation, in "
-                                                          "standard deviations of the series"))
+    return require("sigma", sigma, Rule(float, 0.0, 1.0, meaning="standard deviation of the random noise, "
+                                                          "scale factor or speed"))
 
 
 def jitter(x, sigma: float, rng: np.random.Generator) -> np.ndarray:

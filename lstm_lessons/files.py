@@ -22,14 +22,13 @@ def atomic_write(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path
     flushed to disk and renamed over ``path``.
 
     The caller writes the temporary file itself (``model.save(temporary)``, say), which is why
-    ``suffix`` can be chosen: Keras decides the format by the file's ending.
+    ``suffix`` can be chosen: Keras decides the format by the file's ending. The temporary file
+    is created empty, with the permissions a new file gets (``0o666`` less the umask), under a
+    name no other writer uses.
 
     Args:
         path: the file to write; its folder is created if missing.
         suffix: ending of the temporary file's name, e.g. ``".tmp.keras"``.
-
-    The temporary file is created empty, with the permissions a new file gets (``0o666`` less
-    the umask), under a name no other writer uses.
 
     Raises:
         Whatever the block raises, after removing the temporary file (``path`` untouched).
