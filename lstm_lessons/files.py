@@ -4,7 +4,8 @@ A write goes to a temporary file in the target's own folder; only when it is com
 disk (``os.fsync``) is it renamed over the target with ``os.replace``, which POSIX and Windows
 perform atomically within one file system (Python's documentation of ``os.replace``). If the
 write fails or is interrupted, the temporary file is removed and the target keeps its old
-contents. Used for checkpoints (lesson 04), the grader's reports and the package repairs.
+contents. Used for checkpoints (lesson 04), the grader's reports, the runner's summaries and the
+package repairs.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 
 from lstm_lessons.claims import read_claims
+from lstm_lessons.files import write_atomically
 from lstm_lessons.params import ParameterError, validate_parameters
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -196,7 +197,9 @@ def run_lessons(names=(), parameters: dict | None = None, out_dir="build",
 
 
 def write_summary(results: list[LessonResult], out_dir: Path) -> None:
-    """Write ``summary.json`` (machine-readable) and ``summary.md`` (a table) to ``out_dir``."""
+    """Write ``summary.json`` (machine-readable) and ``summary.md`` (a table) to ``out_dir``, each
+    atomically (:func:`lstm_lessons.files.write_atomically`: an earlier summary is never left half
+    overwritten)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -205,8 +208,8 @@ def write_summary(results: list[LessonResult], out_dir: Path) -> None:
         "cpu_count": os.cpu_count(),
         "lessons": [asdict(r) for r in results],
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out_dir / "summary.md").write_text(summary_table(results))
+    write_atomically(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_atomically(out_dir / "summary.md", summary_table(results))
 
 
 def summary_table(results: list[LessonResult]) -> str:

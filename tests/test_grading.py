@@ -120,6 +120,19 @@ def test_the_hint_is_that_of_the_first_unmet_condition():
     assert first_hint((True, "a"), (True, "b")) == ""
 
 
+def test_the_plateau_schedule_is_counted_by_keras_own_callback():
+    """Epochs with no improvement until ReduceLROnPlateau brings 0.3 to at most 0.013: cuts
+    times max(patience, 1), by Keras's count; the lesson's (0.5, 1) takes 5, outside 6 to 12."""
+    import math
+
+    from lstm_lessons.grading.lesson01 import FASTEST_DESCENT, SLOWEST_DESCENT, epochs_to_stable_rate
+
+    assert epochs_to_stable_rate(0.5, 1) == epochs_to_stable_rate(0.5, 0) == 5 < FASTEST_DESCENT
+    assert FASTEST_DESCENT <= epochs_to_stable_rate(0.3, 3) == 9 < epochs_to_stable_rate(0.5, 2) == 10
+    assert epochs_to_stable_rate(0.5, 2) <= SLOWEST_DESCENT < epochs_to_stable_rate(0.5, 3) == 15
+    assert epochs_to_stable_rate(0.9, 10) == math.inf   # 30 cuts of 10 epochs: not within the run
+
+
 def test_the_gap_exercise_wants_the_smallest_gap_and_the_count_without_one():
     from lstm_lessons.grading.registry import EXERCISES
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lstm_lessons.claims import at_most, below
+import math
+
+from lstm_lessons.claims import at_least, at_most, below
 from lstm_lessons.grading.exercise import Exercise, Judgement, first_hint
 from lstm_lessons.params import Rule
 
@@ -23,6 +25,21 @@ of its epochs on seed 1 while its loss falls to the end), so the run must instea
 PLATEAU_START = 0.3
 """Exercise 2's starting learning rate: the lesson's failing one. (At 0.1 a run without any
 schedule already met the old targets on some CPUs: it was too close to a healthy rate to grade.)"""
+
+STABLE_RATE = 0.013
+"""The learning rate lesson 01's averaged range test suggests for batches of 32 (printed by the
+lesson), which it shows to train without oscillating."""
+
+FASTEST_DESCENT, SLOWEST_DESCENT = 6, 12
+"""Exercise 2's schedule must bring the rate from :data:`PLATEAU_START` to at most
+:data:`STABLE_RATE` after at least ``FASTEST_DESCENT`` and at most ``SLOWEST_DESCENT`` epochs
+with no improvement in the validation loss (:func:`epochs_to_stable_rate`). At 0.3 the
+validation loss jumps from epoch to epoch, so an epoch without improvement is as often noise as
+a plateau: a schedule that comes all the way down after 5 such epochs, as the lesson's factor
+0.5 and patience 1 do (a halving at every one), lets a few noisy epochs set the rate, and
+copying it does not pass. 12 is under half of the 29 epochs the graded run has after its first.
+This part is arithmetic of Keras's callback, the same on any CPU; whether the schedule then
+rescues the run is measured by training."""
 
 SETTLE_EPOCHS, SETTLE_RANGE = 10, 0.2
 """Exercise 2: over the last ``SETTLE_EPOCHS`` epochs the validation loss must vary by less than
@@ -83,6 +100,33 @@ def _verify_stable_rate(answer: dict, seed: int) -> Judgement:
     return Judgement(checks, message, hint, measured)
 
 
+def epochs_to_stable_rate(factor: float, patience: int, start: float = PLATEAU_START,
+                          target: float = STABLE_RATE, epochs: int = 30) -> float:
+    """How many epochs with no improvement ``ReduceLROnPlateau(factor, patience, min_lr=1e-5)``
+    takes to bring Adam's learning rate from ``start`` to at most ``target``.
+
+    Keras's own callback is fed a validation loss that never improves after the first epoch,
+    with no training: its count of epochs without improvement (patience 0 cuts at each, as
+    patience 1 does), not ours. Returns that number of epochs after the first, or ``math.inf``
+    when the rate is still above ``target`` after ``epochs - 1`` of them (the rest of a run of
+    ``epochs``).
+    """
+    from lstm_lessons._tf import keras
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(start), loss="mse")
+    schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=factor, patience=patience,
+                                                 min_lr=1e-5)
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    schedule.on_epoch_end(0, {"val_loss": 1.0})
+    for stalled in range(1, epochs):
+        schedule.on_epoch_end(stalled, {"val_loss": 1.0})
+        if float(model.optimizer.learning_rate) <= target:
+            return stalled
+    return math.inf
+
+
 def _verify_plateau(answer: dict, seed: int) -> Judgement:
     import numpy as np
 
@@ -94,18 +138,33 @@ def _verify_plateau(answer: dict, seed: int) -> Judgement:
     tail = val_loss[-SETTLE_EPOCHS:]
     spread = float(tail.max() / tail.min() - 1) if np.isfinite(tail).all() and tail.min() > 0 else np.inf
     unexplained = float(val_loss[-1] / np.var(_windows().y_val))
-    checks = (below(f"relative range of the validation loss over the last {SETTLE_EPOCHS} epochs", spread,
+    stalls = epochs_to_stable_rate(answer["factor"], answer["patience"])
+    reaching = f"epochs with no improvement until the rate is at most {STABLE_RATE}"
+    # A schedule that never gets there is not too fast: only its slowness is checked.
+    descent = ((at_least(reaching, stalls, FASTEST_DESCENT),) if math.isfinite(stalls) else ()) + (
+        at_most(reaching, stalls, SLOWEST_DESCENT),)
+    checks = (*descent,
+              below(f"relative range of the validation loss over the last {SETTLE_EPOCHS} epochs", spread,
                     SETTLE_RANGE),
               at_most("last validation loss / variance of the validation targets", unexplained,
                       UNEXPLAINED_SHARE))
-    settled, learnt = (c.holds for c in checks)
-    measured = {"last_epochs_range": round(spread, 3), "last_val_loss": round(float(val_loss[-1]), 5),
+    gentle, quick = math.isinf(stalls) or stalls >= FASTEST_DESCENT, stalls <= SLOWEST_DESCENT
+    settled, learnt = (c.holds for c in checks[-2:])
+    measured = {"stalls_to_stable_rate": stalls if math.isfinite(stalls) else None,
+                "last_epochs_range": round(spread, 3), "last_val_loss": round(float(val_loss[-1]), 5),
                 "unexplained_share": round(unexplained, 3)}
-    message = (f"from {PLATEAU_START:g}, over the last {SETTLE_EPOCHS} epochs the validation loss varied by "
-               f"{spread:.0%} ({'below' if settled else 'not below'} {SETTLE_RANGE:.0%}); it ended at "
-               f"{unexplained:.3f} of the targets' variance ({'at most' if learnt else 'above'} "
+    reached = f"after {stalls}" if math.isfinite(stalls) else "not within the run's 29"
+    message = (f"the schedule brings {PLATEAU_START:g} to at most {STABLE_RATE} {reached} epochs with no "
+               f"improvement ({'within' if gentle and quick else 'outside'} {FASTEST_DESCENT} to "
+               f"{SLOWEST_DESCENT}); in the run, over the last {SETTLE_EPOCHS} epochs the validation loss "
+               f"varied by {spread:.0%} ({'below' if settled else 'not below'} {SETTLE_RANGE:.0%}); it "
+               f"ended at {unexplained:.3f} of the targets' variance ({'at most' if learnt else 'above'} "
                f"{UNEXPLAINED_SHARE})")
-    hint = first_hint((settled, "the rate is still too high at the end: cut sooner (smaller patience) or "
+    hint = first_hint((gentle, "the schedule comes down too fast: a few noisy epochs take the rate all the "
+                               "way down. Cut less each time, or wait longer before each cut."),
+                      (quick, "the rate stays above the stable one too long: count how many cuts it needs "
+                              "and how many epochs each one waits."),
+                      (settled, "the rate is still too high at the end: cut sooner (smaller patience) or "
                                 "harder (smaller factor)."),
                       (learnt, "it settled without learning: the rate fell so low so early that the model "
                                "stopped improving."))
@@ -123,9 +182,12 @@ EXERCISES = (
     Exercise(
         "01-plateau-schedule", "01_learning_rate_oscillation", 2,
         f"Start from the lesson's too-high learning rate {PLATEAU_START} (30 epochs, seed 1) and choose "
-        f"ReduceLROnPlateau's factor and patience (monitoring val_loss, min_lr 1e-5) so that the validation "
-        f"loss settles, varying by less than {SETTLE_RANGE:.0%} over the last {SETTLE_EPOCHS} epochs "
-        f"(largest / smallest - 1), and ends at most {UNEXPLAINED_SHARE} of the validation targets' "
+        f"ReduceLROnPlateau's factor and patience (monitoring val_loss, min_lr 1e-5). Were the validation "
+        f"loss never to improve after the first epoch, the schedule must bring the rate to at most "
+        f"{STABLE_RATE} (the lesson's range-test rate) after {FASTEST_DESCENT} to {SLOWEST_DESCENT} epochs "
+        f"with no improvement (the lesson's factor and patience take 5). In the run, the validation loss "
+        f"must settle, varying by less than {SETTLE_RANGE:.0%} over the last {SETTLE_EPOCHS} epochs "
+        f"(largest / smallest - 1), and end at most {UNEXPLAINED_SHARE} of the validation targets' "
         f"variance (an R^2 of at least {1 - UNEXPLAINED_SHARE:.1f}).",
         # Keras's ReduceLROnPlateau refuses a factor of 1 or more (it would never cut).
         {"factor": Rule(float, 0.0, 1.0, low_inclusive=False, high_inclusive=False,
