@@ -133,24 +133,30 @@ def test_the_plateau_schedule_is_counted_by_keras_own_callback():
     assert epochs_to_stable_rate(0.9, 10) == math.inf   # 30 cuts of 10 epochs: not within the run
 
 
-def test_the_gap_exercise_wants_the_smallest_gap_and_the_count_without_one():
+def test_the_gap_exercise_wants_the_smallest_gap_and_the_validation_windows_it_leaves():
+    # Windows of 36 months starting every 3 months: a validation window shares a month with the
+    # last training window while it starts at most 35 months, 11 windows, after it; the split has
+    # 170 validation windows, 159 after the gap.
+    from lstm_lessons import leakage
+    from lstm_lessons.grading import lesson06
     from lstm_lessons.grading.registry import EXERCISES
 
-    # Windows of 36 months starting every 3 months: a validation window shares a month with the
-    # last training window while it starts at most 35 months, 11 windows, after it.
+    assert lesson06.TRAINING_SHARE == 1 - leakage.VALIDATION_FRACTION   # the share the task names
     gap = EXERCISES["06-gap"]
-    judged = gap.verify({"gap": 11, "shared_without_gap": 11}, 1)
-    assert judged.passed and judged.hint == "" and judged.measurements["shared_without_gap"] == 11
-    judged = gap.verify({"gap": 10, "shared_without_gap": 11}, 1)
-    assert not judged.passed and judged.measurements["shared_with_gap"] == 1
-    assert judged.hint.startswith("a validation window still")
-    judged = gap.verify({"gap": 35, "shared_without_gap": 11}, 1)   # the stride-1 formula's gap
-    assert not judged.passed and judged.hint.startswith("that gap is larger than needed")
-    judged = gap.verify({"gap": 11, "shared_without_gap": 0}, 1)
-    assert not judged.passed and judged.hint.startswith("without a gap, count")
-    assert [c.holds for c in judged.checks] == [True, True] and not judged.reports[0].holds
-    judged = gap.verify({"gap": 0, "shared_without_gap": 0}, 1)
-    assert "11" not in judged.message   # neither the gap nor the count is given away
+    judged = gap.verify({"gap": 11, "validation_windows": 159}, 1)
+    assert judged.passed and judged.hint == "" and judged.measurements["validation_windows"] == 159
+    too_small = gap.verify({"gap": 10, "validation_windows": 160}, 1)
+    assert not too_small.passed and too_small.measurements["shared_with_gap"] == 1
+    too_large = gap.verify({"gap": 35, "validation_windows": 135}, 1)   # the stride-1 formula's gap
+    assert not too_large.passed and too_large.measurements["shared_with_gap"] == 0
+    miscounted = gap.verify({"gap": 11, "validation_windows": 170}, 1)
+    assert not miscounted.passed and [c.holds for c in miscounted.checks] == [True]
+    assert not miscounted.reports[0].holds
+    # The feedback says neither which way the gap is off nor which of the two is wrong.
+    assert too_small.hint == too_large.hint == miscounted.hint != ""
+    assert too_small.message.endswith("not both right") and miscounted.message.endswith("not both right")
+    judged = gap.verify({"gap": 0, "validation_windows": 0}, 1)
+    assert not {"11", "159", "170"} & set(judged.message.replace(",", " ").split())   # nothing given away
 
 
 def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_be_measured():
@@ -159,11 +165,14 @@ def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_
     value = EXERCISES["07-padding-value"]
     judged = value.verify({"value": -10.0, "masked_steps": 15605}, 1)
     assert judged.passed and judged.hint == "" and judged.measurements["padding_steps"] == 15605
+    assert f"({judged.measurements['lowest_real']:.2f} to " in judged.message   # shown once outside
     assert judged.measurements["lowest_real"] < -3 and judged.measurements["highest_real"] > 3
     assert judged.margin > 1       # -10 lies more than the lowest real value's size below it
     judged = value.verify({"value": 0.0, "masked_steps": 15605}, 1)
     assert not judged.passed and judged.measurements["masked_steps"] == 15605
     assert judged.hint.startswith("that value lies inside") and judged.margin < -0.5
+    low, high = (f"{judged.measurements[k]:.2f}" for k in ("lowest_real", "highest_real"))
+    assert low not in judged.message and high not in judged.message   # the range is not given away
     judged = value.verify({"value": 50.0, "masked_steps": 22726}, 1)   # the training array's count
     assert not judged.passed and judged.hint.startswith("count the padding steps")
     assert "15605" not in judged.message

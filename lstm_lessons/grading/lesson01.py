@@ -22,9 +22,10 @@ With two steps an epoch the oscillation index is not a fair judge (0.1 turns by 
 of its epochs on seed 1 while its loss falls to the end), so the run must instead end within
 ``STABLE_END`` times its best validation loss."""
 
-PLATEAU_START = 0.3
-"""Exercise 2's starting learning rate: the lesson's failing one. (At 0.1 a run without any
-schedule already met the old targets on some CPUs: it was too close to a healthy rate to grade.)"""
+PLATEAU_START, PLATEAU_EPOCHS = 0.3, 30
+"""Exercise 2's starting learning rate, the lesson's failing one, and the epochs of its run. (At 0.1
+a run without any schedule already met the old targets on some CPUs: it was too close to a healthy
+rate to grade.)"""
 
 STABLE_RATE = 0.013
 """The learning rate lesson 01's averaged range test suggests for batches of 32 (printed by the
@@ -37,7 +38,8 @@ with no improvement in the validation loss (:func:`epochs_to_stable_rate`). At 0
 validation loss jumps from epoch to epoch, so an epoch without improvement is as often noise as
 a plateau: a schedule that comes all the way down after 5 such epochs, as the lesson's factor
 0.5 and patience 1 do (a halving at every one), lets a few noisy epochs set the rate, and
-copying it does not pass. 12 is under half of the 29 epochs the graded run has after its first.
+copying it does not pass. 12 is under half of the 29 epochs the graded run (``PLATEAU_EPOCHS``)
+has after its first.
 This part is arithmetic of Keras's callback, the same on any CPU; whether the schedule then
 rescues the run is measured by training."""
 
@@ -100,8 +102,16 @@ def _verify_stable_rate(answer: dict, seed: int) -> Judgement:
     return Judgement(checks, message, hint, measured)
 
 
+def _plateau_schedule(factor: float, patience: int):
+    """Exercise 2's schedule: Keras's ``ReduceLROnPlateau`` on the validation loss, floor 1e-5."""
+    from lstm_lessons._tf import keras
+
+    return keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=factor, patience=patience,
+                                             min_lr=1e-5)
+
+
 def epochs_to_stable_rate(factor: float, patience: int, start: float = PLATEAU_START,
-                          target: float = STABLE_RATE, epochs: int = 30) -> float:
+                          target: float = STABLE_RATE, epochs: int = PLATEAU_EPOCHS) -> float:
     """How many epochs with no improvement ``ReduceLROnPlateau(factor, patience, min_lr=1e-5)``
     takes to bring Adam's learning rate from ``start`` to at most ``target``.
 
@@ -115,8 +125,7 @@ def epochs_to_stable_rate(factor: float, patience: int, start: float = PLATEAU_S
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(start), loss="mse")
-    schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=factor, patience=patience,
-                                                 min_lr=1e-5)
+    schedule = _plateau_schedule(factor, patience)
     schedule.set_model(model)
     schedule.on_train_begin()
     schedule.on_epoch_end(0, {"val_loss": 1.0})
@@ -130,11 +139,9 @@ def epochs_to_stable_rate(factor: float, patience: int, start: float = PLATEAU_S
 def _verify_plateau(answer: dict, seed: int) -> Judgement:
     import numpy as np
 
-    from lstm_lessons._tf import keras
-
-    schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=answer["factor"],
-                                                 patience=answer["patience"], min_lr=1e-5)
-    val_loss = np.asarray(_sunspot_run(PLATEAU_START, [schedule], seed=seed)["val_loss"], dtype=float)
+    schedule = _plateau_schedule(answer["factor"], answer["patience"])
+    val_loss = np.asarray(
+        _sunspot_run(PLATEAU_START, [schedule], seed=seed, epochs=PLATEAU_EPOCHS)["val_loss"], dtype=float)
     tail = val_loss[-SETTLE_EPOCHS:]
     spread = float(tail.max() / tail.min() - 1) if np.isfinite(tail).all() and tail.min() > 0 else np.inf
     unexplained = float(val_loss[-1] / np.var(_windows().y_val))
@@ -148,12 +155,12 @@ def _verify_plateau(answer: dict, seed: int) -> Judgement:
                     SETTLE_RANGE),
               at_most("last validation loss / variance of the validation targets", unexplained,
                       UNEXPLAINED_SHARE))
-    gentle, quick = math.isinf(stalls) or stalls >= FASTEST_DESCENT, stalls <= SLOWEST_DESCENT
+    gentle, quick = all(c.holds for c in descent[:-1]), descent[-1].holds
     settled, learnt = (c.holds for c in checks[-2:])
     measured = {"stalls_to_stable_rate": stalls if math.isfinite(stalls) else None,
                 "last_epochs_range": round(spread, 3), "last_val_loss": round(float(val_loss[-1]), 5),
                 "unexplained_share": round(unexplained, 3)}
-    reached = f"after {stalls}" if math.isfinite(stalls) else "not within the run's 29"
+    reached = f"after {stalls}" if math.isfinite(stalls) else f"not within the run's {PLATEAU_EPOCHS - 1}"
     message = (f"the schedule brings {PLATEAU_START:g} to at most {STABLE_RATE} {reached} epochs with no "
                f"improvement ({'within' if gentle and quick else 'outside'} {FASTEST_DESCENT} to "
                f"{SLOWEST_DESCENT}); in the run, over the last {SETTLE_EPOCHS} epochs the validation loss "
@@ -181,17 +188,17 @@ EXERCISES = (
         _verify_stable_rate),
     Exercise(
         "01-plateau-schedule", "01_learning_rate_oscillation", 2,
-        f"Start from the lesson's too-high learning rate {PLATEAU_START} (30 epochs, seed 1) and choose "
-        f"ReduceLROnPlateau's factor and patience (monitoring val_loss, min_lr 1e-5). Were the validation "
-        f"loss never to improve after the first epoch, the schedule must bring the rate to at most "
-        f"{STABLE_RATE} (the lesson's range-test rate) after {FASTEST_DESCENT} to {SLOWEST_DESCENT} epochs "
-        f"with no improvement (the lesson's factor and patience take 5). In the run, the validation loss "
+        f"Start from the lesson's too-high learning rate {PLATEAU_START} ({PLATEAU_EPOCHS} epochs, seed 1) "
+        f"and choose ReduceLROnPlateau's factor and patience (monitoring val_loss, min_lr 1e-5). Were the "
+        f"validation loss never to improve after the first epoch, the schedule must bring the rate to at "
+        f"most {STABLE_RATE} (the lesson's range-test rate) after {FASTEST_DESCENT} to {SLOWEST_DESCENT} "
+        f"epochs with no improvement. In the run, the validation loss "
         f"must settle, varying by less than {SETTLE_RANGE:.0%} over the last {SETTLE_EPOCHS} epochs "
         f"(largest / smallest - 1), and end at most {UNEXPLAINED_SHARE} of the validation targets' "
         f"variance (an R^2 of at least {1 - UNEXPLAINED_SHARE:.1f}).",
         # Keras's ReduceLROnPlateau refuses a factor of 1 or more (it would never cut).
         {"factor": Rule(float, 0.0, 1.0, low_inclusive=False, high_inclusive=False,
                         meaning="multiplier of the learning rate"),
-         "patience": Rule(int, 0, 30, meaning="epochs without improvement before a cut")},
+         "patience": Rule(int, 0, PLATEAU_EPOCHS, meaning="epochs without improvement before a cut")},
         _verify_plateau),
 )

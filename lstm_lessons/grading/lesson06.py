@@ -1,4 +1,5 @@
-"""Lesson 06's exercises: size the gap that removes the shared months, and measure a leak's optimism."""
+"""Lesson 06's exercises: size the gap that removes the shared months and count what it costs, and
+measure a leak's optimism."""
 
 from __future__ import annotations
 
@@ -16,54 +17,55 @@ GAP_LOOKBACK, GAP_HORIZON, GAP_STRIDE = 24, 12, 3
 """Exercise 1's forecaster: two years of months in, the next twelve out, a window starting every
 third month. The lesson's windows start every month, where the gap is
 ``ll.data.window_gap(lookback, horizon)`` windows; with a stride that formula counts months, not
-windows, and is larger than needed."""
+windows, and is larger than needed. The smallest gap is 11 windows and leaves 159 of the split's 170
+validation windows; the lesson windows with stride 1 at every setting, so no run of it prints
+either count."""
+
+TRAINING_SHARE = 0.8
+"""``1 - ll.leakage.VALIDATION_FRACTION``, the lesson's training share of the development months
+(``tests/test_grading.py`` checks they match), written out for exercise 1's task so that importing
+the exercises does not import ``ll.leakage`` and with it pandas and scikit-learn."""
 
 OPTIMISM_TOLERANCE = 0.03
 """Exercise 2: a reported optimism may differ by this much from the grader's (another CPU's last
 digits, a rounding)."""
 
 
-def _shared(gap: int) -> int:
-    """Validation windows sharing a month with a training window when exercise 1's chronological
-    split (the lesson's development period and validation share; a window is training when its
-    last month lies in the training share) leaves ``gap`` windows out."""
+def _validation_windows(gap: int) -> tuple[int, int]:
+    """Exercise 1's chronological split (the lesson's development period and validation share; a
+    window is training when its last month lies in the training share) with ``gap`` windows left
+    out: the validation windows that share a month with a training window, and how many validation
+    windows there are."""
     from lstm_lessons import data, leakage
 
     n_dev = leakage.development_months(len(data.load_sunspots()))
     length = GAP_LOOKBACK + GAP_HORIZON
     starts = np.arange(0, n_dev - length + 1, GAP_STRIDE)
     last_training_start = int(round((1 - leakage.VALIDATION_FRACTION) * n_dev)) - length
-    train, rest = starts[starts <= last_training_start], starts[starts > last_training_start]
+    train, validation = starts[starts <= last_training_start], starts[starts > last_training_start][gap:]
     # ``windows_sharing_steps`` takes stride-1 window indices: a window's index is its first month.
-    return data.windows_sharing_steps(train, rest[gap:], GAP_LOOKBACK, GAP_HORIZON)
+    return data.windows_sharing_steps(train, validation, GAP_LOOKBACK, GAP_HORIZON), len(validation)
 
 
 def _verify_gap(answer: dict, seed: int) -> Judgement:
     # Counting, no training: ``seed`` is not used, and a count has no margin (facts, not bounds).
-    gap, without = answer["gap"], answer["shared_without_gap"]
-    shared, shared_one_less, shared_none = _shared(gap), _shared(max(gap - 1, 0)), _shared(0)
-    checks = (is_true("no validation window shares a month with training", shared == 0),
-              is_true("one window less would share a month", gap == 0 or shared_one_less > 0))
-    reports = (is_true("reported count without a gap is right", without == shared_none),)
-    enough, smallest = (c.holds for c in checks)
-    counted = reports[0].holds
+    gap, reported = answer["gap"], answer["validation_windows"]
+    (shared, left), (shared_one_less, _) = _validation_windows(gap), _validation_windows(max(gap - 1, 0))
+    # One check, not "enough" and "no more than enough" apart, and one verdict for the pair: which
+    # part fails, or which way, would let a few instant checks find the answer without understanding.
+    smallest = shared == 0 and (gap == 0 or shared_one_less > 0)
+    checks = (is_true("the smallest gap with no validation window sharing a month with training", smallest),)
+    reports = (is_true("reported validation windows left with that gap", reported == left),)
+    both = smallest and reports[0].holds
     measured = {"shared_with_gap": shared, "shared_with_one_window_less": shared_one_less,
-                "shared_without_gap": shared_none}
+                "validation_windows": left}
     # The counts stay out of the message: each is a reported value, or leads straight to one.
-    if not enough:
-        outcome = "still leaves validation windows sharing a month with training"
-    elif smallest:
-        outcome = "leaves no validation window sharing a month with training, and is the smallest that does"
-    else:
-        outcome = "leaves no validation window sharing a month with training, but a smaller gap does too"
-    message = (f"a gap of {gap} windows {outcome}; your count without a gap is "
-               f"{'right' if counted else 'not right'}")
-    hint = first_hint((enough, "a validation window still reaches back into a training window: count the "
-                               "months one window covers, inputs and targets, and how far apart two "
-                               "windows start."),
-                      (smallest, "that gap is larger than needed: a smaller one already shares no month."),
-                      (counted, "without a gap, count the validation windows that start within one window's "
-                                "length of the last training window."))
+    verdict = "both right: no validation window shares a month with training" if both else "not both right"
+    message = f"a gap of {gap} windows, leaving {reported} validation windows: {verdict}"
+    hint = first_hint((both, "count the months one window covers, inputs and targets, and how far apart two "
+                             "windows start: the gap leaves out exactly the validation windows that still "
+                             "reach back into a training window. Then count the split's validation windows "
+                             "and take the gap away."))
     return Judgement(checks, message, hint, measured, reports)
 
 
@@ -92,15 +94,15 @@ def _verify_optimism(answer: dict, seed: int) -> Judgement:
 EXERCISES = (
     Exercise(
         "06-gap", "06_leakage", 2,
-        f"A forecaster reads {GAP_LOOKBACK} months and predicts the next {GAP_HORIZON}; a window starts "
-        f"every {GAP_STRIDE} months (stride {GAP_STRIDE}), and the windows are split in time order as in "
-        "lesson 06. Give the smallest number of windows to leave "
-        "out between the last training window and the first validation window so that no validation "
-        "window shares a month with a training window, and how many validation windows share a month when "
-        "none is left out.",
+        f"A forecaster reads {GAP_LOOKBACK} months and predicts the next {GAP_HORIZON}. Its windows start "
+        f"at the first month of lesson 06's development period and every {GAP_STRIDE} months after (stride "
+        f"{GAP_STRIDE}), and lie wholly in that period; a window is a training window when its last month "
+        f"lies in the lesson's training share (the first {TRAINING_SHARE:.0%} of the development "
+        "months, rounded), and every later window is a validation window. Give the smallest number of "
+        "validation windows to leave out, from the first, so that no validation window left shares a "
+        "month with a training window, and how many validation windows are then left to validate on.",
         {"gap": Rule(int, 0, 1000, meaning="windows left out between training and validation"),
-         "shared_without_gap": Rule(int, 0, 10_000,
-                                    meaning="validation windows sharing a month without a gap")},
+         "validation_windows": Rule(int, 0, 10_000, meaning="validation windows left after the gap")},
         _verify_gap),
     Exercise(
         "06-optimism", "06_leakage", 2,

@@ -78,8 +78,10 @@ def _verify_value(answer: dict, seed: int) -> Judgement:
     count = (f"the mask skips {masked} of the {padding_steps} padding steps of the validation array, as you "
              "said" if counted else
              f"you said the mask skips {reported} steps of the validation array, which is not what it skips")
-    message = (f"padding value {value:g}: the standardised real frames run from {low:.2f} to {high:.2f}; "
-               f"padded to {PADDED_LENGTH} frames, {count}")
+    # The range is shown only once the value is outside it: the feedback gives no bound away.
+    where = (f"outside the standardised real frames ({low:.2f} to {high:.2f})" if outside else
+             "within the range of the standardised real frames")
+    message = f"padding value {value:g} lies {where}; padded to {PADDED_LENGTH} frames, {count}"
     hint = first_hint((outside, "that value lies inside the range of the standardised data: a real frame "
                                 "could one day equal it in every channel."),
                       (counted, f"count the padding steps of the validation array padded to {PADDED_LENGTH} "
