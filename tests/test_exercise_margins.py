@@ -120,3 +120,29 @@ def test_a_wrong_answer_decided_by_its_report_alone_is_not_judged_on_other_seeds
     assert not decided_by_reports({"passed": False, "reports": 1, "checks": [fails, holds]})
     assert not decided_by_reports({"passed": False, "reports": 0, "checks": [fails]})
     assert not decided_by_reports({"passed": True, "reports": 1, "checks": [holds, holds]})
+
+
+def test_the_code_checksum_follows_what_decides_not_where_modules_live(tmp_path, monkeypatch):
+    import exercise_margins
+
+    for path in (*exercise_margins.SHARED_CODE, "lstm_lessons/grading/lesson06.py"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text((ROOT / path).read_text())
+    monkeypatch.setattr(exercise_margins, "ROOT", tmp_path)
+    lesson06 = tmp_path / "lstm_lessons/grading/lesson06.py"
+    original = exercise_margins.code_checksum("06")
+    source = lesson06.read_text()
+
+    # A module moved to another package: the same names imported, the same decision.
+    moved = source.replace("from lstm_lessons.claims import", "from lstm_lessons.toolkit.claims import")
+    assert moved != source
+    lesson06.write_text(moved)
+    assert exercise_margins.code_checksum("06") == original
+    # A comment or docstring changed: still the same.
+    lesson06.write_text(source.replace('"""Lesson 06', '# a comment\n"""Lesson 06 -', 1))
+    assert exercise_margins.code_checksum("06") == original
+    # A bound changed, or another name imported: a new checksum.
+    lesson06.write_text(source.replace("OPTIMISM_TOLERANCE = 0.03", "OPTIMISM_TOLERANCE = 0.04"))
+    assert exercise_margins.code_checksum("06") != original
+    lesson06.write_text(source.replace("import at_most, is_true", "import at_least as at_most, is_true"))
+    assert exercise_margins.code_checksum("06") != original
