@@ -3,6 +3,7 @@ that record what `fit` itself does not log."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -297,35 +298,37 @@ def validation_loss(model: keras.Model, x, y) -> float:
 
 
 class FileWriteLogger(keras.callbacks.Callback):
-    """Records the epochs after which a file was (re)written, by its modification time.
+    """Records the epochs after which a file was (re)written, by a digest of its bytes.
 
     Put it after the callback that writes the file (a ``ModelCheckpoint``): callbacks run in
-    list order at the end of each epoch.
+    list order at the end of each epoch. The bytes are compared, not the modification time,
+    which some file systems keep to the second: an epoch can take less. A rewrite with the very
+    same bytes is not seen; the file then holds what it held.
 
     Args:
         path: the file to watch; it need not exist yet.
 
     Attributes:
-        epochs: 1-based epochs after which the file had a new modification time.
+        epochs: 1-based epochs after which the file had new bytes.
     """
 
     def __init__(self, path):
         super().__init__()
         self.path = Path(path)
         self.epochs: list[int] = []
-        self._stamp = None
+        self._digest = None
 
     def on_train_begin(self, logs=None):
-        self.epochs, self._stamp = [], self._modified()
+        self.epochs, self._digest = [], self._bytes_digest()
 
-    def _modified(self):
-        return self.path.stat().st_mtime_ns if self.path.exists() else None
+    def _bytes_digest(self):
+        return hashlib.sha256(self.path.read_bytes()).digest() if self.path.exists() else None
 
     def on_epoch_end(self, epoch, logs=None):
-        stamp = self._modified()
-        if stamp is not None and stamp != self._stamp:
+        digest = self._bytes_digest()
+        if digest is not None and digest != self._digest:
             self.epochs.append(epoch + 1)
-        self._stamp = stamp
+        self._digest = digest
 
 
 def batches(x, y, batch_size: int | None = None, *, shuffle: bool = True, augment=None,

@@ -212,3 +212,10 @@ def test_the_students_side_is_check_alone():
     assert sorted(ll.grading.__all__) == ["EXERCISE_MIME", "ExerciseError", "check"]
     for name in ("verify", "read_answers", "EXERCISES", "CheckResult", "Exercise"):
         assert not hasattr(ll.grading, name), name
+
+
+def test_the_checkpoint_exercise_reads_the_file_after_each_epoch_from_its_writes():
+    from lstm_lessons.grading.lesson04 import _file_after_each_epoch
+
+    assert _file_after_each_epoch([1, 2, 5], 6) == [1, 2, 2, 2, 5, 5]
+    assert _file_after_each_epoch([3], 4) == [None, None, 3, 3]
