@@ -67,9 +67,19 @@ SHARED_CODE = ("lstm_lessons/grading/exercise.py",)
 have unit tests of their own)."""
 
 
+def exercises_path(lesson: str) -> Path:
+    """The file of lesson ``lesson``'s exercises (``"01"``...): its folder's ``exercises.py``
+    (``lstm_lessons/lessons/lessonNN_slug/``), under :data:`ROOT`."""
+    found = sorted((ROOT / "lstm_lessons" / "lessons").glob(f"lesson{lesson}_*/exercises.py"))
+    if len(found) != 1:
+        raise ValueError(f"lesson={lesson!r}: expected one lstm_lessons/lessons/lesson{lesson}_*/"
+                         f"exercises.py, found {[str(p.relative_to(ROOT)) for p in found]}")
+    return found[0]
+
+
 def code_checksum(lesson: str) -> str:
     """SHA-256 of the code that decides lesson ``lesson``'s exercises (``"01"``...): its
-    ``lstm_lessons/grading/lessonNN.py`` and :data:`SHARED_CODE`, as Python's syntax trees without
+    :func:`exercises_path` and :data:`SHARED_CODE`, as Python's syntax trees without
     docstrings, so that a changed docstring or comment keeps a measurement and changed code, a
     bound or a relation, does not. The lesson's own modules (``ll.data``, ``ll.padding``...) are
     left out: a change there is the author's to re-measure. So are the paths imports name (the
@@ -78,8 +88,8 @@ def code_checksum(lesson: str) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for path in (*SHARED_CODE, f"lstm_lessons/grading/lesson{lesson}.py"):
-        tree = ast.parse((ROOT / path).read_text())
+    for path in (*(ROOT / p for p in SHARED_CODE), exercises_path(lesson)):
+        tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             body = getattr(node, "body", None)
             if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)

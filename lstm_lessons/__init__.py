@@ -4,7 +4,7 @@ Notebooks import the package in one line, ``import lstm_lessons as ll``, and rea
 module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.metrics``, ``ll.training``,
 ``ll.curves``, ``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``, ``ll.grading``,
 ``ll.plots``, ``ll.claims``, ``ll.augment``, ``ll.generalisation``, ``ll.leakage``, ``ll.workers``,
-``ll.cores``, ``ll.sequences``, ``ll.padding``, ``ll.gradient_flow``). ``ll.keras`` is Keras 3,
+``ll.cores``, ``ll.sequences``, ``ll.padding``, ``ll.gradient_flow``, ``ll.lessons``). ``ll.keras`` is Keras 3,
 imported with TensorFlow's C++ start-up lines kept out of the notebook (``keras = ll.keras``).
 Modules load on first use, so the command line does not pay for importing TensorFlow when it
 does not need it.
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _MODULES = ("data", "params", "models", "metrics", "training", "curves", "plots", "claims", "runner", "cli",
             "gradients", "subsets", "checkpoint", "doctor", "grading", "grader", "augment", "generalisation",
-            "leakage", "workers", "cores", "sequences", "padding", "gradient_flow")
+            "leakage", "workers", "cores", "sequences", "padding", "gradient_flow", "lessons")
 
 
 def __getattr__(name: str):

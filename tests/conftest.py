@@ -83,12 +83,12 @@ def package_guard():
     back as it was afterwards, whatever the grader did (and fail if the grader did not)."""
     from lstm_lessons.grader import integrity
 
-    path = integrity.PACKAGE_DIR / "grading" / "lesson01.py"
+    path = integrity.PACKAGE_DIR / "lessons" / "lesson01_learning_rate_oscillation" / "exercises.py"
     original = path.read_bytes()
     yield
     restored_by_grader = path.read_bytes() == original
     path.write_bytes(original)
-    assert restored_by_grader, "the grader left lstm_lessons/grading/lesson01.py edited"
+    assert restored_by_grader, "the grader left lesson 01's exercises.py edited"
 
 
 # --- Chromium under Playwright (the JupyterLab test, the feedback pages' test) -----------------

@@ -167,7 +167,8 @@ def test_a_worker_with_another_package_gets_no_work(dask_cluster, tmp_path):
     stale = tmp_path / "stale"
     shutil.copytree(Path(__import__("lstm_lessons").__file__).parent, stale / "lstm_lessons",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    with (stale / "lstm_lessons" / "grading" / "lesson01.py").open("a") as f:
+    lesson01 = stale / "lstm_lessons" / "lessons" / "lesson01_learning_rate_oscillation"
+    with (lesson01 / "exercises.py").open("a") as f:
         f.write("# a later version\n")
     env = {**os.environ, "PYTHONPATH": str(stale)}
     # And a worker of the grader's package on another kind of machine: the other oneDNN setting.

@@ -125,11 +125,11 @@ def test_a_wrong_answer_decided_by_its_report_alone_is_not_judged_on_other_seeds
 def test_the_code_checksum_follows_what_decides_not_where_modules_live(tmp_path, monkeypatch):
     import exercise_margins
 
-    for path in (*exercise_margins.SHARED_CODE, "lstm_lessons/grading/lesson06.py"):
+    for path in (*exercise_margins.SHARED_CODE, "lstm_lessons/lessons/lesson06_leakage/exercises.py"):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text((ROOT / path).read_text())
     monkeypatch.setattr(exercise_margins, "ROOT", tmp_path)
-    lesson06 = tmp_path / "lstm_lessons/grading/lesson06.py"
+    lesson06 = tmp_path / "lstm_lessons/lessons/lesson06_leakage/exercises.py"
     original = exercise_margins.code_checksum("06")
     source = lesson06.read_text()
 

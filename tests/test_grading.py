@@ -125,7 +125,11 @@ def test_the_plateau_schedule_is_counted_by_keras_own_callback():
     times max(patience, 1), by Keras's count; the lesson's (0.5, 1) takes 5, outside 6 to 12."""
     import math
 
-    from lstm_lessons.grading.lesson01 import FASTEST_DESCENT, SLOWEST_DESCENT, epochs_to_stable_rate
+    from lstm_lessons.lessons.lesson01_learning_rate_oscillation.exercises import (
+        FASTEST_DESCENT,
+        SLOWEST_DESCENT,
+        epochs_to_stable_rate,
+    )
 
     assert epochs_to_stable_rate(0.5, 1) == epochs_to_stable_rate(0.5, 0) == 5 < FASTEST_DESCENT
     assert FASTEST_DESCENT <= epochs_to_stable_rate(0.3, 3) == 9 < epochs_to_stable_rate(0.5, 2) == 10
@@ -138,8 +142,8 @@ def test_the_gap_exercise_wants_the_smallest_gap_and_the_validation_windows_it_l
     # last training window while it starts at most 35 months, 11 windows, after it; the split has
     # 170 validation windows, 159 after the gap.
     from lstm_lessons import leakage
-    from lstm_lessons.grading import lesson06
     from lstm_lessons.grading.registry import EXERCISES
+    from lstm_lessons.lessons.lesson06_leakage import exercises as lesson06
 
     assert lesson06.TRAINING_SHARE == 1 - leakage.VALIDATION_FRACTION   # the share the task names
     gap = EXERCISES["06-gap"]
@@ -180,7 +184,7 @@ def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_
 
 def test_lesson07_names_every_pipeline_and_importing_the_exercises_stays_light():
     from lstm_lessons import padding
-    from lstm_lessons.grading import lesson07
+    from lstm_lessons.lessons.lesson07_padding_and_masking import exercises as lesson07
 
     assert lesson07.PIPELINE_NAMES == tuple(padding.PIPELINES)
     code = ("import sys, lstm_lessons.grading; "
@@ -191,7 +195,7 @@ def test_lesson07_names_every_pipeline_and_importing_the_exercises_stays_light()
 
 def test_lesson08_names_what_goes_between_the_layers():
     from lstm_lessons import gradient_flow
-    from lstm_lessons.grading import lesson08
+    from lstm_lessons.lessons.lesson08_vanishing_exploding_gradients import exercises as lesson08
 
     assert lesson08.BETWEEN == gradient_flow.BETWEEN
 
@@ -215,7 +219,58 @@ def test_the_students_side_is_check_alone():
 
 
 def test_the_checkpoint_exercise_reads_the_file_after_each_epoch_from_its_writes():
-    from lstm_lessons.grading.lesson04 import _file_after_each_epoch
+    from lstm_lessons.lessons.lesson04_model_saving_failures.exercises import _file_after_each_epoch
 
     assert _file_after_each_epoch([1, 2, 5], 6) == [1, 2, 2, 2, 5, 5]
     assert _file_after_each_epoch([3], 4) == [None, None, 3, 3]
+
+
+THROW_AWAY_EXERCISES = '''\
+"""A lesson that exists only for a test."""
+from lstm_lessons.claims import at_most
+from lstm_lessons.grading.exercise import Exercise, Judgement
+from lstm_lessons.params import Rule
+
+
+def _verify(answer, seed):
+    return Judgement((at_most("the answer", answer["value"], 1.0),), "measured the answer", "smaller", {{}})
+
+
+EXERCISES = (Exercise("{number}-small", "{key}", 2, "Give a number at most 1.",
+                      {{"value": Rule(float, 0.0, 10.0, meaning="a number")}}, _verify),)
+'''
+
+
+def _with_lesson(tmp_path, folder: str, key: str):
+    """A copy of the package with one more lesson folder, ``lessons/<folder>/``, whose exercise
+    names lesson ``key``; returns what importing the registry there prints or raises."""
+    import shutil
+    from pathlib import Path
+
+    import lstm_lessons
+
+    copy = tmp_path / "lstm_lessons"
+    shutil.copytree(Path(lstm_lessons.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    lesson = copy / "lessons" / folder
+    lesson.mkdir()
+    (lesson / "__init__.py").write_text('"""A throw-away lesson."""\n')
+    (lesson / "exercises.py").write_text(THROW_AWAY_EXERCISES.format(number=key[:2], key=key))
+    code = ("import lstm_lessons as ll; from lstm_lessons.grading.registry import EXERCISES; "
+            "print(list(EXERCISES)[-1], ll.lessons.keys()[-1]); "
+            "ll.grading.check(list(EXERCISES)[-1], value=0.5)")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path), "PATH": ""}, cwd=tmp_path)
+
+
+def test_a_lesson_folder_is_found_by_its_name_and_its_exercises_checked(tmp_path):
+    run = _with_lesson(tmp_path, "lesson99_throw_away", "99_throw_away")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == "99-small 99_throw_away"
+    assert "[exercise 99-small] 2/2 points" in run.stdout
+
+
+def test_a_lesson_folder_that_names_another_lesson_or_shares_a_number_is_refused(tmp_path):
+    run = _with_lesson(tmp_path / "other", "lesson99_throw_away", "98_elsewhere")
+    assert run.returncode != 0 and "is in lesson '99_throw_away' but names lesson '98_elsewhere'" in run.stderr
+    run = _with_lesson(tmp_path / "twice", "lesson01_again", "01_again")
+    assert run.returncode != 0 and "Two lessons share a number" in run.stderr

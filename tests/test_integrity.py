@@ -76,6 +76,7 @@ def test_bytecode_is_not_compared_but_deleted_on_request(package):
 
 def test_the_default_snapshot_is_this_package():
     snapshot = PackageSnapshot.take()
-    assert snapshot.root == PACKAGE_DIR and "grading/lesson01.py" in snapshot.files
+    assert snapshot.root == PACKAGE_DIR
+    assert "lessons/lesson01_learning_rate_oscillation/exercises.py" in snapshot.files
     assert "grader/integrity.py" in snapshot.files and snapshot.changes() == []
     assert not any("__pycache__" in rel for rel in [*snapshot.files, *snapshot.folders])

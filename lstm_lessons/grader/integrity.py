@@ -5,12 +5,13 @@ the exercise checks in ``lstm_lessons/`` (an editable install puts them in the r
 which the grader imports *after* the kernels have ended, so that any answer passes.
 :class:`PackageSnapshot` reads every file of the package into memory before the first
 submission runs; :meth:`PackageSnapshot.restore` puts back every file that changed or
-disappeared and removes every file or folder that appeared (a ``lesson01/`` package beside
-``lesson01.py`` would shadow the module: Python's path finder tries a package directory
-before a module file), and returns what it repaired. Compiled bytecode cannot be checked
-against a snapshot (Python rewrites it legitimately), so :meth:`PackageSnapshot.restore`
-with ``bytecode=True`` deletes the package's ``__pycache__`` folders: a forged ``.pyc`` whose
-header matches the source would otherwise be loaded instead of the source.
+disappeared and removes every file or folder that appeared (an ``exercises/`` package beside
+``exercises.py`` would shadow the module: Python's path finder tries a package directory
+before a module file; a new lesson folder would add exercises), and returns what it
+repaired. Compiled bytecode cannot be checked against a snapshot (Python rewrites it
+legitimately), so :meth:`PackageSnapshot.restore` with ``bytecode=True`` deletes the
+package's ``__pycache__`` folders: a forged ``.pyc`` whose header matches the source would
+otherwise be loaded instead of the source.
 
 What this does not cover: the rest of the Python environment (TensorFlow, Keras, a
 ``sitecustomize`` or ``.pth`` file in site-packages) and the data files outside the package
@@ -97,8 +98,8 @@ class PackageSnapshot:
         return digest.hexdigest()
 
     def changes(self) -> list[str]:
-        """What differs from the snapshot now, e.g. ``["changed grading/lesson01.py",
-        "added grading/lesson02"]``, sorted by path; ``[]`` when nothing does."""
+        """What differs from the snapshot now, e.g. ``["changed grading/feedback.py",
+        "added grading/feedback"]``, sorted by path; ``[]`` when nothing does."""
         entries, found = _entries(self.root), []
         for rel, kind in entries.items():
             if rel in self.files:

@@ -3,8 +3,9 @@ can re-verify.
 
 Each lesson ends with "Your turn" exercises. The student writes an answer (a learning rate, a
 factor and a patience...) and runs ``ll.grading.check("exercise-id", name=value)``, which
-trains and measures with the trusted code of ``lstm_lessons/grading/lessonNN.py``, prints the
-points and a hint, and records the answer in the executed notebook.
+trains and measures with the trusted code of the lesson's ``exercises.py``
+(``lstm_lessons/lessons/lessonNN_slug/``), prints the points and a hint, and records the answer
+in the executed notebook.
 
 The students' side is :func:`check` alone, the only public name: it prints the points, what was
 measured against which bound, and a hint, and shows a measured value the task asks for only once
@@ -14,7 +15,7 @@ notebook recorded and verifies every answer itself. The rest serves the grader:
 
 - :mod:`~lstm_lessons.grading.exercise`: what an exercise is (:class:`Exercise`) and what
   checking an answer gives (:class:`CheckResult`);
-- :mod:`~lstm_lessons.grading.registry`: every exercise by id, from ``lessonNN.py``;
+- :mod:`~lstm_lessons.grading.registry`: every exercise by id, from each lesson's ``exercises.py``;
 - :mod:`~lstm_lessons.grading.feedback`: :func:`check`, and for the grader ``verify``, ``screen``
   and ``read_answers``.
 

@@ -1,8 +1,9 @@
 """What an exercise is, and what checking an answer gives.
 
 An exercise's answer is data (numbers, names), never code: the student's notebook only says
-*what* to try, and trusted code (``lstm_lessons/grading/lessonNN.py``) trains and measures
-it. That is what lets a grader re-verify an answer outside the student's kernel.
+*what* to try, and trusted code (the lesson's ``exercises.py``, in
+``lstm_lessons/lessons/lessonNN_slug/``) trains and measures it. That is what lets a grader
+re-verify an answer outside the student's kernel.
 """
 
 from __future__ import annotations

@@ -1,23 +1,29 @@
-"""The registry of graded exercises: every exercise, by id, gathered from ``lessonNN.py``."""
+"""The registry of graded exercises: every exercise, by id, gathered from each lesson's
+``exercises`` module (:func:`lstm_lessons.lessons.exercise_modules`)."""
 
 from __future__ import annotations
 
-from lstm_lessons.grading import (
-    lesson01,
-    lesson02,
-    lesson03,
-    lesson04,
-    lesson05,
-    lesson06,
-    lesson07,
-    lesson08,
-)
+from lstm_lessons import lessons
 from lstm_lessons.grading.exercise import CheckResult, Exercise
 
-LESSON_MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08)
-"""One module a lesson, each with a tuple ``EXERCISES``."""
 
-EXERCISES: dict[str, Exercise] = {e.id: e for module in LESSON_MODULES for e in module.EXERCISES}
-"""Every exercise, by id."""
+def _gather() -> dict[str, Exercise]:
+    """Every lesson's ``EXERCISES``, by id, checked: an exercise names the lesson it is in, and
+    no two share an id."""
+    gathered: dict[str, Exercise] = {}
+    for key, module in lessons.exercise_modules().items():
+        for exercise in module.EXERCISES:
+            if exercise.lesson != key:
+                raise ValueError(f"Exercise {exercise.id!r} is in lesson {key!r} but names lesson "
+                                 f"{exercise.lesson!r}. Its lesson must be the key of the folder it is in.")
+            if exercise.id in gathered:
+                raise ValueError(f"Two exercises share the id {exercise.id!r} (lessons "
+                                 f"{gathered[exercise.id].lesson!r} and {key!r}). Each id must be unique.")
+            gathered[exercise.id] = exercise
+    return gathered
+
+
+EXERCISES: dict[str, Exercise] = _gather()
+"""Every exercise, by id, in lesson order."""
 
 __all__ = ["EXERCISES", "CheckResult", "Exercise"]

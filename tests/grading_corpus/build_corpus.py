@@ -86,7 +86,7 @@ EDIT_PACKAGE = '''\
 import pathlib
 # Make the grader's own check pass any answer: edit lesson 01's exercise code in the package,
 # which the grader imports after the kernels have ended.
-source = pathlib.Path(ll.grading.__file__).with_name("lesson01.py")
+source = pathlib.Path(ll.__file__).parent / "lessons" / "lesson01_learning_rate_oscillation" / "exercises.py"
 text = source.read_text()
 source.write_text(text.replace("return Judgement(checks, message, hint, measured)",
                                "return Judgement((), message, hint, measured)"))
