@@ -4,8 +4,9 @@ Notebooks import the package in one line, ``import lstm_lessons as ll``, and rea
 module by name (``ll.data``, ``ll.params``, ``ll.models``, ``ll.metrics``, ``ll.training``,
 ``ll.curves``, ``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``, ``ll.grading``,
 ``ll.plots``, ``ll.claims``, ``ll.augment``, ``ll.generalisation``, ``ll.leakage``, ``ll.workers``,
-``ll.cores``, ``ll.sequences``, ``ll.padding``, ``ll.gradient_flow``, ``ll.lessons``). ``ll.keras`` is Keras 3,
-imported with TensorFlow's C++ start-up lines kept out of the notebook (``keras = ll.keras``).
+``ll.cores``, ``ll.sequences``, ``ll.padding``, ``ll.gradient_flow``, ``ll.lessons``). ``ll.keras``
+is Keras 3, imported with TensorFlow's C++ start-up lines kept out of the notebook
+(``keras = ll.keras``).
 Modules load on first use, so the command line does not pay for importing TensorFlow when it
 does not need it.
 """

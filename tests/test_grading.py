@@ -271,6 +271,7 @@ def test_a_lesson_folder_is_found_by_its_name_and_its_exercises_checked(tmp_path
 
 def test_a_lesson_folder_that_names_another_lesson_or_shares_a_number_is_refused(tmp_path):
     run = _with_lesson(tmp_path / "other", "lesson99_throw_away", "98_elsewhere")
-    assert run.returncode != 0 and "is in lesson '99_throw_away' but names lesson '98_elsewhere'" in run.stderr
+    assert run.returncode != 0
+    assert "is in lesson '99_throw_away' but names lesson '98_elsewhere'" in run.stderr
     run = _with_lesson(tmp_path / "twice", "lesson01_again", "01_again")
     assert run.returncode != 0 and "Two lessons share a number" in run.stderr
