@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from lstm_lessons import data, generalisation
-from lstm_lessons.generalisation import Recipe
+
+Recipe = generalisation.Recipe
 
 
 @pytest.mark.parametrize("changes, named", [

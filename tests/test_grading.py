@@ -241,9 +241,11 @@ EXERCISES = (Exercise("{number}-small", "{key}", 2, "Give a number at most 1.",
 '''
 
 
-def _with_lesson(tmp_path, folder: str, key: str):
+def _with_lesson(tmp_path, folder: str, key: str, module: str = "throw_away"):
     """A copy of the package with one more lesson folder, ``lessons/<folder>/``, whose exercise
-    names lesson ``key``; returns what importing the registry there prints or raises."""
+    names lesson ``key`` and which has a module ``<module>.py``; returns what importing the
+    registry there, reaching the module as ``ll.<module>`` and checking the exercise print or
+    raise."""
     import shutil
     from pathlib import Path
 
@@ -255,8 +257,9 @@ def _with_lesson(tmp_path, folder: str, key: str):
     lesson.mkdir()
     (lesson / "__init__.py").write_text('"""A throw-away lesson."""\n')
     (lesson / "exercises.py").write_text(THROW_AWAY_EXERCISES.format(number=key[:2], key=key))
+    (lesson / f"{module}.py").write_text("ANSWER = 42\n")
     code = ("import lstm_lessons as ll; from lstm_lessons.grading.registry import EXERCISES; "
-            "print(list(EXERCISES)[-1], ll.lessons.keys()[-1]); "
+            f"print(list(EXERCISES)[-1], ll.lessons.keys()[-1], ll.{module}.ANSWER); "
             "ll.grading.check(list(EXERCISES)[-1], value=0.5)")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path), "PATH": ""}, cwd=tmp_path)
@@ -265,7 +268,7 @@ def _with_lesson(tmp_path, folder: str, key: str):
 def test_a_lesson_folder_is_found_by_its_name_and_its_exercises_checked(tmp_path):
     run = _with_lesson(tmp_path, "lesson99_throw_away", "99_throw_away")
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines()[0] == "99-small 99_throw_away"
+    assert run.stdout.splitlines()[0] == "99-small 99_throw_away 42"
     assert "[exercise 99-small] 2/2 points" in run.stdout
 
 
@@ -275,3 +278,7 @@ def test_a_lesson_folder_that_names_another_lesson_or_shares_a_number_is_refused
     assert "is in lesson '99_throw_away' but names lesson '98_elsewhere'" in run.stderr
     run = _with_lesson(tmp_path / "twice", "lesson01_again", "01_again")
     assert run.returncode != 0 and "Two lessons share a number" in run.stderr
+    run = _with_lesson(tmp_path / "toolkit", "lesson99_throw_away", "99_throw_away", module="data")
+    assert run.returncode != 0 and "has a module 'data', the name of a toolkit module" in run.stderr
+    run = _with_lesson(tmp_path / "taken", "lesson99_throw_away", "99_throw_away", module="padding")
+    assert run.returncode != 0 and "both have a module 'padding'" in run.stderr

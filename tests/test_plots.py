@@ -125,7 +125,9 @@ def test_estimates_plot_marks_persistence_on_each_validation_bar():
 
 
 def test_batch_norm_plot_draws_the_finite_norms_and_marks_the_first_non_finite_batch():
-    from lstm_lessons.gradient_flow import BatchTrace
+    from lstm_lessons import gradient_flow
+
+    BatchTrace = gradient_flow.BatchTrace
 
     traces = {"exploding": BatchTrace(np.array([88.0, np.inf]), np.array([7e3, np.nan])),
               "healthy": BatchTrace(np.ones(3), np.array([0.4, 0.5, 0.45]))}

@@ -8,8 +8,10 @@ from lstm_lessons.grading.exercise import CheckResult, Exercise
 
 
 def _gather() -> dict[str, Exercise]:
-    """Every lesson's ``EXERCISES``, by id, checked: an exercise names the lesson it is in, and
-    no two share an id."""
+    """Every lesson's ``EXERCISES``, by id, checked: an exercise names the lesson it is in, no
+    two share an id, and the lessons' own modules have names of their own
+    (:func:`lstm_lessons.lessons.modules` raises otherwise)."""
+    lessons.modules()
     gathered: dict[str, Exercise] = {}
     for key, module in lessons.exercise_modules().items():
         for exercise in module.EXERCISES:

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import pkgutil
 import re
+from pathlib import Path
 from types import ModuleType
 
 PACKAGE_NAME = re.compile(r"lesson(?P<key>(?P<number>\d\d)_[a-z0-9]+(?:_[a-z0-9]+)*)")
@@ -52,3 +53,41 @@ def exercise_modules() -> dict[str, ModuleType]:
         if importlib.util.find_spec(f"{__name__}.lesson{key}.exercises") is not None:
             modules[key] = importlib.import_module(f"{__name__}.lesson{key}.exercises")
     return modules
+
+
+def modules() -> dict[str, str]:
+    """``{module name: lesson key}`` for each lesson's own modules, those beside its
+    ``exercises`` (``"padding"`` in ``lesson07_padding_and_masking/``). Each is reachable as
+    ``ll.<module name>`` (``ll.padding``), found here rather than listed.
+
+    Raises:
+        ValueError: two lessons have a module of the same name, or one has a toolkit module's
+            name (``data``...), which ``ll.<name>`` would not reach.
+    """
+    toolkit = {m.name for m in pkgutil.iter_modules([str(Path(__path__[0]).parent)])}
+    found: dict[str, str] = {}
+    for key in keys():
+        folder = [str(Path(__path__[0]) / f"lesson{key}")]
+        for module in pkgutil.iter_modules(folder):
+            if module.name == "exercises":
+                continue
+            if module.name in toolkit:
+                raise ValueError(f"Lesson {key!r} has a module {module.name!r}, the name of a toolkit "
+                                 f"module (lstm_lessons/{module.name}). Give it a name of its own.")
+            if module.name in found:
+                raise ValueError(f"Lessons {found[module.name]!r} and {key!r} both have a module "
+                                 f"{module.name!r}. Each lesson module needs a name of its own.")
+            found[module.name] = key
+    return found
+
+
+def module(name: str) -> ModuleType:
+    """The lesson module ``name`` (``"padding"``), imported.
+
+    Raises:
+        KeyError: no lesson has a module of that name; the message lists those there are.
+    """
+    owners = modules()
+    if name not in owners:
+        raise KeyError(f"No lesson has a module name={name!r}. Expected one of {sorted(owners)}.")
+    return importlib.import_module(f"{__name__}.lesson{owners[name]}.{name}")
