@@ -29,7 +29,7 @@ PARTS = (
     ("grader: corpus, sandbox, limits, Ctrl-C",
      lambda case: any(name in case for name in ("test_grader", "test_integrity", "test_sandbox"))),
     ("grader on a Dask cluster (scheduler and two workers)", lambda case: "test_cluster" in case),
-    ("lesson 01 with bad parameters", lambda case: "test_lesson01" in case),
+    ("lesson 01 with bad parameters", lambda case: "test_01_learning_rate_oscillation" in case),
 )
 """Each part and how to recognise its test cases (by ``classname``); the rest are unit tests."""
 

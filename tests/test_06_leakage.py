@@ -1,3 +1,5 @@
+"""Lesson 06's own tests: the pipelines, leaky and leak-free, and the gap exercise's counts."""
+
 import numpy as np
 import pytest
 
@@ -135,3 +137,29 @@ def test_the_shuffled_split_validates_even_a_forecaster_that_cannot_leak_better(
     shuffled = leakage.persistence(leakage.prepare("shuffled windows", seed=1))
     assert shuffled.val_rmse < 0.9 * leak_free.val_rmse
     assert shuffled.test_rmse == pytest.approx(leak_free.test_rmse)
+
+
+def test_the_gap_exercise_wants_the_smallest_gap_and_the_validation_windows_it_leaves():
+    # Windows of 36 months starting every 3 months: a validation window shares a month with the
+    # last training window while it starts at most 35 months, 11 windows, after it; the split has
+    # 170 validation windows, 159 after the gap.
+    from lstm_lessons import leakage
+    from lstm_lessons.grading.registry import EXERCISES
+    from lstm_lessons.lessons.lesson06_leakage import exercises as lesson06
+
+    assert lesson06.TRAINING_SHARE == 1 - leakage.VALIDATION_FRACTION   # the share the task names
+    gap = EXERCISES["06-gap"]
+    judged = gap.verify({"gap": 11, "validation_windows": 159}, 1)
+    assert judged.passed and judged.hint == "" and judged.measurements["validation_windows"] == 159
+    too_small = gap.verify({"gap": 10, "validation_windows": 160}, 1)
+    assert not too_small.passed and too_small.measurements["shared_with_gap"] == 1
+    too_large = gap.verify({"gap": 35, "validation_windows": 135}, 1)   # the stride-1 formula's gap
+    assert not too_large.passed and too_large.measurements["shared_with_gap"] == 0
+    miscounted = gap.verify({"gap": 11, "validation_windows": 170}, 1)
+    assert not miscounted.passed and [c.holds for c in miscounted.checks] == [True]
+    assert not miscounted.reports[0].holds
+    # The feedback says neither which way the gap is off nor which of the two is wrong.
+    assert too_small.hint == too_large.hint == miscounted.hint != ""
+    assert too_small.message.endswith("not both right") and miscounted.message.endswith("not both right")
+    judged = gap.verify({"gap": 0, "validation_windows": 0}, 1)
+    assert not {"11", "159", "170"} & set(judged.message.replace(",", " ").split())   # nothing given away

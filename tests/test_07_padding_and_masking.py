@@ -1,3 +1,5 @@
+"""Lesson 07's own tests: the pipelines and their accuracy by length, and the padding-value exercise."""
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,29 @@ def test_a_pipeline_at_another_length_carries_its_own_label():
     assert padding.prepare("post, no mask", padded_length=29).label == "post, no mask"
     # 29 frames leave far less padding than the lesson's 60.
     assert default.padding_steps < padding.prepare("post, no mask").padding_steps / 3
+
+
+def test_the_padding_value_must_lie_outside_the_standardised_data_and_the_count_be_measured():
+    from lstm_lessons.grading.registry import EXERCISES
+
+    value = EXERCISES["07-padding-value"]
+    judged = value.verify({"value": -10.0, "masked_steps": 15605}, 1)
+    assert judged.passed and judged.hint == "" and judged.measurements["padding_steps"] == 15605
+    assert f"({judged.measurements['lowest_real']:.2f} to " in judged.message   # shown once outside
+    assert judged.measurements["lowest_real"] < -3 and judged.measurements["highest_real"] > 3
+    assert judged.margin > 1       # -10 lies more than the lowest real value's size below it
+    judged = value.verify({"value": 0.0, "masked_steps": 15605}, 1)
+    assert not judged.passed and judged.measurements["masked_steps"] == 15605
+    assert judged.hint.startswith("that value lies inside") and judged.margin < -0.5
+    low, high = (f"{judged.measurements[k]:.2f}" for k in ("lowest_real", "highest_real"))
+    assert low not in judged.message and high not in judged.message   # the range is not given away
+    judged = value.verify({"value": 50.0, "masked_steps": 22726}, 1)   # the training array's count
+    assert not judged.passed and judged.hint.startswith("count the padding steps")
+    assert "15605" not in judged.message
+
+
+def test_the_exercises_name_every_pipeline():
+    from lstm_lessons import padding
+    from lstm_lessons.lessons.lesson07_padding_and_masking import exercises
+
+    assert exercises.PIPELINE_NAMES == tuple(padding.PIPELINES)

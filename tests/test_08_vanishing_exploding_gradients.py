@@ -1,3 +1,5 @@
+"""Lesson 08's own tests: the recipes, their gradients, and the exercises' pieces."""
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,20 @@ def test_loss_fall_and_a_sigmoid_stack_squeezing_its_output_spread_layer_after_l
     assert sigmoid.shape == tanh.shape == (6,)
     assert np.all(np.diff(sigmoid) < 0)                  # untrained: each sigmoid layer squeezes more
     assert sigmoid[-1] < tanh[-1] / 100 and tanh[-1] > 0.1
+
+
+def test_lesson08_names_what_goes_between_the_layers():
+    from lstm_lessons import gradient_flow
+    from lstm_lessons.lessons.lesson08_vanishing_exploding_gradients import exercises as lesson08
+
+    assert lesson08.BETWEEN == gradient_flow.BETWEEN
+
+
+@pytest.mark.slow
+def test_a_clipping_norm_too_large_to_matter_leaves_the_irnn_exploding_and_says_so():
+    from lstm_lessons.grading.registry import EXERCISES
+
+    judged = EXERCISES["08-clipnorm"].verify({"clipnorm": 1e5, "val_loss": 0.9}, 1)
+    assert not judged.passed and judged.measurements == {"finite": False, "epochs_run": 1, "val_loss": None}
+    assert "non-finite in epoch 1" in judged.message and judged.hint.startswith("the steps are still large")
+    assert not any(c.holds for c in (*judged.checks, *judged.reports)) and judged.margin is None
