@@ -65,7 +65,7 @@ def run_one(seed: int, names: list[str], learning_rate: float = 5e-3, epochs: in
     and ``epochs`` (the lesson's by default; other values sweep the baseline's settings)."""
     import lstm_lessons as ll
 
-    task = ll.data.italy_power_task()
+    task = ll.generalisation.italy_power_task()
     recipes = {name: ll.generalisation.Recipe(**RECIPES[name], learning_rate=learning_rate, epochs=epochs)
                for name in names}
     folds = ll.generalisation.cross_validate(recipes, task, folds=FOLDS, seed=seed, jobs=1)

@@ -21,14 +21,14 @@ def test_a_bad_recipe_is_refused_naming_the_field(changes, named):
 
 
 def test_cross_validation_refuses_impossible_folds_before_training():
-    task = data.italy_power_task()
+    task = generalisation.italy_power_task()
     with pytest.raises(ValueError, match=r"folds=40 is not allowed: .*integer with 2 <= value <= 33"):
         generalisation.cross_validate({"baseline": Recipe()}, task, folds=40)
 
 
 @pytest.mark.slow
 def test_train_measures_a_run_and_early_stopping_returns_the_best_epoch():
-    task = data.italy_power_task()
+    task = generalisation.italy_power_task()
     plain = generalisation.train(Recipe(epochs=12, units=8), task, seed=1, label="plain")
     # the too-large baseline: its validation loss turns up within 50 epochs
     stopped = generalisation.train(Recipe(epochs=50, patience=0), task, seed=1, label="stopped")
@@ -49,7 +49,7 @@ def test_train_measures_a_run_and_early_stopping_returns_the_best_epoch():
 def test_losses_are_the_data_term_with_dropout_off():
     """Like with like (issue 33): L2's penalty is not in the losses a run reports, and the
     training loss behind the gap is measured with dropout off, on the days as they are."""
-    task = data.italy_power_task()
+    task = generalisation.italy_power_task()
     recipe = Recipe(epochs=10, units=8, dropout=0.5, recurrent_dropout=0.5, l2=1e-2)
     run = generalisation.train(recipe, task, seed=2)
     # Keras's val_loss = data term + the L2 penalty (> 0), measured on the same weights
@@ -69,7 +69,7 @@ def test_losses_are_the_data_term_with_dropout_off():
 def test_validation_measured_in_the_training_step_equals_keras_own_validation():
     from lstm_lessons import models, training
 
-    task = data.italy_power_task()
+    task = generalisation.italy_power_task()
     # dropout (off when measuring) and L2 (its penalty is part of the validation loss)
     recipe = Recipe(epochs=8, units=8, dropout=0.3, recurrent_dropout=0.3, l2=1e-3)
     training._COMPILED.clear()
@@ -89,7 +89,7 @@ def test_validation_measured_in_the_training_step_equals_keras_own_validation():
 def test_a_reused_compiled_model_gives_the_numbers_of_a_new_one():
     from lstm_lessons import training
 
-    task = data.italy_power_task()
+    task = generalisation.italy_power_task()
     recipe = Recipe(epochs=6, units=8, dropout=0.3, recurrent_dropout=0.3, augmentation="jitter",
                     augmentation_sigma=0.1)
     training._COMPILED.clear()
@@ -106,7 +106,7 @@ def test_a_reused_compiled_model_gives_the_numbers_of_a_new_one():
 
 @pytest.mark.slow
 def test_train_many_in_worker_processes_gives_the_numbers_of_training_here():
-    task = data.italy_power_task()
+    task = generalisation.italy_power_task()
     # one architecture: its two runs are split between the two workers, started beforehand
     work = [(Recipe(epochs=5, units=3), task, seed, f"seed {seed}") for seed in (2, 3)]
     here = generalisation.train_many(work, jobs=1)
@@ -122,3 +122,23 @@ def test_train_many_in_worker_processes_gives_the_numbers_of_training_here():
             call(*([work] if call is generalisation.train_many else []), jobs=0)
     with pytest.raises(ValueError, match="units=0"):
         generalisation.train_many([(Recipe(units=0), task, 1, "bad")])
+
+
+def test_italy_power_task_holds_out_a_stratified_validation_part_and_keeps_the_test_split():
+    task = generalisation.italy_power_task()
+    assert task.x_train.shape == (46, 24, 1) and task.x_val.shape == (21, 24, 1)
+    assert task.x_test.shape == (1029, 24, 1) and task.y_test.shape == (1029,)
+    assert task.y_train.mean() == pytest.approx(23 / 46) and task.y_val.mean() == pytest.approx(10 / 21)
+    archive = data.load_italy_power_demand()
+    train_days = archive.subset("train").x
+    together = np.concatenate([task.x_train, task.x_val])
+    assert sorted(map(bytes, together.round(6))) == sorted(map(bytes, train_days.round(6)))
+    np.testing.assert_array_equal(task.x_test, archive.subset("test").x)
+    other = generalisation.italy_power_task(split_seed=1)
+    assert not np.array_equal(other.x_val, task.x_val)
+
+
+@pytest.mark.parametrize("validation", [0, 1, 1.5, True, 0.999])
+def test_italy_power_task_rejects_bad_fractions(validation):
+    with pytest.raises(ValueError, match=f"validation={validation!r}"):
+        generalisation.italy_power_task(validation)

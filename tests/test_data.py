@@ -217,44 +217,6 @@ def test_split_by_year_assigns_windows_by_their_targets_year():
         split_by_year(dates, last_training_year=2013, validation_years=(2013, 2014))
 
 
-def test_rare_speaker_task_keeps_few_examples_of_one_speaker():
-    from lstm_lessons.data import rare_speaker_task
-
-    task = rare_speaker_task(speaker=1, frames=7, minority_examples=10)
-    assert task.x_train.shape == (170, 7, 12) and task.x_val.shape == (90, 7, 12)
-    assert task.y_train.sum() == 10 and task.y_val.sum() == 10
-    # validation is held out of the archive's training split; the test split is returned apart
-    assert task.x_test.shape == (370, 7, 12) and task.y_test.sum() == 31
-    assert not any((task.x_val[:, None] == task.x_train[None]).all(axis=(2, 3)).any(axis=1))
-    assert not np.isnan(task.x_train).any() and not np.isnan(task.x_val).any()
-    with pytest.raises(ValueError, match="speaker must be one of 1-9. Received: speaker=0"):
-        rare_speaker_task(speaker=0)
-    with pytest.raises(ValueError, match="frames must be at most 7"):
-        rare_speaker_task(frames=8)
-    with pytest.raises(ValueError, match="at most 20, .* Received: minority_examples=21"):
-        rare_speaker_task(minority_examples=21)
-
-
-def test_italy_power_task_holds_out_a_stratified_validation_part_and_keeps_the_test_split():
-    task = data.italy_power_task()
-    assert task.x_train.shape == (46, 24, 1) and task.x_val.shape == (21, 24, 1)
-    assert task.x_test.shape == (1029, 24, 1) and task.y_test.shape == (1029,)
-    assert task.y_train.mean() == pytest.approx(23 / 46) and task.y_val.mean() == pytest.approx(10 / 21)
-    archive = data.load_italy_power_demand()
-    train_days = archive.subset("train").x
-    together = np.concatenate([task.x_train, task.x_val])
-    assert sorted(map(bytes, together.round(6))) == sorted(map(bytes, train_days.round(6)))
-    np.testing.assert_array_equal(task.x_test, archive.subset("test").x)
-    other = data.italy_power_task(split_seed=1)
-    assert not np.array_equal(other.x_val, task.x_val)
-
-
-@pytest.mark.parametrize("validation", [0, 1, 1.5, True, 0.999])
-def test_italy_power_task_rejects_bad_fractions(validation):
-    with pytest.raises(ValueError, match=f"validation={validation!r}"):
-        data.italy_power_task(validation)
-
-
 def steps_of(window: int, lookback: int, horizon: int) -> set:
     return set(range(window, window + lookback + horizon))
 

@@ -99,7 +99,7 @@ def _balanced_weight(speaker_examples: int, other_examples: int) -> float:
 
 
 def _verify_class_weight(answer: dict, seed: int) -> Judgement:
-    from lstm_lessons import data, metrics, models, training
+    from lstm_lessons import metrics, models, stagnation, training
 
     weight = _balanced_weight(PREDICT_SPEAKER, PREDICT_OTHERS)
     counts = f"{PREDICT_SPEAKER} utterances of speaker 1 and {PREDICT_OTHERS} of each other speaker"
@@ -110,7 +110,7 @@ def _verify_class_weight(answer: dict, seed: int) -> Judgement:
     said = (f"; with {counts} 'balanced' gives speaker 1 {weight:.4g}, as you said" if close else
             f"; you said 'balanced' would give speaker 1 {answer['balanced_weight']:g} with {counts}, which "
             f"is not what it gives")
-    task = data.rare_speaker_task(speaker=1, frames=7, minority_examples=10)
+    task = stagnation.rare_speaker_task(speaker=1, frames=7, minority_examples=10)
     training.seed_everything(seed)
     model = models.build_lstm_classifier(*task.x_train.shape[1:], units=16, learning_rate=1e-3)
     model.fit(task.x_train, task.y_train, epochs=20, batch_size=32, verbose=0,

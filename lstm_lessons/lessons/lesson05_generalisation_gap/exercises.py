@@ -26,9 +26,10 @@ or 3 on seeds 5 to 8, so a patience of 3 holds on some seeds and fails on others
 
 
 def _run(seed: int, **changes):
-    from lstm_lessons import data, generalisation
+    from lstm_lessons import generalisation
 
-    return generalisation.train(generalisation.Recipe().but(**changes), data.italy_power_task(), seed)
+    task = generalisation.italy_power_task()
+    return generalisation.train(generalisation.Recipe().but(**changes), task, seed)
 
 
 def _verify_regularise(answer: dict, seed: int) -> Judgement:

@@ -15,11 +15,48 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import augment as augment_module
-from lstm_lessons import workers
+from lstm_lessons import data, workers
 from lstm_lessons.params import RULES, Choice, Rule, require
 
 UNITS_TOO_LARGE = 64
 """The baseline's hidden units: about 17,000 weights for 46 training days of 24 values."""
+
+
+def italy_power_task(validation: float = 0.3, split_seed: int = 0) -> data.ClassificationTask:
+    """ItalyPowerDemand as lesson 05 uses it: is this day in April to September (class 2)?
+
+    The archive's 67 training days are split, stratified by class, into training and validation
+    days (``train_test_split(..., stratify=labels, random_state=split_seed)``); the archive's
+    1029 test days are the test split, to be measured once, at the end. Each day is 24 hourly
+    values, already z-normalised per day by the archive, so no scaler is fitted here.
+
+    Args:
+        validation: fraction of the 67 training days held out for validation, in (0, 1);
+            the default 0.3 holds out 21 days and trains on 46.
+        split_seed: fixes which days are held out, the same for every model of the lesson.
+
+    Returns:
+        ``ll.data.ClassificationTask`` with ``x_*`` of shape ``(n_days, 24, 1)`` and 0/1 targets
+        ``(n_days,)`` (1: April to September).
+
+    Raises:
+        ValueError: ``validation`` outside (0, 1) or leaving a split without both classes.
+    """
+    from sklearn.model_selection import train_test_split
+
+    require("validation", validation, Rule(float, 0.0, 1.0, low_inclusive=False, high_inclusive=False,
+                                           meaning="the share of training days that validate"))
+    days = data.load_italy_power_demand()
+    train_days, test_days = days.subset("train"), days.subset("test")
+    y_all = (train_days.labels == 2).astype("float32")
+    try:
+        x_train, x_val, y_train, y_val = train_test_split(
+            train_days.x, y_all, test_size=validation, stratify=y_all, random_state=split_seed)
+    except ValueError as error:
+        raise ValueError(f"validation={validation!r} leaves a split without both classes of the "
+                         f"{len(y_all)} training days: {error}") from None
+    return data.ClassificationTask(x_train, y_train, x_val, y_val, test_days.x,
+                              (test_days.labels == 2).astype("float32"))
 
 
 @dataclass(frozen=True)
