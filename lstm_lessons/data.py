@@ -459,10 +459,10 @@ class YearSplit:
                 (target_year >= first) & (target_year <= last))
 
 
-def split_by_year(dates, last_training_year: int = 2012,
-                  validation_years: tuple[int, int] = (2013, 2016)) -> YearSplit:
-    """Split a daily series by calendar year (the defaults are lesson 03's: Microsoft's close
-    trains on targets up to 2012, validates on 2013-2016, and leaves 2017 untouched as a test year).
+def split_by_year(dates, last_training_year: int, validation_years: tuple[int, int]) -> YearSplit:
+    """Split a daily series by calendar year: targets up to ``last_training_year`` train, those in
+    ``validation_years`` (first and last, inclusive) validate, the rest is left out (lesson 03
+    trains on Microsoft's close up to 2012 and validates on 2013-2016).
 
     Args:
         dates: ``DatetimeIndex`` of the series, ``(n_steps,)``, in order.
