@@ -4,7 +4,7 @@ Notebooks import the package in one line, ``import lstm_lessons as ll``, and rea
 module by name: the toolkit's (``ll.data``, ``ll.params``, ``ll.models``, ``ll.metrics``,
 ``ll.training``, ``ll.curves``, ``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``,
 ``ll.grading``, ``ll.plots``, ``ll.claims``, ``ll.augment``, ``ll.workers``, ``ll.cores``,
-``ll.sequences``, ``ll.lessons``), and a lesson's own, which live in its folder under
+``ll.sequences``, ``ll.experiments``, ``ll.lessons``), and a lesson's own, which live in its folder under
 ``lstm_lessons/lessons/`` and are found there (``ll.generalisation``, ``ll.leakage``,
 ``ll.padding``, ``ll.gradient_flow``). ``ll.keras`` is Keras 3, imported with TensorFlow's C++
 start-up lines kept out of the notebook (``keras = ll.keras``).
@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 _MODULES = ("data", "params", "models", "metrics", "training", "curves", "plots", "claims", "runner", "cli",
             "gradients", "subsets", "checkpoint", "doctor", "grading", "grader", "augment", "workers",
-            "cores", "sequences", "lessons")
+            "cores", "sequences", "experiments", "lessons")
 """The toolkit's modules. A lesson's own modules (``ll.padding``...) live in its folder and are
 found there (:func:`lstm_lessons.lessons.modules`)."""
 

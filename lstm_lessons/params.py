@@ -10,6 +10,7 @@ rules to ``-p`` values before it starts a kernel.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -115,6 +116,23 @@ def require(name: str, value, rule: Rule | Choice):
     if (message := rule.check(name, value)) is not None:
         raise ValueError(message)
     return rule.kind(value) if isinstance(rule, Rule) else value
+
+
+def check_fields(instance, rules: Mapping[str, Rule | Choice], optional: Iterable[str] = ()):
+    """Return ``instance`` if each of its fields named in ``rules`` keeps its rule; a field of
+    ``optional`` may also be ``None``.
+
+    Raises:
+        ValueError: ``"<Class> not allowed:"`` and one line for every field out of range, naming
+            its value and what is allowed (:meth:`Rule.check`).
+    """
+    optional = set(optional)
+    problems = [message for name, rule in rules.items()
+                if (value := getattr(instance, name)) is not None or name not in optional
+                if (message := rule.check(name, value)) is not None]
+    if problems:
+        raise ValueError(f"{type(instance).__name__} not allowed:\n  " + "\n  ".join(problems))
+    return instance
 
 
 RULES: dict[str, Rule] = {

@@ -17,7 +17,7 @@ Recipe = generalisation.Recipe
 ])
 def test_a_bad_recipe_is_refused_naming_the_field(changes, named):
     with pytest.raises(ValueError, match=named):
-        generalisation.check_recipe(Recipe().but(**changes))
+        generalisation.check_recipe(Recipe().replace(**changes))
 
 
 def test_cross_validation_refuses_impossible_folds_before_training():
@@ -108,7 +108,8 @@ def test_a_reused_compiled_model_gives_the_numbers_of_a_new_one():
 def test_train_many_in_worker_processes_gives_the_numbers_of_training_here():
     task = generalisation.italy_power_task()
     # one architecture: its two runs are split between the two workers, started beforehand
-    work = [(Recipe(epochs=5, units=3), task, seed, f"seed {seed}") for seed in (2, 3)]
+    work = [dict(recipe=Recipe(epochs=5, units=3), task=task, seed=seed, label=f"seed {seed}")
+            for seed in (2, 3)]
     here = generalisation.train_many(work, jobs=1)
     generalisation.start_workers(jobs=2)
     there = generalisation.train_many(work, jobs=2)
@@ -121,7 +122,9 @@ def test_train_many_in_worker_processes_gives_the_numbers_of_training_here():
         with pytest.raises(ValueError, match="jobs=0"):
             call(*([work] if call is generalisation.train_many else []), jobs=0)
     with pytest.raises(ValueError, match="units=0"):
-        generalisation.train_many([(Recipe(units=0), task, 1, "bad")])
+        generalisation.train_many([dict(recipe=Recipe(units=0), task=task, seed=1, label="bad")])
+    with pytest.raises(ValueError, match=r"calls\[0\] does not fit train.*'recipes'"):
+        generalisation.train_many([dict(recipes=Recipe(), task=task, seed=1)])
 
 
 def test_italy_power_task_holds_out_a_stratified_validation_part_and_keeps_the_test_split():

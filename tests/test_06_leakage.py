@@ -92,7 +92,7 @@ def test_training_in_the_workers_gives_the_numbers_of_training_here():
     quick = leakage.Settings(units=4, epochs=1)
     splits = [leakage.prepare("leak-free"), leakage.prepare("centred mean feature")]
     here = [leakage.train(split, 2, quick) for split in splits]
-    there = leakage.train_many([(split, 2, quick, False) for split in splits], jobs=2)
+    there = leakage.train_many([dict(split=split, seed=2, settings=quick) for split in splits], jobs=2)
     assert [r.label for r in there] == ["leak-free", "centred mean feature"]
     for a, b in zip(here, there, strict=True):
         assert (a.train_rmse, a.val_rmse, a.test_rmse) == (b.train_rmse, b.val_rmse, b.test_rmse)

@@ -93,8 +93,9 @@ def test_results_report_accuracy_by_length_and_the_most_common_prediction():
 @pytest.mark.slow
 def test_training_in_the_workers_with_curves_gives_the_numbers_of_training_here_without():
     quick = padding.Settings(units=4, epochs=1)
-    there = padding.train_many([(PREPARED["post, no mask"], 2, quick, False),
-                                (PREPARED["post, masked"], 2, quick, True)], jobs=2)
+    there = padding.train_many([dict(prepared=PREPARED["post, no mask"], seed=2, settings=quick,
+                                     curves=False),
+                                dict(prepared=PREPARED["post, masked"], seed=2, settings=quick)], jobs=2)
     here = padding.train(PREPARED["post, masked"], 2, quick, curves=False)
     assert [r.label for r in there] == ["post, no mask", "post, masked"]
     # The exercise checks train without validation curves, the lesson with them: same model.

@@ -33,7 +33,7 @@ def test_a_bad_recipe_is_refused_naming_the_field_and_the_value(changes, message
 
 def test_unknown_names_are_refused_before_any_training():
     with pytest.raises(ValueError, match="name='Transformer'"):
-        gf.train_many([("Transformer", 1)], jobs=1)
+        gf.train_many([dict(name="Transformer", seed=1)], jobs=1)
 
 
 def test_global_norms_and_first_to_last_read_the_doctors_keys_in_layer_order():
@@ -105,7 +105,7 @@ def test_the_batches_show_an_explosion_growing_and_a_nan_input_arriving_unannoun
 
 @pytest.mark.slow
 def test_the_irnn_explodes_in_its_first_epoch_and_the_doctor_says_so_from_there():
-    exploded, = gf.train_many([("IRNN, SGD", 1)], jobs=1)
+    exploded, = gf.train_many([dict(name="IRNN, SGD", seed=1)], jobs=1)
     assert not exploded.finite and exploded.epochs_run == 1          # the doctor stopped it
     # Its norms are NaN because its weights are: one symptom, not two (the batches tell why).
     assert exploded.symptoms == {"non_finite_loss": 1}

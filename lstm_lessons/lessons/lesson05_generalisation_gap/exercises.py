@@ -29,7 +29,7 @@ def _run(seed: int, **changes):
     from lstm_lessons import generalisation
 
     task = generalisation.italy_power_task()
-    return generalisation.train(generalisation.Recipe().but(**changes), task, seed)
+    return generalisation.train(generalisation.Recipe().replace(**changes), task, seed)
 
 
 def _verify_regularise(answer: dict, seed: int) -> Judgement:

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import augment as augment_module
-from lstm_lessons import data, workers
-from lstm_lessons.params import RULES, Choice, Rule, require
+from lstm_lessons import data, experiments, workers
+from lstm_lessons.params import RULES, Choice, Rule, check_fields, require
 
 UNITS_TOO_LARGE = 64
 """The baseline's hidden units: about 17,000 weights for 46 training days of 24 values."""
@@ -87,9 +87,9 @@ class Recipe:
     learning_rate: float = 5e-3
     epochs: int = 70
 
-    def but(self, **changes) -> Recipe:
-        """A copy with some fields changed: ``baseline.but(dropout=0.3)``."""
-        return replace(self, **changes)
+    def replace(self, **changes) -> Recipe:
+        """A copy with ``changes`` (``dataclasses.replace``), checked: ``baseline.replace(dropout=0.3)``."""
+        return check_recipe(replace(self, **changes))
 
 
 @dataclass
@@ -226,12 +226,7 @@ _RECIPE_RULES = {
 def check_recipe(recipe: Recipe) -> Recipe:
     """Raise ``ValueError`` naming every field, its value and what is allowed if ``recipe``
     cannot be trained (:data:`_RECIPE_RULES`); checked before anything trains."""
-    problems = [message for name, rule in _RECIPE_RULES.items()
-                if (value := getattr(recipe, name)) is not None or name not in ("weight_decay", "patience")
-                if (message := rule.check(name, value)) is not None]
-    if problems:
-        raise ValueError("Recipe not allowed:\n  " + "\n  ".join(problems))
-    return recipe
+    return check_fields(recipe, _RECIPE_RULES, optional=("weight_decay", "patience"))
 
 
 def train(recipe: Recipe, task, seed: int, label: str = "", *, curves_of_validation: bool = True) -> Run:
@@ -291,63 +286,44 @@ def data_loss(model, x, y) -> tuple[float, float]:
     return loss, float(np.mean((p > 0.5) == (truth > 0.5)))
 
 
-def _train_group(calls: list[tuple]) -> list[Run]:
-    """:func:`train` for each call (in a worker process of :func:`train_many`)."""
-    return [train(recipe, task, seed, label, curves_of_validation=curves)
-            for recipe, task, seed, label, curves in calls]
-
-
 start_workers = workers.start
 """Start :func:`train_many`'s workers in the background (see ``ll.workers.start``)."""
 
 
-def train_many(jobs_of_work: list[tuple], jobs: int | None = None) -> list[Run]:
-    """Run several independent :func:`train` calls, ``jobs`` at a time, in worker processes.
+def train_many(calls: list[dict], jobs: int | None = None) -> list[Run]:
+    """Several independent :func:`train` calls, ``jobs`` at a time, in worker processes.
 
-    Each run seeds itself, so its numbers are the same whichever worker runs it and in whatever
-    order (``tests/test_generalisation.py`` checks it). Runs that can share a compiled model
-    (same architecture and optimiser, see :func:`_fresh_model`) go to the same worker, largest
-    group first, so each model is traced once per worker; with fewer groups than workers the
-    largest is split between them. Worker processes come from joblib's ``loky``
-    backend and are kept for the next call, so TensorFlow is imported once per worker
-    (``ll.workers``). With ``jobs=1`` everything runs here, one after the other.
+    Each call is :func:`train`'s keyword arguments (``{"recipe": recipe, "task": task, "seed": 1,
+    "label": "baseline"}``, with ``"curves_of_validation"`` when wanted). Each run seeds itself,
+    so its numbers are the same whichever worker runs it and in whatever order
+    (``tests/test_05_generalisation_gap.py`` checks it). Runs that can share a compiled model
+    (same architecture and optimiser, see :func:`_fresh_model`) go to the same worker, so each
+    model is traced once per worker (``ll.experiments.train_many``'s ``group``). Worker
+    processes come from joblib's ``loky`` backend and are kept for the next call, so TensorFlow
+    is imported once per worker (``ll.workers``). With ``jobs=1`` everything runs here, one
+    after the other.
 
     Args:
-        jobs_of_work: ``(recipe, task, seed, label)`` or ``(..., curves_of_validation)`` tuples.
+        calls: :func:`train`'s keyword arguments, one dict a run.
         jobs: worker processes (>= 1); ``None`` (default): ``ll.workers.default_jobs()``, one a
             core this process's TensorFlow may use (2 on the course's machines).
 
     Returns:
-        The :class:`Run` of each tuple, in order.
+        The :class:`Run` of each call, in order.
 
     Raises:
-        ValueError: ``jobs`` is not ``None`` or an integer >= 1, or a recipe is not allowed
-            (before anything trains).
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1, a call does not fit
+            :func:`train`, or a recipe is not allowed (before anything trains).
     """
-    jobs = workers.check_jobs(jobs)
-    calls = []
-    for work in jobs_of_work:
-        recipe, task, seed, label, *rest = work
-        check_recipe(recipe)
-        calls.append((recipe, task, seed, label, rest[0] if rest else True))
-    if jobs == 1:
-        return _train_group(calls)
-    groups: dict[tuple, list[int]] = {}
-    for i, (recipe, task, *_) in enumerate(calls):
-        groups.setdefault(_architecture(recipe, *np.shape(task.x_train)[1:]), []).append(i)
-    ordered = sorted(groups.values(), key=len, reverse=True)
-    # Fewer groups than workers (cross-validation: one architecture): split the largest, so no
-    # worker waits; each extra piece costs one trace (~2.5 s) instead of several runs in a row.
-    while len(ordered) < jobs and len(ordered[0]) > 1:
-        largest = ordered.pop(0)
-        half = (len(largest) + 1) // 2   # contiguous: cross-validation's folds alternate recipes
-        ordered = sorted([*ordered, largest[:half], largest[half:]], key=len, reverse=True)
-    results = workers.run_groups(_train_group, [[calls[i] for i in group] for group in ordered], jobs)
-    runs: list = [None] * len(calls)
-    for group, group_runs in zip(ordered, results, strict=True):
-        for i, run in zip(group, group_runs, strict=True):
-            runs[i] = run
-    return runs
+    calls = experiments.checked_calls(train, calls)
+    for call in calls:
+        check_recipe(call["recipe"])
+    return experiments.train_many(train, calls, jobs, group=_shared_model)
+
+
+def _shared_model(call: dict) -> tuple:
+    """The compiled model a call's run can share (:func:`_architecture`)."""
+    return _architecture(call["recipe"], *np.shape(call["task"].x_train)[1:])
 
 
 def table(runs) -> pd.DataFrame:
@@ -407,7 +383,8 @@ def cross_validate(recipes: dict, task, folds: int = 5, seed: int = 0, validatio
         fold_task = ClassificationTask(x[fit_rows], y[fit_rows], x[val_rows], y[val_rows],
                                        x[held_out], y[held_out])
         for label, recipe in recipes.items():
-            work.append((recipe, fold_task, seed, label, recipe.patience is not None))
+            work.append({"recipe": recipe, "task": fold_task, "seed": seed, "label": label,
+                         "curves_of_validation": recipe.patience is not None})
             keys.append((label, fold))
     runs = train_many(work, jobs)
     return pd.DataFrame([{"recipe": label, "fold": fold, "held-out loss": run.test_loss,

@@ -20,13 +20,14 @@ number in the lesson, a grade and a benchmark row come from the same code.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from lstm_lessons import data, workers
-from lstm_lessons.params import Rule, require
+from lstm_lessons import data, experiments
+from lstm_lessons.params import Choice, Rule, require
 
 LOOKBACK = 24
 """Months of history in each input window (two years)."""
@@ -158,9 +159,7 @@ def _scaler_of(series: np.ndarray, train_windows, lookback: int, horizon: int) -
 
 
 def _check_pipeline(pipeline: str) -> str:
-    if pipeline not in PIPELINES:
-        raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}. Received: pipeline={pipeline!r}")
-    return pipeline
+    return require("pipeline", pipeline, Choice(tuple(PIPELINES), meaning="a pipeline of the lesson"))
 
 
 def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int = HORIZON) -> Split:
@@ -234,14 +233,9 @@ def prepare(pipeline: str, seed: int = 0, lookback: int = LOOKBACK, horizon: int
                  data.windows_sharing_steps(train, val, lookback, horizon))
 
 
-@dataclass(frozen=True)
-class Settings:
-    """How every model of the lesson is built and trained (``ll.models.build_lstm_regressor``)."""
-
-    units: int = 16
-    epochs: int = 15
-    learning_rate: float = 3e-3
-    batch_size: int = 128
+Settings = functools.partial(experiments.Settings, units=16, epochs=15, learning_rate=3e-3, batch_size=128)
+"""``ll.experiments.Settings`` with lesson 06's defaults; ``DEFAULT_SETTINGS``, what :func:`train` uses."""
+DEFAULT_SETTINGS = Settings()
 
 
 @dataclass
@@ -271,7 +265,8 @@ class Result:
         return self.test_rmse / self.val_rmse
 
 
-def train(split: Split, seed: int, settings: Settings = Settings(), *, curves: bool = False) -> Result:
+def train(split: Split, seed: int,
+          settings: experiments.Settings = DEFAULT_SETTINGS, *, curves: bool = False) -> Result:
     """Train a new LSTM forecaster on ``split``'s training windows and measure all three parts.
 
     The model is ``ll.models.build_lstm_regressor``, seeded with ``seed``; models of the same
@@ -342,19 +337,9 @@ def excess_optimism(model: Result, control: Result) -> float:
     return model.optimism / control.optimism
 
 
-def _train_group(calls: list[tuple]) -> list[Result]:
-    return [train(split, seed, settings, curves=curves) for split, seed, settings, curves in calls]
-
-
-def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
-    """:func:`train` for each ``(split, seed, settings, curves)``, ``jobs`` at a time in worker
-    processes (``ll.workers``; default ``ll.workers.default_jobs()``, and with 1 everything
-    trains here); each run seeds itself, so the numbers are those of training here.
-
-    Raises:
-        ValueError: ``jobs`` is not ``None`` or an integer >= 1.
-    """
-    return workers.map_calls(_train_group, calls, jobs)
+train_many = functools.partial(experiments.train_many, train)
+"""``train_many(calls, jobs=None)``: :func:`train` for each call, its keyword arguments
+(``{"split": split, "seed": 1}``), in worker processes (``ll.experiments.train_many``)."""
 
 
 def table(results, controls=None) -> pd.DataFrame:

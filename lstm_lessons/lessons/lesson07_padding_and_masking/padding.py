@@ -23,13 +23,14 @@ The notebook, its exercise checks and the benchmarks all go through :func:`prepa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from lstm_lessons import data, sequences, workers
-from lstm_lessons.params import Rule, require
+from lstm_lessons import data, experiments, sequences
+from lstm_lessons.params import Choice, Rule, require
 
 PADDED_LENGTH = 60
 """Frames every utterance is padded to (the longest has 29)."""
@@ -95,9 +96,7 @@ class Prepared(data.WindowParts):
 
 
 def _check_pipeline(pipeline: str) -> str:
-    if pipeline not in PIPELINES:
-        raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}. Received: pipeline={pipeline!r}")
-    return pipeline
+    return require("pipeline", pipeline, Choice(tuple(PIPELINES), meaning="a pipeline of the lesson"))
 
 
 def split_indices(split_seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -195,14 +194,9 @@ def output_change(model, x, steps: int, side: str, value: float = PADDING_VALUE)
     return float(np.abs(after - before).max())
 
 
-@dataclass(frozen=True)
-class Settings:
-    """How every model of the lesson is built and trained (``ll.models.build_speaker_classifier``)."""
-
-    units: int = 32
-    epochs: int = 15
-    learning_rate: float = 3e-3
-    batch_size: int = 32
+Settings = functools.partial(experiments.Settings, units=32, epochs=15, learning_rate=3e-3, batch_size=32)
+"""``ll.experiments.Settings`` with lesson 07's defaults; ``DEFAULT_SETTINGS``, what :func:`train` uses."""
+DEFAULT_SETTINGS = Settings()
 
 
 @dataclass
@@ -257,7 +251,8 @@ class Result:
         return means
 
 
-def train(prepared: Prepared, seed: int, settings: Settings = Settings(), *, curves: bool = True) -> Result:
+def train(prepared: Prepared, seed: int,
+          settings: experiments.Settings = DEFAULT_SETTINGS, *, curves: bool = True) -> Result:
     """Train a new speaker classifier on ``prepared``'s training utterances and measure it.
 
     The model is ``ll.models.build_speaker_classifier`` (with a ``Masking`` layer when the
@@ -288,19 +283,9 @@ def train(prepared: Prepared, seed: int, settings: Settings = Settings(), *, cur
                   prepared.masked_steps, history, float(np.mean(test_predicted == prepared.y_test)))
 
 
-def _train_group(calls: list[tuple]) -> list[Result]:
-    return [train(prepared, seed, settings, curves=curves) for prepared, seed, settings, curves in calls]
-
-
-def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
-    """:func:`train` for each ``(prepared, seed, settings, curves)``, ``jobs`` at a time in worker
-    processes (``ll.workers.map_calls``; default ``ll.workers.default_jobs()``, and with 1
-    everything trains here); each run seeds itself, so the numbers are those of training here.
-
-    Raises:
-        ValueError: ``jobs`` is not ``None`` or an integer >= 1.
-    """
-    return workers.map_calls(_train_group, calls, jobs)
+train_many = functools.partial(experiments.train_many, train)
+"""``train_many(calls, jobs=None)``: :func:`train` for each call, its keyword arguments
+(``{"prepared": prepared, "seed": 1}``), in worker processes (``ll.experiments.train_many``)."""
 
 
 def table(results, edges=LENGTH_EDGES) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstm_lessons import data, params, workers
+from lstm_lessons import data, experiments, params
 from lstm_lessons.params import Rule, require
 
 LOOKBACK = 120
@@ -161,15 +161,11 @@ def check_recipe(recipe: Recipe) -> Recipe:
     """Return ``recipe`` if every field is allowed.
 
     Raises:
-        ValueError: naming the first field out of range, its value and what is allowed.
+        ValueError: naming every field out of range, its value and what is allowed.
     """
     if not isinstance(recipe, Recipe):
         raise ValueError(f"recipe must be an ll.gradient_flow.Recipe. Received: {recipe!r}")
-    for name, rule in _RECIPE_RULES.items():
-        value = getattr(recipe, name)
-        if not (name == "global_clipnorm" and value is None):
-            params.require(name, value, rule)
-    return recipe
+    return params.check_fields(recipe, _RECIPE_RULES, optional=("global_clipnorm",))
 
 
 def named_recipe(name: str) -> Recipe:
@@ -520,23 +516,21 @@ def train(name: str, seed: int, recipe: Recipe | None = None, reach: bool = Fals
     return result
 
 
-def _train_group(calls: list[tuple]) -> list[Result]:
-    return [train(*call) for call in calls]
-
-
-def train_many(calls: list[tuple], jobs: int | None = None) -> list[Result]:
-    """:func:`train` for each ``(name, seed)``, ``(name, seed, recipe)`` or ``(name, seed, recipe,
-    reach)``, ``jobs`` at a time in
-    worker processes (``ll.workers.map_calls``; default ``ll.workers.default_jobs()``, and with 1
-    everything trains here); each run seeds itself, so the numbers are those of training here.
+def train_many(calls: list[dict], jobs: int | None = None) -> list[Result]:
+    """:func:`train` for each call, its keyword arguments (``{"name": "IRNN, SGD", "seed": 1}``,
+    with ``"recipe"`` and ``"reach"`` when wanted), ``jobs`` at a time in worker processes
+    (``ll.experiments.train_many``; with 1 everything trains here); each run seeds itself, so
+    the numbers are those of training here.
 
     Raises:
-        ValueError: ``jobs`` is not ``None`` or an integer >= 1; a bad name or recipe (before any
-            training starts).
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1; a call that does not fit
+            :func:`train`, or a bad name or recipe (before any training starts).
     """
+    calls = experiments.checked_calls(train, calls)
     for call in calls:
-        check_recipe(call[2] if len(call) > 2 and call[2] is not None else named_recipe(call[0]))
-    return workers.map_calls(_train_group, calls, jobs)
+        recipe = call.get("recipe")
+        check_recipe(recipe if recipe is not None else named_recipe(call["name"]))
+    return experiments.train_many(train, calls, jobs)
 
 
 def table(results) -> pd.DataFrame:
