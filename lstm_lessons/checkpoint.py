@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_lessons._fit import fit_has_validation
+from lstm_lessons._runtime import fit_has_validation
 from lstm_lessons._tf import keras
 from lstm_lessons.files import atomic_write
 

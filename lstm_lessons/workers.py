@@ -50,17 +50,16 @@ def _prepare(threads: dict) -> None:
     them), and standard error sent to /dev/null (a notebook shows a child's C++ and warning
     lines as red output; errors still come back as exceptions).
 
-    It also raises loky's memory-leak limit to :data:`KEEP_WORKERS_UP_TO`. loky replaces a worker
-    whose memory grew by 300 MB since its first task (``_MAX_MEMORY_LEAK_SIZE`` in
-    ``joblib/externals/loky/process_executor.py``, a module constant with no public setting);
-    a worker that has traced four small recurrent models has, and its replacement spends
-    seconds importing TensorFlow again before the next call (lesson 08's second call: 17 s
-    instead of 7 s). The growth is the compiled models, not a leak."""
+    It also raises loky's memory-leak limit to :data:`KEEP_WORKERS_UP_TO`
+    (``ll._runtime.keep_loky_workers``). loky replaces a worker whose memory grew by 300 MB since
+    its first task; a worker that has traced four small recurrent models has, and its
+    replacement spends seconds importing TensorFlow again before the next call (lesson 08's
+    second call: 17 s instead of 7 s). The growth is the compiled models, not a leak."""
     import os
 
-    from joblib.externals.loky import process_executor
+    from lstm_lessons._runtime import keep_loky_workers
 
-    process_executor._MAX_MEMORY_LEAK_SIZE = max(process_executor._MAX_MEMORY_LEAK_SIZE, KEEP_WORKERS_UP_TO)
+    keep_loky_workers(KEEP_WORKERS_UP_TO)
     os.environ.update(threads)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_lessons._fit import fit_has_validation, sibling_callbacks
+from lstm_lessons._runtime import fit_has_validation, sibling_callbacks
 from lstm_lessons._tf import keras
 from lstm_lessons.checkpoint import log_keys
 from lstm_lessons.curves import GRAD_PREFIX, UPDATE_PREFIX

@@ -183,7 +183,7 @@ def _validating_class():
             train_part, (x_val, y_val) = data
             logs = super().train_step(train_part)
             y_pred = self(x_val, training=False)
-            val_loss = self._compute_loss(x=x_val, y=y_val, y_pred=y_pred, training=False)
+            val_loss = self.compute_loss(x=x_val, y=y_val, y_pred=y_pred, training=False)
             truth = keras.ops.reshape(y_val, (-1, 1))
             hits = keras.metrics.binary_accuracy(truth, y_pred)
             data_loss = keras.ops.mean(keras.losses.binary_crossentropy(truth, y_pred))
