@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from lstm_lessons.grader import solution_notebook
-from lstm_lessons.grader.grader import Grader
+from lstm_lessons.instructor import solution_notebook
+from lstm_lessons.instructor.grader import Grader
 from lstm_lessons.runner import resolve_lessons
 
 

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 """The package's version (pyproject.toml reads it from here)."""
 
 _MODULES = ("data", "params", "models", "metrics", "training", "curves", "plots", "claims", "runner", "cli",
-            "gradients", "subsets", "checkpoint", "doctor", "grading", "grader", "augment", "workers",
+            "gradients", "subsets", "checkpoint", "doctor", "grading", "instructor", "augment", "workers",
             "cores", "sequences", "experiments", "lessons")
 """The toolkit's modules. A lesson's own modules (``ll.padding``...) live in its folder and are
 found there (:func:`lstm_lessons.lessons.modules`)."""

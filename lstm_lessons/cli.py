@@ -12,15 +12,15 @@ cannot be read (the message says why).
 ``lstm-lessons grade SUBMISSION ... --lesson 01 [--workers K] [--timeout SECONDS]
 [--memory-mb MIB] [--disk-mb MIB] [--max-mb MIB] [--no-sandbox] [--scheduler ADDRESS]
 [--insecure-cluster] [--out DIR]`` grades
-handed-in notebooks (see :mod:`lstm_lessons.grader.grader`), each in a bubblewrap sandbox unless
+handed-in notebooks (see :mod:`lstm_lessons.instructor.grader`), each in a bubblewrap sandbox unless
 ``--no-sandbox``; with ``--scheduler``, on the workers of a Dask cluster
-(:mod:`lstm_lessons.grader.cluster`).
+(:mod:`lstm_lessons.instructor.cluster`).
 Exit status: 0 every submission got a grade (whatever its points), 1 the grader failed on a
 submission, 2 a usage error or no usable sandbox, 130 / 143 stopped by SIGINT (Ctrl-C) /
 SIGTERM (``kill``), with the grades written so far kept.
 
 ``lstm-lessons grade --check-sandbox`` tries a hand-in's attacks from inside the sandbox and
-prints what each did (:mod:`lstm_lessons.grader.sandbox_check`). Exit status: 0 every attack
+prints what each did (:mod:`lstm_lessons.instructor.sandbox_check`). Exit status: 0 every attack
 was stopped, 1 one was not, 2 no sandbox can be made here.
 """
 
@@ -33,10 +33,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from lstm_lessons.grader.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
-from lstm_lessons.grader.report import one_line
-from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB
-from lstm_lessons.grader.submissions import DEFAULT_MAX_MB
+from lstm_lessons.instructor.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from lstm_lessons.instructor.report import one_line
+from lstm_lessons.instructor.sandbox import DEFAULT_DISK_MB
+from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB
 from lstm_lessons.params import ParameterError
 from lstm_lessons.runner import (
     NOTEBOOKS_DIR,
@@ -158,8 +158,8 @@ def _terminate(signum, frame):
 
 
 def _check_sandbox() -> int:
-    from lstm_lessons.grader.sandbox import SandboxUnavailable
-    from lstm_lessons.grader.sandbox_check import check_sandbox
+    from lstm_lessons.instructor.sandbox import SandboxUnavailable
+    from lstm_lessons.instructor.sandbox_check import check_sandbox
 
     try:
         isolated, findings = check_sandbox()
@@ -180,11 +180,11 @@ NO_SANDBOX_WARNING = ("lstm-lessons grade: warning: grading WITHOUT a sandbox (-
 
 
 def _grade(args) -> int:
-    from lstm_lessons.grader.cluster import ClusterError, MachinesDifferWarning
-    from lstm_lessons.grader.grader import Grader, GradingError
-    from lstm_lessons.grader.report import ResultsFileError
-    from lstm_lessons.grader.sandbox import SandboxUnavailable
-    from lstm_lessons.grader.submissions import SubmissionError
+    from lstm_lessons.instructor.cluster import ClusterError, MachinesDifferWarning
+    from lstm_lessons.instructor.grader import Grader, GradingError
+    from lstm_lessons.instructor.report import ResultsFileError
+    from lstm_lessons.instructor.sandbox import SandboxUnavailable
+    from lstm_lessons.instructor.submissions import SubmissionError
 
     if args.check_sandbox:
         return _check_sandbox()
@@ -208,12 +208,8 @@ def _grade(args) -> int:
                             memory_mb=args.memory_mb, progress=not args.no_progress,
                             sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler,
                             max_mb=args.max_mb, insecure_cluster=args.insecure_cluster, tls=args.tls)
-        if grader.cluster is not None and grader.cluster.warning:
-            print(f"lstm-lessons grade: warning: {grader.cluster.warning}", file=sys.stderr)
-        for address, found in grader.cluster.refused.items() if grader.cluster is not None else ():
-            print(f"lstm-lessons grade: warning: worker {address} left out: it has lstm_lessons "
-                  f"{found['version']} with package checksum {found['checksum'][:12]}, not the grader's "
-                  f"{grader.cluster.checksum[:12]}; install the same hand-out there", file=sys.stderr)
+        for notice in grader.runner.notices:
+            print(f"lstm-lessons grade: warning: {notice}", file=sys.stderr)
         grades = grader.grade(args.submissions)
     except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError, SandboxUnavailable,
             ClusterError) as exc:
@@ -244,7 +240,7 @@ def _grade(args) -> int:
 
 
 def _cluster(args) -> int:
-    from lstm_lessons.grader.certificates import make_certificates
+    from lstm_lessons.instructor.certificates import make_certificates
 
     try:
         paths = make_certificates(args.folder, days=args.days)

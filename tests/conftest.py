@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(items):
 @functools.cache
 def sandbox_problem() -> str | None:
     """Why this machine cannot grade in the bubblewrap sandbox (``None`` when it can)."""
-    from lstm_lessons.grader.sandbox import SandboxUnavailable, find_sandbox
+    from lstm_lessons.instructor.sandbox import SandboxUnavailable, find_sandbox
 
     try:
         find_sandbox()
@@ -81,7 +81,7 @@ def data_dir(tmp_path, monkeypatch):
 def package_guard():
     """The corpus's edits_package attacks lesson 01's check in this repository: make sure it is
     back as it was afterwards, whatever the grader did (and fail if the grader did not)."""
-    from lstm_lessons.grader import integrity
+    from lstm_lessons.instructor import integrity
 
     path = integrity.PACKAGE_DIR / "lessons" / "lesson01_learning_rate_oscillation" / "exercises.py"
     original = path.read_bytes()

@@ -16,14 +16,14 @@ import pytest
 from test_grader import CORPUS, EX1, EX2, EXPECTED, rows
 
 from lstm_lessons import machine
-from lstm_lessons.grader.cluster import (
+from lstm_lessons.instructor.cluster import (
     ClusterError,
     ClusterRunner,
     MachinesDifferWarning,
     kinds_warning,
     machine_kinds,
 )
-from lstm_lessons.grader.grader import Grader
+from lstm_lessons.instructor.grader import Grader
 
 SUBSET = ["kills_worker", "full_marks", "partial", "syntax_error", "memory_hog", "edits_package",
           "computed_answer", "corrupted", "other_lesson"]
@@ -74,7 +74,7 @@ def dask_cluster(tmp_path_factory):
 
 
 def described(host, flags=("avx2", "fma"), onednn="default", intra_op=1, cores=8):
-    """A worker's :func:`~lstm_lessons.grader.execution.check_machine`, as it sends it."""
+    """A worker's :func:`~lstm_lessons.instructor.execution.check_machine`, as it sends it."""
     return {"host": host, "machine": "x86_64", "cpu": {"model": "Xeon", "flags": list(flags)},
             "onednn": onednn, "threads": {"intra_op": intra_op, "inter_op": intra_op, "cores": cores},
             "versions": {"python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6"}}
@@ -144,7 +144,7 @@ def test_a_plain_tcp_scheduler_off_this_machine_is_refused_before_any_connection
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786",
                                      "tls://grader.invalid:8786", "wss://grader.invalid:8786", "inproc://x/1/2"])
 def test_loopback_and_tls_addresses_pass_the_address_check(address):
-    from lstm_lessons.grader.cluster import check_address
+    from lstm_lessons.instructor.cluster import check_address
 
     check_address(address, tls=address.startswith(("tls", "wss")))   # no error
     check_address("tcp://grader.invalid:8786", insecure=True)
@@ -183,19 +183,19 @@ def test_a_worker_with_another_package_gets_no_work(dask_cluster, tmp_path):
         with pytest.warns(MachinesDifferWarning) as warned:
             grader = Grader("01", tmp_path / "grades", progress=False, scheduler=dask_cluster["address"])
         try:
-            (refused,) = grader.cluster.refused.values()
-            assert refused["version"] == "0.1.0" and refused["checksum"] != grader.cluster.checksum
-            assert list(grader.cluster.refused) == [names["stale"]]
-            assert len(grader.cluster.workers) == 3 and grader.workers == 3
+            (refused,) = grader.runner.refused.values()
+            assert refused["version"] == "0.1.0" and refused["checksum"] != grader.runner.checksum
+            assert list(grader.runner.refused) == [names["stale"]]
+            assert len(grader.runner.workers) == 3 and grader.workers == 3
             # The other kind gets hand-ins but no check: the two original workers check.
             originals = sorted(names[f"worker-{i}"] for i in (1, 2))
-            assert [k["workers"] for k in grader.cluster.kinds] == [originals, [names["other-kind"]]]
-            assert grader.cluster.checker(EX1)["workers"] == originals
-            assert [k["onednn"] for k in grader.cluster.kinds] == [machine.onednn(),
+            assert [k["workers"] for k in grader.runner.kinds] == [originals, [names["other-kind"]]]
+            assert grader.runner.checker(EX1)["workers"] == originals
+            assert [k["onednn"] for k in grader.runner.kinds] == [machine.onednn(),
                                                                    {"0": "off", "1": "on"}[onednn]]
-            assert str(warned[0].message) == grader.cluster.warning
-            assert "(they differ in the oneDNN setting)" in grader.cluster.warning
-            assert f"worker {names['other-kind']} on " in grader.cluster.warning
+            assert str(warned[0].message) == grader.runner.warning
+            assert "(they differ in the oneDNN setting)" in grader.runner.warning
+            assert f"worker {names['other-kind']} on " in grader.runner.warning
         finally:
             grader.close()
     finally:
@@ -292,7 +292,7 @@ def test_the_cluster_grades_as_this_machine_does_and_loses_nothing_when_a_worker
     # One kind of machine here: it checked both exercises, on both workers.
     checked_on = results["checked_on"]
     assert set(checked_on) == {EX1, EX2}
-    assert all(k["workers"] == grader.cluster.workers and k["slots"] == 2 for k in checked_on.values())
+    assert all(k["workers"] == grader.runner.workers and k["slots"] == 2 for k in checked_on.values())
     # Each trained check says where it ran: a worker of the kind that checked its exercise, with
     # the threads its child was given.
     trained = [(e, c) for g in results["submissions"] for e, c in g["checks"].items() if c["environment"]]
@@ -310,7 +310,7 @@ def _tls(folder: Path, role: str) -> list[str]:
 
 
 def test_certificates_are_made_once_and_their_keys_are_private(tmp_path):
-    from lstm_lessons.grader.certificates import make_certificates
+    from lstm_lessons.instructor.certificates import make_certificates
 
     paths = make_certificates(tmp_path / "certs", days=2)
     assert sorted(p.name for p in (tmp_path / "certs").iterdir()) == sorted(p.name for p in paths.values())
@@ -353,7 +353,7 @@ def test_a_tls_cluster_grades_and_refuses_whoever_lacks_its_certificates(tmp_pat
             processes.append(_start("worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
                                     "--no-nanny", "--no-dashboard", "--name", name, *_tls(folder, "worker"),
                                     log=tmp_path / f"{name}.log"))
-        from lstm_lessons.grader.certificates import security
+        from lstm_lessons.instructor.certificates import security
 
         with distributed.Client(address, timeout=60, security=security(certs)) as client:
             client.wait_for_workers(2, timeout=120)
@@ -369,7 +369,7 @@ def test_a_tls_cluster_grades_and_refuses_whoever_lacks_its_certificates(tmp_pat
         # With it, the grader grades there, as on this machine.
         grader = Grader("01", tmp_path / "grades", progress=False, scheduler=address, tls=certs)
         try:
-            assert len(grader.cluster.workers) == 2
+            assert len(grader.runner.workers) == 2
             [graded] = grader.grade([CORPUS / "empty.ipynb"])
         finally:
             grader.close()

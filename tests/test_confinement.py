@@ -7,8 +7,8 @@ import time
 import psutil
 import pytest
 
-from lstm_lessons.grader.confinement import MAX_TASKS, Confinement, find_confinement
-from lstm_lessons.grader.limits import run_limited
+from lstm_lessons.instructor.confinement import MAX_TASKS, Confinement, find_confinement
+from lstm_lessons.instructor.limits import run_limited
 
 MEMFD = ("import os\nfd = os.memfd_create('x')\nfor _ in range(1024):\n    os.write(fd, bytes(2**20))\n"
          "print('wrote it all')")
@@ -81,7 +81,7 @@ def test_removing_a_group_kills_what_was_left_in_it(cgroups):
 
 
 def test_limit_tasks_lowers_the_process_limit():
-    code = ("import resource\nfrom lstm_lessons.grader.confinement import limit_tasks\n"
+    code = ("import resource\nfrom lstm_lessons.instructor.confinement import limit_tasks\n"
             "assert limit_tasks(77)\nprint(resource.getrlimit(resource.RLIMIT_NPROC))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "(77, 77)", run.stderr

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from lstm_lessons.grader.report import CONTENT_SECURITY_POLICY, Grade, feedback_html
+from lstm_lessons.instructor.report import CONTENT_SECURITY_POLICY, Grade, feedback_html
 
 CORPUS = Path(__file__).resolve().parent / "grading_corpus"
 LESSON = "01_learning_rate_oscillation"

@@ -19,9 +19,9 @@ from conftest import sandbox_problem
 from grading_corpus.build_corpus import ATTACK_FILE, PORTS
 
 from lstm_lessons.cli import main
-from lstm_lessons.grader.grader import Grader, GradingError
-from lstm_lessons.grader.limits import run_limited
-from lstm_lessons.grader.report import (
+from lstm_lessons.instructor.grader import Grader, GradingError
+from lstm_lessons.instructor.limits import run_limited
+from lstm_lessons.instructor.report import (
     Grade,
     ResultsFileError,
     feedback_html,
@@ -29,8 +29,8 @@ from lstm_lessons.grader.report import (
     grades_csv,
     read_earlier,
 )
-from lstm_lessons.grader.sandbox_check import listen
-from lstm_lessons.grader.submissions import (
+from lstm_lessons.instructor.sandbox_check import listen
+from lstm_lessons.instructor.submissions import (
     SubmissionError,
     common_folder,
     lesson_of,
@@ -374,7 +374,7 @@ def survivors() -> list:
 def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is_untouched(
         tmp_path, sandbox, package_guard, machine_guard):
     from lstm_lessons.data import DATA_DIR
-    from lstm_lessons.grader.integrity import PACKAGE_DIR
+    from lstm_lessons.instructor.integrity import PACKAGE_DIR
     from lstm_lessons.runner import NOTEBOOKS_DIR
 
     # The hand-ins side by side in one folder, as an instructor collects them; a "solutions"
@@ -384,7 +384,7 @@ def test_corpus_grades_are_exactly_as_expected_in_the_sandbox_and_the_machine_is
     hand_in.mkdir()
     home.mkdir()
     (home / "solutions.txt").write_text("learning rate: 0.1")
-    from lstm_lessons.grader.confinement import find_confinement
+    from lstm_lessons.instructor.confinement import find_confinement
 
     expected = {i: e for i, e in EXPECTED.items() if find_confinement().limits_memory or i not in NEED_CGROUP}
     for path in CORPUS.glob("*.ipynb"):
@@ -563,8 +563,8 @@ def test_ctrl_c_or_kill_stops_every_process_at_once_and_keeps_the_grades_written
 
 
 def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeypatch):
-    import lstm_lessons.grader.grader as grader_module
-    from lstm_lessons.grader.limits import Outcome
+    import lstm_lessons.instructor.grader as grader_module
+    from lstm_lessons.instructor.limits import Outcome
 
     class Unrestorable:
         checksum = "of a package that cannot be restored"
@@ -581,10 +581,10 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
                              "answers": answers}, "notebook": None}
         return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
 
-    import lstm_lessons.grader.execution as execution_module
+    import lstm_lessons.instructor.execution as execution_module
 
     monkeypatch.setattr(grader_module.PackageSnapshot, "take", classmethod(lambda cls: Unrestorable()))
-    import lstm_lessons.grader.confinement as confinement_module
+    import lstm_lessons.instructor.confinement as confinement_module
 
     # Executions run through confinement.run_confined, checks through execution's own run_limited.
     monkeypatch.setattr(confinement_module, "run_limited", worker_that_records_a_right_answer)
@@ -597,7 +597,7 @@ def test_a_package_that_cannot_be_restored_means_no_check_runs(tmp_path, monkeyp
 
 
 def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_written(tmp_path, monkeypatch):
-    import lstm_lessons.grader.grader as grader_module
+    import lstm_lessons.instructor.grader as grader_module
 
     def broken(*args):
         raise OSError("disk full (simulated)")
@@ -612,7 +612,7 @@ def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_writte
 
 
 def test_a_notebook_too_large_to_send_back_keeps_only_its_answer_records():
-    from lstm_lessons.grader.worker import NOTEBOOK_LIMIT, _without_outputs
+    from lstm_lessons.instructor.worker import NOTEBOOK_LIMIT, _without_outputs
 
     record = {"id": EX1, "answer": {"learning_rate": 0.1}, "points": 2, "max_points": 2}
     cell = nbformat.v4.new_code_cell("check()", outputs=[
@@ -628,8 +628,8 @@ def test_a_notebook_too_large_to_send_back_keeps_only_its_answer_records():
 
 
 def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_changes(tmp_path, monkeypatch):
-    import lstm_lessons.grader.grader as grader_module
-    from lstm_lessons.grader.limits import Outcome
+    import lstm_lessons.instructor.grader as grader_module
+    from lstm_lessons.instructor.limits import Outcome
 
     trained = []
     # What the check's child reports as where it trained (lstm_lessons.machine.describe).
@@ -651,8 +651,8 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
             report = {"result": check}
         return Outcome(0, None, 1.0, 10.0, json.dumps(report).encode())
 
-    import lstm_lessons.grader.confinement as confinement_module
-    import lstm_lessons.grader.execution as execution_module
+    import lstm_lessons.instructor.confinement as confinement_module
+    import lstm_lessons.instructor.execution as execution_module
 
     # Executions run through confinement.run_confined, checks through execution's own run_limited.
     monkeypatch.setattr(confinement_module, "run_limited", worker)
@@ -672,20 +672,20 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
     # Each check's record says where it trained, through the child process and the reuse.
     assert all(g["checks"][e]["environment"] == where for g in results["submissions"] for e in (EX1, EX2))
     # The run says on which kind of machine each exercise was checked: here, this one.
-    here = grader_module.check_environment(regrader._snapshot, 1)
+    here = execution_module.check_environment(regrader._snapshot, 1)
     assert results["checked_on"] == dict.fromkeys((EX1, EX2), {
         "cpu": here["cpu"], "onednn": here["onednn"], "threads": here["threads"],
         "versions": here["versions"], "hosts": [here["host"]]})
     # Another version of the package's code (or of TensorFlow, or another machine): trained again.
-    environment = grader_module.check_environment
-    monkeypatch.setattr(grader_module, "check_environment",
+    environment = execution_module.check_environment
+    monkeypatch.setattr(execution_module, "check_environment",
                         lambda snapshot, *args: {**environment(snapshot, *args), "versions": {}})
     Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])
     assert len(trained) == 4
     assert json.loads((out / "results.json").read_text())["last_run"] == \
            {"answers_trained": 2, "answers_reused": 0}
     # Another oneDNN setting for the checks (another kind of machine): trained again, then reused.
-    monkeypatch.setattr(grader_module, "check_environment", environment)
+    monkeypatch.setattr(execution_module, "check_environment", environment)
     Grader("01", out, workers=1, progress=False, sandbox=False).grade([CORPUS / "full_marks.ipynb"])
     assert len(trained) == 4
     onednn = "1" if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip() in ("0", "false", "off") else "0"
@@ -697,9 +697,9 @@ def test_a_regrade_reuses_the_checks_of_the_same_answers_until_the_environment_c
 def test_check_environment_changes_with_the_cpu_flags_onednn_and_threads_of_the_checks(monkeypatch):
     from lstm_lessons import machine
     from lstm_lessons.cores import THREAD_VARIABLES, available_cores
-    from lstm_lessons.grader.execution import check_machine
-    from lstm_lessons.grader.grader import check_environment
-    from lstm_lessons.grader.integrity import PackageSnapshot
+    from lstm_lessons.instructor.execution import check_machine
+    from lstm_lessons.instructor.grader import check_environment
+    from lstm_lessons.instructor.integrity import PackageSnapshot
 
     for name in (*THREAD_VARIABLES, machine.ONEDNN_VARIABLE):
         monkeypatch.delenv(name, raising=False)
@@ -730,7 +730,7 @@ def test_check_environment_changes_with_the_cpu_flags_onednn_and_threads_of_the_
 
 
 def test_the_package_checksum_follows_every_file_and_nothing_else(tmp_path):
-    from lstm_lessons.grader.integrity import PackageSnapshot
+    from lstm_lessons.instructor.integrity import PackageSnapshot
 
     (tmp_path / "grading").mkdir()
     (tmp_path / "grading" / "lesson01.py").write_text("THRESHOLD = 0.2\n")

@@ -7,10 +7,10 @@ import sys
 import nbformat
 import pytest
 
-from lstm_lessons.grader import exercise_cells, load_solution, solution_notebook
 from lstm_lessons.grading import EXERCISE_MIME, ExerciseError, check
 from lstm_lessons.grading.feedback import read_answers, verify
 from lstm_lessons.grading.registry import EXERCISES
+from lstm_lessons.instructor import exercise_cells, load_solution, solution_notebook
 from lstm_lessons.runner import available_lessons
 
 LESSONS_WITH_EXERCISES = sorted({exercise.lesson for exercise in EXERCISES.values()})

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from lstm_lessons.grader.grader import answer_key
-from lstm_lessons.grader.report import Grade, feedback_html, feedback_markdown, grades_csv
-from lstm_lessons.grader.submissions import prepare
 from lstm_lessons.grading.feedback import EXERCISE_MIME, ExerciseError, read_answers, screen
 from lstm_lessons.grading.registry import EXERCISES, CheckResult
+from lstm_lessons.instructor.grader import answer_key
+from lstm_lessons.instructor.report import Grade, feedback_html, feedback_markdown, grades_csv
+from lstm_lessons.instructor.submissions import prepare
 from lstm_lessons.params import SHOWN_CHARACTERS
 
 LESSON = "01_learning_rate_oscillation"
@@ -132,7 +132,7 @@ def test_any_message_and_id_stay_one_csv_row_and_no_formula(message, id_):
     import csv
     import io
 
-    from lstm_lessons.grader.report import MESSAGE_CHARACTERS
+    from lstm_lessons.instructor.report import MESSAGE_CHARACTERS
 
     grade = Grade(id_, LESSON, "error", message, {"01-stable-learning-rate": 0}, 0, 2)
     text = grades_csv([grade], ["01-stable-learning-rate"])
@@ -146,7 +146,7 @@ def test_any_message_and_id_stay_one_csv_row_and_no_formula(message, id_):
 
 
 def test_a_message_cannot_forge_a_row_a_heading_or_a_terminal_sequence():
-    from lstm_lessons.grader.report import one_line
+    from lstm_lessons.instructor.report import one_line
 
     message = "raised ValueError: x\r=HYPERLINK(\"http://x\")\n# 4/4 PASSED\x1b]0;owned\x07\x1b[2K\u202eevil"
     grade = Grade("=cmd", LESSON, "error", message, {"01-stable-learning-rate": 0}, 0, 2)

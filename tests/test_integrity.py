@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from lstm_lessons.grader.integrity import PACKAGE_DIR, PackageSnapshot
+from lstm_lessons.instructor.integrity import PACKAGE_DIR, PackageSnapshot
 
 
 @pytest.fixture
@@ -78,5 +78,5 @@ def test_the_default_snapshot_is_this_package():
     snapshot = PackageSnapshot.take()
     assert snapshot.root == PACKAGE_DIR
     assert "lessons/lesson01_learning_rate_oscillation/exercises.py" in snapshot.files
-    assert "grader/integrity.py" in snapshot.files and snapshot.changes() == []
+    assert "instructor/integrity.py" in snapshot.files and snapshot.changes() == []
     assert not any("__pycache__" in rel for rel in [*snapshot.files, *snapshot.folders])

@@ -31,8 +31,8 @@ import nbformat
 import pytest
 from papermill.parameterize import parameterize_notebook
 
-from lstm_lessons.grader import load_solution
-from lstm_lessons.grader.solutions import exercise_cells
+from lstm_lessons.instructor import load_solution
+from lstm_lessons.instructor.solutions import exercise_cells
 from lstm_lessons.runner import available_lessons
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import pytest
 from conftest import sandbox_problem
 from papermill.parameterize import parameterize_notebook
 
-from lstm_lessons.grader import grade, solution_notebook
+from lstm_lessons.instructor import grade, solution_notebook
 from lstm_lessons.runner import available_lessons
 
 LESSONS = sorted(available_lessons())

@@ -108,7 +108,8 @@ def test_the_handout_has_the_lessons_package_and_data_and_no_solutions(tmp_path)
     with tarfile.open(tmp_path / "lstm-lessons-handout.tar.gz") as archive:
         names = set(archive.getnames())
     for required in ("README.md", "Makefile", "pyproject.toml", "environment.yml",
-                     "lstm_lessons/grader/grader.py", "data/README.md", "data/SHA256SUMS", "constraints.txt",
+                     "lstm_lessons/instructor/grader.py", "data/README.md", "data/SHA256SUMS",
+                     "constraints.txt",
                      *(f"notebooks/{p.name}" for p in LESSONS)):
         assert f"lstm-lessons/{required}" in names, required
     for withheld in ("solutions", "tests", "benchmarks", ".ci"):

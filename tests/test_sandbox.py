@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from lstm_lessons.grader.limits import ResultPipe, run_limited
-from lstm_lessons.grader.sandbox import (
+from lstm_lessons.instructor.limits import ResultPipe, run_limited
+from lstm_lessons.instructor.sandbox import (
     SandboxUnavailable,
     find_sandbox,
     sandbox_environment,
     visible_paths,
 )
-from lstm_lessons.grader.sandbox_check import SECRET_VARIABLE, probe
+from lstm_lessons.instructor.sandbox_check import SECRET_VARIABLE, probe
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "grading_corpus"
@@ -25,7 +25,7 @@ CORPUS = ROOT / "tests" / "grading_corpus"
 
 def test_only_the_hand_out_and_the_python_installation_are_visible():
     from lstm_lessons.data import DATA_DIR
-    from lstm_lessons.grader.integrity import PACKAGE_DIR
+    from lstm_lessons.instructor.integrity import PACKAGE_DIR
 
     visible = visible_paths()
     assert PACKAGE_DIR in visible and Path(DATA_DIR) in visible
@@ -57,7 +57,7 @@ def test_a_result_pipe_carries_what_the_child_wrote_up_to_its_limit():
 
 
 def test_check_sandbox_reports_every_attack_stopped(sandbox):
-    from lstm_lessons.grader.confinement import find_confinement
+    from lstm_lessons.instructor.confinement import find_confinement
 
     cgroup = find_confinement().limits_memory
     run = subprocess.run([sys.executable, "-m", "lstm_lessons", "grade", "--check-sandbox"],
@@ -86,8 +86,8 @@ def test_check_sandbox_reports_every_attack_stopped(sandbox):
 def test_the_limit_attacks_are_reported_when_nothing_limits_them(sandbox, monkeypatch, tmp_path):
     # The self-test can fail: without a cgroup, memory in a memfd is no process's and is not
     # limited (and as root RLIMIT_NPROC is not enforced either).
-    from lstm_lessons.grader import confinement
-    from lstm_lessons.grader.sandbox_check import PROBE_DISK_MB, _run_limit_attack
+    from lstm_lessons.instructor import confinement
+    from lstm_lessons.instructor.sandbox_check import PROBE_DISK_MB, _run_limit_attack
 
     monkeypatch.setattr(confinement, "_found", confinement.Confinement("rlimit"))
     memfd = _run_limit_attack(find_sandbox(PROBE_DISK_MB), "memfd", str(tmp_path))

@@ -19,7 +19,7 @@ notebook recorded and verifies every answer itself. The rest serves the grader:
 - :mod:`~lstm_lessons.grading.feedback`: :func:`check`, and for the grader ``verify``, ``screen``
   and ``read_answers``.
 
-The instructors' side, ``lstm-lessons grade``, lives in :mod:`lstm_lessons.grader`.
+The instructors' side, ``lstm-lessons grade``, lives in :mod:`lstm_lessons.instructor`.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class Grade:
     """One submission's grade.
 
     Attributes:
-        id: the submission's identifier (see :func:`~lstm_lessons.grader.submissions.submission_ids`).
+        id: the submission's identifier (see :func:`~lstm_lessons.instructor.submissions.submission_ids`).
         lesson: the lesson's notebook name.
         status: one of :data:`STATUSES`.
         message: what happened, in one line.
@@ -62,7 +62,7 @@ class Grade:
         sandbox: whether the submission ran in the bubblewrap sandbox.
         answers: ``{exercise id: answer}`` as the notebook recorded them (executed submissions).
         check_environment: what the checks of ``answers`` ran with (see
-            :func:`~lstm_lessons.grader.grader.check_environment`); a later run with the same
+            :func:`~lstm_lessons.instructor.grader.check_environment`); a later run with the same
             environment reuses these checks for the same answers instead of training again.
     """
 

@@ -1,7 +1,7 @@
 """The kernel's limits on one hand-in: its memory (kernel memory and shared memory included) and
 its number of processes and threads.
 
-:func:`lstm_lessons.grader.limits.run_limited` polls the resident memory of a hand-in's processes.
+:func:`lstm_lessons.instructor.limits.run_limited` polls the resident memory of a hand-in's processes.
 Two things a hand-in holds are not resident memory of any process, so polling misses them:
 pages written into a ``memfd`` that no process maps, and the kernel's memory for files (millions
 of empty files in ``/tmp``: a tmpfs limits their bytes, not their number). Nor does polling limit
@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_lessons.grader.limits import run_limited
+from lstm_lessons.instructor.limits import run_limited
 
 MAX_TASKS = 1024
 """Processes and threads one hand-in may have at once (``pids.max``; ``RLIMIT_NPROC`` without a
@@ -199,7 +199,7 @@ class Confinement:
 
 
 def run_confined(command: list[str], group_mb: float, timeout: float, memory_mb: float, **options):
-    """``command`` under :func:`lstm_lessons.grader.limits.run_limited` (``timeout``, the polled
+    """``command`` under :func:`lstm_lessons.instructor.limits.run_limited` (``timeout``, the polled
     ``memory_mb`` and ``options``), inside a new cgroup of ``group_mb`` MiB and :data:`MAX_TASKS`
     tasks where this machine has one (:func:`find_confinement`), removed afterwards.
 

@@ -1,10 +1,10 @@
-"""The grader's child processes: ``python -m lstm_lessons.grader.worker JOB.json RESULT_FD``.
+"""The grader's child processes: ``python -m lstm_lessons.instructor.worker JOB.json RESULT_FD``.
 
-Two kinds of job, each run under :func:`lstm_lessons.grader.limits.run_limited`:
+Two kinds of job, each run under :func:`lstm_lessons.instructor.limits.run_limited`:
 
 - ``{"mode": "execute", "notebook", "cwd"[, "max_tasks"]}`` executes a prepared submission through
   papermill (after lowering ``RLIMIT_NPROC`` to ``max_tasks``, in the sandbox) in a new kernel
-  whose working folder is ``cwd`` (in the sandbox, see :mod:`lstm_lessons.grader.sandbox`),
+  whose working folder is ``cwd`` (in the sandbox, see :mod:`lstm_lessons.instructor.sandbox`),
   with papermill saving the executed notebook into this process's memory as it goes
   (:class:`MemoryHandler`: no file the kernel could forge or fill), kills anything the kernel
   left running, and reports
@@ -15,7 +15,7 @@ Two kinds of job, each run under :func:`lstm_lessons.grader.limits.run_limited`:
   ``{"result": <the CheckResult as a dict>}``.
 
 The report goes to the file descriptor ``RESULT_FD`` (a
-:class:`~lstm_lessons.grader.limits.ResultPipe` to the grader), once, after every process the
+:class:`~lstm_lessons.instructor.limits.ResultPipe` to the grader), once, after every process the
 submission started is dead. The worker makes itself non-dumpable first, so the kernel it starts
 (same user) cannot open that descriptor through ``/proc`` and forge the report.
 """
@@ -28,9 +28,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from lstm_lessons.grader.confinement import limit_tasks
-from lstm_lessons.grader.limits import become_subreaper, hide_from_other_processes, kill_descendants
 from lstm_lessons.grading.feedback import GRADING_ENV
+from lstm_lessons.instructor.confinement import limit_tasks
+from lstm_lessons.instructor.limits import become_subreaper, hide_from_other_processes, kill_descendants
 
 NOTEBOOK_LIMIT = 32 * 2**20
 """Characters of the executed notebook sent back for the feedback page; a larger one (a loop

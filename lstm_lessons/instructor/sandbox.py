@@ -1,7 +1,7 @@
 """A Linux sandbox for a submission's kernel, made with bubblewrap (``bwrap``).
 
 ``lstm-lessons grade`` runs each hand-in's worker (papermill and the kernel it starts) as
-``bwrap [options] python -m lstm_lessons.grader.worker ...``. Inside:
+``bwrap [options] python -m lstm_lessons.instructor.worker ...``. Inside:
 
 - **File system**: a new, empty root. Visible, read-only: ``/usr`` and the ``/bin``, ``/lib``...
   links or folders of the system, a short list of ``/etc`` files Python needs
@@ -26,7 +26,7 @@
 - **Environment**: emptied, then only :func:`sandbox_environment`'s variables (no tokens or
   keys from the instructor's shell).
 
-The time and memory limits stay with :func:`lstm_lessons.grader.limits.run_limited`: the
+The time and memory limits stay with :func:`lstm_lessons.instructor.limits.run_limited`: the
 sandbox's processes are descendants of the ``bwrap`` it starts.
 
 What it does not stop is in the README's threat model (kernel exploits, CPU side channels, the
@@ -100,7 +100,7 @@ def visible_paths() -> list[Path]:
     unless ``LSTM_LESSONS_DATA`` names another). Folders inside another listed folder are left
     out; missing ones too."""
     from lstm_lessons.data import CHECKSUMS, DATA_DIR
-    from lstm_lessons.grader.integrity import PACKAGE_DIR
+    from lstm_lessons.instructor.integrity import PACKAGE_DIR
 
     candidates = []
     for prefix in {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}:

@@ -4,16 +4,16 @@ How a submission is graded:
 
 1. **Prepare** (in the grader): the file must be a readable notebook of the lesson being
    graded; a clean copy without any stored outputs is written to a private staging folder.
-2. **Execute** (a child process, :mod:`lstm_lessons.grader.worker`): papermill runs the copy
-   in a new Jupyter kernel, inside a bubblewrap sandbox (:mod:`lstm_lessons.grader.sandbox`: no
+2. **Execute** (a child process, :mod:`lstm_lessons.instructor.worker`): papermill runs the copy
+   in a new Jupyter kernel, inside a bubblewrap sandbox (:mod:`lstm_lessons.instructor.sandbox`: no
    network, its own processes, nothing writable but its working folder and ``/tmp``, nothing
    visible but the hand-out and the system), under a wall-clock limit and a memory limit for
-   the whole process tree (:mod:`lstm_lessons.grader.limits`). ``ll.grading.check`` only
+   the whole process tree (:mod:`lstm_lessons.instructor.limits`). ``ll.grading.check`` only
    *records* answers there. Up to ``workers`` submissions run at once. Without the sandbox
    (``sandbox=False``) the kernel runs as the grader's user in a temporary folder.
 3. **Check** (child processes with the same limits, after every kernel has ended): the
    ``lstm_lessons`` package is first restored from the snapshot taken before the first
-   submission ran (:mod:`lstm_lessons.grader.integrity`), so a submission that edited the
+   submission ran (:mod:`lstm_lessons.instructor.integrity`), so a submission that edited the
    exercise code gains nothing; then each distinct recorded answer is trained and measured
    once by the trusted exercise code (:mod:`lstm_lessons.grading.registry`). The checks are
    seeded and deterministic, so the same answer on the same kind of machine always gets the
@@ -29,11 +29,7 @@ The notebook decides only *which answer* it hands in; the grader decides the poi
 
 from __future__ import annotations
 
-import contextlib
 import json
-import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -43,28 +39,28 @@ from tqdm.auto import tqdm
 
 from lstm_lessons.cores import available_cores
 from lstm_lessons.files import write_atomically
-from lstm_lessons.grader.confinement import find_confinement
-from lstm_lessons.grader.execution import (
+from lstm_lessons.grading.feedback import ExerciseError, screen
+from lstm_lessons.grading.registry import EXERCISES, CheckResult
+from lstm_lessons.instructor.execution import (
     CHECK_MEMORY_MB,
     CHECK_TIMEOUT,
+    CheckFailed,
+    Execution,
     Limits,
-    check_answer,
-    check_machine,
-    execute_submission,
+    LocalRunner,
+    Runner,
+    check_environment,
 )
-from lstm_lessons.grader.integrity import PackageSnapshot
-from lstm_lessons.grader.report import (
+from lstm_lessons.instructor.integrity import PackageSnapshot
+from lstm_lessons.instructor.report import (
     Grade,
     feedback_html,
     read_earlier,
     reusable_checks,
     write_tables,
 )
-from lstm_lessons.grader.sandbox import DEFAULT_DISK_MB, find_sandbox
-from lstm_lessons.grader.submissions import DEFAULT_MAX_MB, common_folder, prepare, submission_ids
-from lstm_lessons.grading.feedback import ExerciseError, screen
-from lstm_lessons.grading.registry import EXERCISES, CheckResult
-from lstm_lessons.machine import kind as machine_kind
+from lstm_lessons.instructor.sandbox import DEFAULT_DISK_MB, find_sandbox
+from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB, common_folder, prepare, submission_ids
 from lstm_lessons.params import Rule, shown
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
@@ -95,37 +91,6 @@ def default_workers() -> int:
     return available_cores()
 
 
-def check_environment(snapshot: PackageSnapshot, side_by_side: int = 1, checkers: dict | None = None) -> dict:
-    """What a check's result depends on besides the answer: the checksum of the ``lstm_lessons``
-    package as snapshotted (its checks and data checksums), and the kind of machine each check
-    trains on (:func:`lstm_lessons.machine.kind`: the CPU model and its numeric
-    flags, the oneDNN setting, TensorFlow's intra-op threads in a check, the versions of Python,
-    TensorFlow, Keras and NumPy). Checks of an answer in equal environments give equal numbers.
-
-    Args:
-        snapshot: the package as the checks will import it.
-        side_by_side: checks that run at once on this machine; each check's TensorFlow gets its
-            share of the cores (:func:`~lstm_lessons.grader.execution.check_machine`).
-        checkers: on a cluster, ``{exercise id: the kind of machine that checks it}``
-            (:meth:`~lstm_lessons.grader.cluster.ClusterRunner.checker`); ``None``: every check
-            runs on this machine.
-
-    Returns:
-        On this machine: ``{"lstm_lessons", "host", "machine", "cpu", "onednn", "threads",
-        "versions"}`` (``host`` and ``machine``: this machine's name and architecture). On a
-        cluster: ``{"lstm_lessons", "exercises": {exercise id: machine.kind}}``.
-
-    Raises:
-        ValueError: ``side_by_side`` is not an integer >= 1.
-    """
-    if checkers is not None:
-        return {"lstm_lessons": snapshot.checksum,
-                "exercises": {exercise: machine_kind(kind) for exercise, kind in sorted(checkers.items())}}
-    machine = check_machine(side_by_side)
-    return {"lstm_lessons": snapshot.checksum, "host": machine["host"], "machine": machine["machine"],
-            **machine_kind(machine)}
-
-
 def _notebook(text):
     try:
         return nbformat.reads(text, as_version=4)
@@ -150,14 +115,14 @@ class Grader:
         disk_mb: MiB a submission may write in the sandbox (its working folder and ``/tmp``).
         max_mb: the largest hand-in read, in MiB; a larger one is ``refused``.
         insecure_cluster: allow a plain ``tcp://`` ``scheduler`` off this machine
-            (:func:`~lstm_lessons.grader.cluster.check_address`).
+            (:func:`~lstm_lessons.instructor.cluster.check_address`).
         tls: the folder of the cluster's certificates
-            (:func:`~lstm_lessons.grader.certificates.make_certificates`): connect to a
+            (:func:`~lstm_lessons.instructor.certificates.make_certificates`): connect to a
             ``tls://`` ``scheduler`` with the grader's certificate (mutual TLS).
         scheduler: the address of a Dask scheduler: submissions and checks then run as tasks of
             its workers, each in the sandbox of its worker's machine
-            (:mod:`lstm_lessons.grader.cluster`); ``workers`` is ignored. Call :meth:`close` when
-            done. ``None``: everything runs on this machine.
+            (:mod:`lstm_lessons.instructor.cluster`); ``workers`` is ignored. ``None``: everything
+            runs on this machine. Either way, call :meth:`close` when done.
 
     Raises:
         LessonNotFoundError: unknown lesson.
@@ -168,7 +133,7 @@ class Grader:
 
     Warns:
         MachinesDifferWarning: ``scheduler``'s used workers are of more than one kind of machine
-            (``cluster.warning``); each exercise's answers are then checked on one kind.
+            (the first of ``runner.notices``); each exercise's answers are then checked on one kind.
     """
 
     def __init__(self, lesson: str, out="grades", workers: int | None = None,
@@ -191,18 +156,14 @@ class Grader:
         self.disk_mb, self.max_mb = float(disk_mb), float(max_mb)
         # Before anything runs: a grader asked for a sandbox never runs a hand-in without one
         # (on a cluster, each worker finds its own).
-        self.sandbox = find_sandbox(self.disk_mb) if sandbox and scheduler is None else None
+        found = find_sandbox(self.disk_mb) if sandbox and scheduler is None else None
         self.sandboxed = bool(sandbox)
-        self.cluster = None
         self.out = Path(out)
         self.grades: dict[str, Grade] = {g.id: g for g in read_earlier(self.out, self.lesson)}
         self.order = list(self.grades)
         self.feedback: dict[str, str] = {}
         self.repairs: list[dict] = []
         """Changes to the package found after a kernel ended: ``{"changes", "running"}``."""
-        self._running: set[str] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._snapshot: PackageSnapshot | None = None
         self._environment: dict = {}
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
@@ -210,36 +171,38 @@ class Grader:
         self.checked_on: dict[str, dict] = {}
         """``{exercise id: the kind of machine that checks its answers}`` in the last :meth:`grade`:
         :func:`lstm_lessons.machine.kind` with ``"hosts"`` (and on a cluster
-        ``"workers"`` and ``"slots"``, see :func:`~lstm_lessons.grader.cluster.machine_kinds`)."""
-        if scheduler is not None:   # last: no open connection is left behind by an error above
-            from lstm_lessons.grader.cluster import ClusterRunner
+        ``"workers"`` and ``"slots"``, see :func:`~lstm_lessons.instructor.cluster.machine_kinds`)."""
+        self.runner: Runner
+        """Where the hand-ins and checks run: :class:`~lstm_lessons.instructor.execution.LocalRunner`
+        or :class:`~lstm_lessons.instructor.cluster.ClusterRunner`."""
+        if scheduler is None:
+            self.runner = LocalRunner(self._limits, found, after_execution=self._restore_after)
+        else:   # last: no open connection is left behind by an error above
+            from lstm_lessons.instructor.cluster import ClusterRunner
 
             checksum = PackageSnapshot.take().checksum
             secure = None
             if tls is not None:
-                from lstm_lessons.grader.certificates import security
+                from lstm_lessons.instructor.certificates import security
 
                 try:
                     secure = security(tls, "grader")
                 except FileNotFoundError as exc:
                     raise GradingError(f"--tls: {exc}") from exc
-            self.cluster = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum,
-                                         security=secure, insecure=insecure_cluster)
-            self.workers = self.cluster.slots
+            self.runner = ClusterRunner(scheduler, self._limits, self.sandboxed, checksum,
+                                        security=secure, insecure=insecure_cluster)
+            self.workers = self.runner.slots
 
     @property
     def limits(self) -> dict:
-        limits = {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers}
-        if self.cluster is not None:
-            limits["scheduler"] = self.cluster.address
-        else:       # how this machine limits a hand-in (on a cluster: each worker's own)
-            limits["confinement"] = find_confinement().kind
+        # How this machine limits a hand-in (its confinement), or the scheduler (each worker's own).
+        limits = {"timeout_seconds": self.timeout, "memory_mb": self.memory_mb, "workers": self.workers,
+                  **self.runner.describe()}
         return {**limits, "disk_mb": self.disk_mb} if self.sandboxed else limits
 
     def close(self) -> None:
-        """Disconnect from the cluster (nothing to do without one)."""
-        if self.cluster is not None:
-            self.cluster.close()
+        """End the runner's threads, or disconnect from the cluster."""
+        self.runner.close()
 
     def zero_grade(self, id_: str, path, status: str, message: str, **extra) -> Grade:
         """A grade of 0 points in every exercise, with ``status`` and ``message`` (before any check)."""
@@ -257,75 +220,53 @@ class Grader:
         self.order += [i for i in ids if i not in self.grades]
         # Before any submission runs: the trusted code the checks will import afterwards.
         self._snapshot = PackageSnapshot.take()
-        if self.cluster is None:
-            self._environment = check_environment(self._snapshot, self.workers)
-            here = {**machine_kind(self._environment), "hosts": [self._environment["host"]]}
-            self.checked_on = {e: dict(here) for e in self.exercises}
-        else:   # each exercise's checks run on the workers of one kind
-            self.checked_on = {e: dict(self.cluster.checker(e)) for e in self.exercises}
-            self._environment = check_environment(self._snapshot, checkers=self.checked_on)
+        # On a cluster, each exercise's checks run on the workers of one kind.
+        self.checked_on = self.runner.checked_on(self.exercises)
+        self._environment = self.runner.environment(self._snapshot, self.checked_on)
         # Read before any submission runs, from the grades this grader itself loaded or wrote.
         reusable = reusable_checks(list(self.grades.values()), self._environment)
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
-        self._stop.clear()
-        # A submission may leave files that cannot be removed; that must not lose the grades.
-        with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as staging:
-            bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook",
-                       disable=not self.progress)
-            # Every hand-in is read before any runs: a submission cannot change another's file.
-            root = common_folder(submissions)
-            prepared = [self._prepare_safely(i, s, root) for i, s in zip(ids, submissions, strict=True)]
-            for grade, _ in prepared:
-                if grade.status != "ready":
-                    bar.update()
-                    self._record(grade, None)
-            executed = []
-            with self._pool() as pool:
-                jobs = {self._submit_execution(pool, grade, text, Path(staging) / f"{n:05d}"): grade
-                        for n, (grade, text) in enumerate(prepared) if grade.status == "ready"}
-                with self._stopped_on_interrupt(jobs):
-                    for job in self._completed(jobs):
-                        grade, answers, notebook = self._executed(jobs[job], job)
-                        bar.update()
-                        if grade.status == "graded":
-                            executed.append((grade, answers, notebook))
-                        else:
-                            self._record(grade, notebook)
-            bar.close()
-            executed.sort(key=lambda item: ids.index(item[0].id))
-            try:
-                # Every kernel has ended; bytecode is deleted too, as it cannot be compared.
-                self._note_repairs(self._snapshot.restore(bytecode=True), running=[])
-            except OSError as exc:
-                executed = self._untrusted(executed, exc)
-            self._check(executed, Path(staging), reusable)
+        bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook", disable=not self.progress)
+        # Every hand-in is read before any runs: a submission cannot change another's file.
+        root = common_folder(submissions)
+        prepared = [self._prepare_safely(i, s, root) for i, s in zip(ids, submissions, strict=True)]
+        for grade, _ in prepared:
+            if grade.status != "ready":
+                bar.update()
+                self._record(grade, None)
+        executed = []
+        jobs = {self.runner.execute(grade.id, text): grade
+                for grade, text in prepared if grade.status == "ready"}
+        with self._stopped_on_interrupt(jobs):
+            for job in self.runner.completed(jobs):
+                grade, answers, notebook = self._executed(jobs[job], job)
+                bar.update()
+                if grade.status == "graded":
+                    executed.append((grade, answers, notebook))
+                else:
+                    self._record(grade, notebook)
+        bar.close()
+        executed.sort(key=lambda item: ids.index(item[0].id))
+        try:
+            # Every kernel has ended; bytecode is deleted too, as it cannot be compared.
+            self._note_repairs(self._snapshot.restore(bytecode=True), running=[])
+        except OSError as exc:
+            executed = self._untrusted(executed, exc)
+        self._check(executed, reusable)
         for repair in self.repairs:
             if len(repair["running"]) == 1 and TAMPER_NOTE not in self.grades[repair["running"][0]].message:
                 self.grades[repair["running"][0]].message += f"; {TAMPER_NOTE}"
         self._write_all()
         return [self.grades[i] for i in ids]
 
-    def _pool(self):
-        """This machine's threads for the submissions and checks, or nothing on a cluster."""
-        return ThreadPoolExecutor(self.workers) if self.cluster is None else contextlib.nullcontext()
-
-    def _submit_execution(self, pool, grade: Grade, text: str, folder: Path):
-        if self.cluster is None:
-            return pool.submit(self._execute_safely, grade, text, folder)
-        return self.cluster.execute(grade.id, text)
-
     def _executed(self, grade: Grade, job):
-        """(grade so far, answers, executed notebook) of a finished execution ``job``."""
-        if self.cluster is None:
-            return job.result()
+        """(grade so far, answers, executed notebook) of a finished execution ``job``; a runner
+        that failed (not the hand-in) makes it this submission's ``grader-error``, and only its."""
         try:
             return self.executed_grade(grade, job.result())
-        except Exception as exc:  # noqa: BLE001 - a task that failed twice is this submission's error
-            message = f"the cluster could not run it ({type(exc).__name__}: {exc})"
+        except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
+            message = f"{self.runner.where} could not run it ({type(exc).__name__}: {exc})"
             return self.zero_grade(grade.id, grade.submission, "grader-error", message), {}, None
-
-    def _completed(self, jobs):
-        return as_completed(jobs) if self.cluster is None else self.cluster.completed(jobs)
 
     def _prepare_safely(self, id_: str, path: Path, root: Path) -> tuple[Grade, str | None]:
         """A submission's grade so far (status ``ready`` or why not) and its clean copy; ``root``
@@ -336,45 +277,24 @@ class Grader:
             status, message, text = "grader-error", f"{type(exc).__name__}: {exc}", None
         return self.zero_grade(id_, path, status, message), text
 
-    def _execute_safely(self, grade: Grade, text: str | None, folder: Path):
-        """:meth:`_execute`, with a failure of the grader itself reported as this submission's
-        ``grader-error`` instead of stopping the other submissions."""
-        if grade.status != "ready":
-            return grade, {}, None
-        try:
-            return self._execute(grade, text, folder)
-        except Exception as exc:  # noqa: BLE001 - one submission's grader failure stays its own
-            failure = f"{type(exc).__name__}: {exc}"
-            return self.zero_grade(grade.id, grade.submission, "grader-error", failure), {}, None
-
     @property
     def _limits(self) -> Limits:
         return Limits(self.timeout, self.memory_mb, self.disk_mb, self.workers)
 
-    def _execute(self, grade: Grade, text: str, folder: Path):
-        """Execute one prepared submission; returns (grade so far, answers, executed notebook)."""
-        with self._lock:
-            self._running.add(grade.id)
+    def _restore_after(self, id_: str, running: list[str]) -> None:
+        """After submission ``id_`` ended on this machine: undo any change to the package, noted
+        with who could have made it (``id_`` and the submissions still ``running``)."""
         try:
-            executed = execute_submission(text, folder, self._limits, self.sandbox, stop=self._stop)
-        finally:
-            with self._lock:
-                # Who could have changed the package: this submission and any still running.
-                self._running.discard(grade.id)
-                try:
-                    self._note_repairs(self._snapshot.restore(), running=[grade.id, *self._running])
-                except OSError:
-                    pass  # the restore before the checks tries again and decides
-        return self.executed_grade(grade, executed)
+            self._note_repairs(self._snapshot.restore(), running=[id_, *running])
+        except OSError:
+            pass  # the restore before the checks tries again and decides
 
-    def executed_grade(self, grade: Grade, executed: dict):
-        """(grade so far, answers, executed notebook) from what
-        :func:`~lstm_lessons.grader.execution.execute_submission` returned for ``grade``'s
+    def executed_grade(self, grade: Grade, executed: Execution):
+        """(grade so far, answers, executed notebook) from the :class:`Execution` of ``grade``'s
         submission, here or on a cluster's worker."""
-        measured = {"seconds": executed["seconds"], "peak_mb": executed["peak_mb"]}
-        result = self.zero_grade(grade.id, grade.submission, executed["status"], executed["message"],
-                                 claims=executed["claims"], **measured)
-        return result, executed["answers"], _notebook(executed["notebook"])
+        result = self.zero_grade(grade.id, grade.submission, executed.status, executed.message,
+                                 claims=executed.claims, seconds=executed.seconds, peak_mb=executed.peak_mb)
+        return result, executed.answers, _notebook(executed.notebook)
 
     @contextmanager
     def _stopped_on_interrupt(self, jobs):
@@ -384,11 +304,7 @@ class Grader:
         try:
             yield
         except KeyboardInterrupt:
-            self._stop.set()
-            if self.cluster is not None:
-                self.cluster.interrupt(jobs)
-            for job in jobs:
-                job.cancel()
+            self.runner.cancel(jobs)
             raise
 
     def _note_repairs(self, changes: list[str], running: list[str]) -> None:
@@ -406,9 +322,9 @@ class Grader:
                                    seconds=grade.seconds, peak_mb=grade.peak_mb), notebook)
         return []
 
-    def _check(self, executed, staging: Path, reusable: dict) -> None:
+    def _check(self, executed, reusable: dict) -> None:
         """Verify every distinct answer once (or take its earlier check from ``reusable``, see
-        :func:`~lstm_lessons.grader.report.reusable_checks`), then finish and record each
+        :func:`~lstm_lessons.instructor.report.reusable_checks`), then finish and record each
         executed submission."""
         results: dict[tuple, CheckResult] = {}
         to_train, reused = [], 0
@@ -443,13 +359,11 @@ class Grader:
                 else:
                     results[key] = screened
         bar = tqdm(total=len(to_train), desc="checking answers", unit="answer", disable=not self.progress)
-        with self._pool() as pool:
-            jobs = {(pool.submit(self._verify, key, staging) if self.cluster is None
-                     else self.cluster.check(*key)): key for key in to_train}
-            with self._stopped_on_interrupt(jobs):
-                for job in self._completed(jobs):
-                    results[jobs[job]] = self._checked(jobs[job], job)
-                    bar.update()
+        jobs = {self.runner.check(*key): key for key in to_train}
+        with self._stopped_on_interrupt(jobs):
+            for job in self.runner.completed(jobs):
+                results[jobs[job]] = self._checked(jobs[job], job)
+                bar.update()
         bar.close()
         self.last_run = {"answers_trained": len(to_train), "answers_reused": reused}
         for grade, answers, notebook in executed:
@@ -468,33 +382,21 @@ class Grader:
                 grade.message = f"the grader's check of {', '.join(failed)} failed; see results.json"
             self._record(grade, notebook)
 
-    def _verify(self, key: tuple, staging: Path) -> CheckResult:
-        """Train and measure one answer in a limited child process."""
-        exercise, answer = key
-        folder = Path(tempfile.mkdtemp(prefix="check-", dir=staging)) / "check"
-        checked = check_answer(exercise, answer, folder, self._limits, stop=self._stop)
-        return self.check_result(exercise, checked)
-
     def _checked(self, key: tuple, job) -> CheckResult:
         """The :class:`CheckResult` of a finished check ``job``."""
-        if self.cluster is None:
-            return job.result()
         try:
             return self.check_result(key[0], job.result())
-        except Exception as exc:  # noqa: BLE001 - a check that failed twice earns 0, marked
-            why = f"failed on the cluster ({type(exc).__name__}: {exc})"
-            return self.check_result(key[0], {"failed": why})
+        except Exception as exc:  # noqa: BLE001 - a check that failed (twice on a cluster) earns 0, marked
+            return self.check_result(key[0], CheckFailed(f"failed on {self.runner.where} "
+                                                         f"({type(exc).__name__}: {exc})"))
 
-    def check_result(self, exercise: str, checked: dict) -> CheckResult:
-        """The :class:`CheckResult` of what :func:`~lstm_lessons.grader.execution.check_answer`
-        returned, here or on a cluster's worker: a failed check earns 0 points and is marked as
-        the grader's error."""
-        try:
-            return CheckResult(**checked)
-        except TypeError:
-            why = checked.get("failed", "sent no result") if isinstance(checked, dict) else "sent no result"
-            return CheckResult(exercise, 0, self.exercises[exercise], f"the grader's check {why}",
-                               measurements={"grader_error": True})
+    def check_result(self, exercise: str, checked: CheckResult | CheckFailed) -> CheckResult:
+        """The :class:`CheckResult` of a check, here or on a cluster's worker: a failed check
+        earns 0 points and is marked as the grader's error."""
+        if isinstance(checked, CheckResult):
+            return checked
+        return CheckResult(exercise, 0, self.exercises[exercise], f"the grader's check {checked.why}",
+                           measurements={"grader_error": True})
 
     def _record(self, grade: Grade, notebook) -> None:
         """Keep a finished grade and write its feedback and the tables at once."""
@@ -535,4 +437,8 @@ def answer_key(exercise: str, answers: dict) -> tuple[str, str | None]:
 
 def grade(submissions, lesson: str, out="grades", **options) -> list[Grade]:
     """Grade ``submissions`` of ``lesson`` into ``out``; see :class:`Grader` for the options."""
-    return Grader(lesson, out, **options).grade(submissions)
+    grader = Grader(lesson, out, **options)
+    try:
+        return grader.grade(submissions)
+    finally:
+        grader.close()

@@ -6,13 +6,13 @@ by hand, by ``dask ssh``, or by dask-jobqueue on SLURM and PBS), so the grader s
 there instead of growing a scheduler of its own:
 
 - each submission is one task, :func:`execute_task`: the worker's machine runs it exactly as the
-  grader does on its own (:func:`lstm_lessons.grader.execution.execute_submission`: the bubblewrap
+  grader does on its own (:func:`lstm_lessons.instructor.execution.execute_submission`: the bubblewrap
   sandbox, the time and memory limits) and sends back plain data (status, recorded answers,
   the executed notebook);
 - when every submission has run, each distinct answer is one more task, :func:`check_task`
   (the trusted exercise code, on the worker);
 - the grader records the grades and writes ``grades.csv``, ``results.json`` and the feedback
-  pages on the instructor's machine as results arrive (:class:`lstm_lessons.grader.grader.Grader`,
+  pages on the instructor's machine as results arrive (:class:`lstm_lessons.instructor.grader.Grader`,
   the same code as without a cluster).
 
 Faults:
@@ -34,7 +34,7 @@ Faults:
 Machines of other kinds: TensorFlow's last digits depend on the CPU's instruction sets, the
 oneDNN setting, the threads of a check and the library versions (:mod:`lstm_lessons.machine`).
 On connecting, every used worker also reports where its checks would train
-(:func:`~lstm_lessons.grader.execution.check_machine`); the workers are grouped by kind
+(:func:`~lstm_lessons.instructor.execution.check_machine`); the workers are grouped by kind
 (:func:`machine_kinds`). When there is more than one kind, :class:`ClusterRunner` warns
 (:class:`MachinesDifferWarning`, naming the kinds and their workers), and every check of one
 exercise goes to the workers of one kind (:meth:`ClusterRunner.checker`: the kind with the most
@@ -54,8 +54,17 @@ import uuid
 import warnings
 from pathlib import Path
 
-from lstm_lessons.grader.execution import Limits, check_answer, check_machine, execute_submission
-from lstm_lessons.grader.integrity import PackageSnapshot
+from lstm_lessons.grading.registry import CheckResult
+from lstm_lessons.instructor.execution import (
+    CheckFailed,
+    Execution,
+    Limits,
+    check_answer,
+    check_environment,
+    check_machine,
+    execute_submission,
+)
+from lstm_lessons.instructor.integrity import PackageSnapshot
 from lstm_lessons.machine import kind as machine_kind
 
 CONNECT_TIMEOUT = 10.0
@@ -85,7 +94,7 @@ def check_address(address: str, insecure: bool = False, tls: bool = False) -> No
         ClusterError: a plain address (``tcp://``, ``ws://``..., or one without a scheme, which
             Dask reads as ``tcp://``) off this machine, without ``insecure``; a ``tls://`` or
             ``wss://`` address without ``tls`` (the grader's certificate,
-            :mod:`lstm_lessons.grader.certificates`).
+            :mod:`lstm_lessons.instructor.certificates`).
     """
     import ipaddress
     from urllib.parse import urlsplit
@@ -148,7 +157,7 @@ def machine_kinds(machines: dict[str, dict], slots: dict[str, int]) -> list[dict
 
     Args:
         machines: ``{worker address: where its checks train}``
-            (:func:`~lstm_lessons.grader.execution.check_machine` on that worker).
+            (:func:`~lstm_lessons.instructor.execution.check_machine` on that worker).
         slots: ``{worker address: its Dask threads}``.
 
     Returns:
@@ -211,12 +220,12 @@ def _refuse_stale(expected: str) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _sandbox(disk_mb: float):
-    from lstm_lessons.grader.sandbox import find_sandbox
+    from lstm_lessons.instructor.sandbox import find_sandbox
 
     return find_sandbox(disk_mb)
 
 
-def _in_a_task(function, expected: str, stop_name: str, *args) -> dict:
+def _in_a_task(function, expected: str, stop_name: str, *args):
     """Run ``function(*args, folder, stop=...)`` in a new temporary folder of this worker, after
     checking its package against ``expected``; ``stop`` is set when the grader sets the cluster's
     event ``stop_name``.
@@ -246,9 +255,9 @@ def _in_a_task(function, expected: str, stop_name: str, *args) -> dict:
     return outcome["result"]
 
 
-def execute_task(text: str, limits: dict, sandboxed: bool, expected: str, stop_name: str) -> dict:
+def execute_task(text: str, limits: dict, sandboxed: bool, expected: str, stop_name: str) -> Execution:
     """A Dask task: execute one submission on this worker
-    (:func:`~lstm_lessons.grader.execution.execute_submission`), in the sandbox when ``sandboxed``.
+    (:func:`~lstm_lessons.instructor.execution.execute_submission`), in the sandbox when ``sandboxed``.
 
     Raises:
         StaleWorkerError: this worker's package differs from the grader's (checksum ``expected``).
@@ -270,8 +279,9 @@ def execute_task(text: str, limits: dict, sandboxed: bool, expected: str, stop_n
     return _in_a_task(run, expected, stop_name, text)
 
 
-def check_task(exercise: str, answer: str, limits: dict, expected: str, stop_name: str) -> dict:
-    """A Dask task: check one answer on this worker (:func:`~lstm_lessons.grader.execution.check_answer`).
+def check_task(exercise: str, answer: str, limits: dict, expected: str,
+               stop_name: str) -> CheckResult | CheckFailed:
+    """A Dask task: check one answer on this worker (:func:`~lstm_lessons.instructor.execution.check_answer`).
 
     Raises:
         StaleWorkerError: this worker's package differs from the grader's.
@@ -282,7 +292,8 @@ def check_task(exercise: str, answer: str, limits: dict, expected: str, stop_nam
 
 
 class ClusterRunner:
-    """The grader's submissions and checks as tasks of the Dask cluster at ``address``.
+    """The grader's submissions and checks as tasks of the Dask cluster at ``address``
+    (:class:`~lstm_lessons.instructor.execution.Runner`).
 
     Args:
         address: the scheduler's address, e.g. ``tcp://10.0.0.5:8786``.
@@ -292,7 +303,7 @@ class ClusterRunner:
         checksum: the grader's package checksum.
         timeout: seconds to wait for the scheduler.
         security: a :class:`distributed.Security` (mutual TLS,
-            :func:`lstm_lessons.grader.certificates.security`), or ``None``.
+            :func:`lstm_lessons.instructor.certificates.security`), or ``None``.
         insecure: allow a plain address off this machine (:func:`check_address`).
 
     Raises:
@@ -373,6 +384,26 @@ class ClusterRunner:
         return self.client.submit(function, *args, key=f"{key}-{uuid.uuid4().hex[:8]}", pure=False,
                                   retries=RETRIES, workers=workers or self.workers, allow_other_workers=False)
 
+    where = "the cluster"
+
+    @property
+    def notices(self) -> list[str]:
+        """The warning that the used workers are of several kinds, and each worker left out."""
+        refused = [f"worker {address} left out: it has lstm_lessons {found['version']} with package "
+                   f"checksum {found['checksum'][:12]}, not the grader's {self.checksum[:12]}; install "
+                   f"the same hand-out there" for address, found in self.refused.items()]
+        return [self.warning, *refused] if self.warning else refused
+
+    def describe(self) -> dict:
+        return {"scheduler": self.address}
+
+    def checked_on(self, exercises) -> dict[str, dict]:
+        """Each exercise's :meth:`checker`."""
+        return {exercise: dict(self.checker(exercise)) for exercise in exercises}
+
+    def environment(self, snapshot, checked_on: dict[str, dict]) -> dict:
+        return check_environment(snapshot, checkers=checked_on)
+
     def checker(self, exercise: str) -> dict:
         """The kind of machine (one of :attr:`kinds`) whose workers check every answer of
         ``exercise``: chosen at the exercise's first call, the same for the rest of this runner's
@@ -380,13 +411,13 @@ class ClusterRunner:
         return self._checkers.setdefault(exercise, self.kinds[0])
 
     def execute(self, id_: str, text: str):
-        """Submit one submission's execution; a future of :func:`execute_task`'s dict."""
+        """Submit one submission's execution; a future of :func:`execute_task`'s result."""
         return self._submit(execute_task, text, self.limits.as_dict(), self.sandboxed, self.checksum,
                             self.stop_name, key=f"lstm-lessons-execute-{id_}")
 
     def check(self, exercise: str, answer: str):
         """Submit one answer's check, to the workers of :meth:`checker`'s kind for ``exercise``;
-        a future of :func:`check_task`'s dict."""
+        a future of :func:`check_task`'s result."""
         return self._submit(check_task, exercise, answer, self.limits.as_dict(), self.checksum,
                             self.stop_name, key=f"lstm-lessons-check-{exercise}",
                             workers=self.checker(exercise)["workers"])
@@ -398,7 +429,7 @@ class ClusterRunner:
         futures = list(futures)
         return as_completed(futures, loop=self.client.loop) if futures else iter(())
 
-    def interrupt(self, futures) -> None:
+    def cancel(self, futures) -> None:
         """Stop every running task (they watch the stop event) and cancel the others."""
         self._stop.set()
         self.client.cancel(list(futures))

@@ -3,9 +3,9 @@
 :func:`check_sandbox` sets up what a hand-in could go after (a file outside the sandbox, a TCP
 server on 127.0.0.1, a process of the instructor: the checking process itself, known by its
 command line; a variable of the instructor's environment),
-then runs :func:`probe` inside the sandbox (``python -m lstm_lessons.grader.sandbox_check``),
+then runs :func:`probe` inside the sandbox (``python -m lstm_lessons.instructor.sandbox_check``),
 which tries each attack and reports what happened. Three more attacks each run in a sandbox
-and a cgroup of their own, as a hand-in does (:mod:`lstm_lessons.grader.confinement`), since the
+and a cgroup of their own, as a hand-in does (:mod:`lstm_lessons.instructor.confinement`), since the
 kernel may end them: memory no process maps (a ``memfd``), files without end in ``/tmp``, and
 threads without end (:data:`LIMIT_ATTACKS`). Every row must say ``ok``; the first row says which
 confinement is in force. The probe imports only the standard library and ``lstm_lessons`` (no
@@ -24,9 +24,9 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lstm_lessons.grader.confinement import MAX_TASKS, find_confinement, limit_tasks, run_confined
-from lstm_lessons.grader.limits import ResultPipe, run_limited
-from lstm_lessons.grader.sandbox import SHM_MB, find_sandbox, visible_paths
+from lstm_lessons.instructor.confinement import MAX_TASKS, find_confinement, limit_tasks, run_confined
+from lstm_lessons.instructor.limits import ResultPipe, run_limited
+from lstm_lessons.instructor.sandbox import SHM_MB, find_sandbox, visible_paths
 
 PROBE_DISK_MB = 16.0
 """The probe's disk limit: small, so the disk-fill attempt is quick; the mechanism (a tmpfs of
@@ -202,8 +202,8 @@ def limit_attack(name: str) -> str:
 def _run_limit_attack(sandbox, name: str, folder: str) -> Finding:
     """Run one limit attack in a sandbox and a cgroup of its own; judge it from outside."""
     pipe, confinement = ResultPipe(), find_confinement()
-    command = sandbox.command([sys.executable, "-m", "lstm_lessons.grader.sandbox_check", "--attack", name,
-                               str(pipe.fd)], dict(os.environ))
+    command = sandbox.command([sys.executable, "-m", "lstm_lessons.instructor.sandbox_check", "--attack",
+                               name, str(pipe.fd)], dict(os.environ))
     outcome, usage = run_confined(command, ATTACK_MEMORY_MB, 120, 4 * ATTACK_MEMORY_MB, env=dict(os.environ),
                                   cwd=folder, result=pipe)
     said = (outcome.result or b"").decode(errors="replace")
@@ -258,7 +258,7 @@ def check_sandbox() -> tuple[bool, list[Finding]]:
     """
     import site
 
-    from lstm_lessons.grader.integrity import PACKAGE_DIR
+    from lstm_lessons.instructor.integrity import PACKAGE_DIR
 
     sandbox = find_sandbox(PROBE_DISK_MB)
     server, received = listen()
@@ -272,7 +272,8 @@ def check_sandbox() -> tuple[bool, list[Finding]]:
                 "command_line": _command_line("self"), "disk_mb": PROBE_DISK_MB,
                 "shm_mb": SHM_MB}
         pipe = ResultPipe()
-        command = [sys.executable, "-m", "lstm_lessons.grader.sandbox_check", json.dumps(plan), str(pipe.fd)]
+        command = [sys.executable, "-m", "lstm_lessons.instructor.sandbox_check", json.dumps(plan),
+                   str(pipe.fd)]
         environment = {**os.environ, SECRET_VARIABLE: "instructor-token"}
         try:
             outcome = run_limited(sandbox.command(command, environment), 120, 2048, env=environment,
