@@ -1,6 +1,8 @@
 """Exercises and their checks: feedback, recorded answers, solutions and starting notebooks."""
 
 
+import json
+import os
 import subprocess
 import sys
 
@@ -182,6 +184,45 @@ def test_a_lesson_folder_is_found_by_its_name_and_its_exercises_checked(tmp_path
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0] == "99-small 99_throw_away 42"
     assert "[exercise 99-small] 2/2 points" in run.stdout
+
+
+def _throw_away_notebook(key: str, exercise: str) -> nbformat.NotebookNode:
+    """A lesson notebook as CONTRIBUTING.md describes one, reduced to its skeleton: the
+    ``parameters`` cell, the import, an exercise cell and its check."""
+    v4 = nbformat.v4
+    cells = [v4.new_code_cell("seed = 1", metadata={"tags": ["parameters"]}),
+             v4.new_code_cell("import lstm_lessons as ll"),
+             v4.new_code_cell("# your answer: a number\nanswer_value = None",
+                              metadata={"tags": ["exercise"], "lstm_lessons": {"exercise": exercise}}),
+             v4.new_code_cell(f'll.grading.check("{exercise}", value=answer_value)')]
+    return v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "lstm_lessons": {"lesson": key}})
+
+
+@pytest.mark.slow
+def test_a_throw_away_lesson_needs_its_notebook_folder_and_solution_and_its_solution_earns_full_marks(
+        tmp_path):
+    # The four places of CONTRIBUTING.md and nothing else: the package's copy gets the folder,
+    # notebooks/ the notebook and solutions/ the solution; the runner and the grader find them.
+    key, exercise = "99_throw_away", "99-small"
+    assert _with_lesson(tmp_path, "lesson99_throw_away", key).returncode == 0
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(_throw_away_notebook(key, exercise), tmp_path / "notebooks" / f"{key}.ipynb")
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / f"{key}.json").write_text(json.dumps({exercise: "answer_value = 0.5"}))
+    code = ("import nbformat; from lstm_lessons.runner import available_lessons; "
+            "from lstm_lessons.instructor import grade, solution_notebook; "
+            f"path = available_lessons()[{key!r}]; nbformat.write(solution_notebook(path), 'solved.ipynb'); "
+            "nbformat.write(nbformat.read(path, as_version=4), 'untouched.ipynb'); "
+            "grades = grade(['solved.ipynb', 'untouched.ipynb'], '99', 'grades', workers=1, progress=False, "
+            "sandbox=False); print([(g.id, g.status, g.total, g.max_total) for g in grades])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=600)
+    assert run.returncode == 0, run.stderr
+    # The solution earns 2/2; the notebook as handed out (no answer) earns 0.
+    assert run.stdout.strip().splitlines()[-1] == \
+        "[('solved', 'graded', 2, 2), ('untouched', 'graded', 0, 2)]"
 
 
 def test_a_lesson_folder_that_names_another_lesson_or_shares_a_number_is_refused(tmp_path):
