@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 _MODULES = ("data", "params", "models", "metrics", "training", "curves", "plots", "claims", "runner", "cli",
             "gradients", "subsets", "checkpoint", "doctor", "grading", "instructor", "augment", "workers",
-            "cores", "sequences", "experiments", "lessons")
+            "cores", "sequences", "experiments", "lessons", "safe_text")
 """The toolkit's modules. A lesson's own modules (``ll.padding``...) live in its folder and are
 found there (:func:`lstm_lessons.lessons.modules`)."""
 

@@ -34,7 +34,6 @@ import warnings
 from pathlib import Path
 
 from lstm_lessons.instructor.grader import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
-from lstm_lessons.instructor.report import one_line
 from lstm_lessons.instructor.sandbox import DEFAULT_DISK_MB
 from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB
 from lstm_lessons.params import ParameterError
@@ -44,6 +43,7 @@ from lstm_lessons.runner import (
     available_lessons,
     run_lessons,
 )
+from lstm_lessons.safe_text import one_line
 
 
 def parse_value(text: str):

@@ -214,8 +214,8 @@ def write_summary(results: list[LessonResult], out_dir: Path) -> None:
 
 def summary_table(results: list[LessonResult]) -> str:
     """A Markdown table: lesson, status, seconds, claims (true/false), error. The claim names and
-    the error come from the notebook: shown as literal text (``ll.instructor.report.markdown_text``)."""
-    from lstm_lessons.instructor.report import markdown_text
+    the error come from the notebook: shown as literal text (``ll.safe_text.markdown_text``)."""
+    from lstm_lessons.safe_text import markdown_text
 
     lines = ["| lesson | status | seconds | claims | error |", "|---|---|---|---|---|"]
     for r in results:

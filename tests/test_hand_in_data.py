@@ -132,7 +132,7 @@ def test_any_message_and_id_stay_one_csv_row_and_no_formula(message, id_):
     import csv
     import io
 
-    from lstm_lessons.instructor.report import MESSAGE_CHARACTERS
+    from lstm_lessons.safe_text import MESSAGE_CHARACTERS
 
     grade = Grade(id_, LESSON, "error", message, {"01-stable-learning-rate": 0}, 0, 2)
     text = grades_csv([grade], ["01-stable-learning-rate"])
@@ -146,7 +146,7 @@ def test_any_message_and_id_stay_one_csv_row_and_no_formula(message, id_):
 
 
 def test_a_message_cannot_forge_a_row_a_heading_or_a_terminal_sequence():
-    from lstm_lessons.instructor.report import one_line
+    from lstm_lessons.safe_text import one_line
 
     message = "raised ValueError: x\r=HYPERLINK(\"http://x\")\n# 4/4 PASSED\x1b]0;owned\x07\x1b[2K\u202eevil"
     grade = Grade("=cmd", LESSON, "error", message, {"01-stable-learning-rate": 0}, 0, 2)

@@ -35,7 +35,7 @@ def submission_ids(paths) -> list[str]:
     """
     import hashlib
 
-    from lstm_lessons.instructor.report import one_line  # a file name is the hand-in's: shown safely
+    from lstm_lessons.safe_text import one_line  # a file name is the hand-in's: shown safely
 
     paths = [Path(p) for p in paths]
     missing = [one_line(p) for p in paths if not (p.is_file() or p.is_symlink())]
@@ -111,7 +111,7 @@ def read_hand_in(path, max_mb: float = DEFAULT_MAX_MB, root=None) -> tuple[str |
     either, since one of them may be another user's file; nor is a file larger than ``max_mb``
     MiB.
     """
-    from lstm_lessons.instructor.report import one_line
+    from lstm_lessons.safe_text import one_line
 
     if os.path.islink(path):          # also where the system has no O_NOFOLLOW
         return None, "a symbolic link: hand in the notebook itself"
