@@ -3,7 +3,7 @@
 Usage: ``.venv/bin/python benchmarks/check_times.py [--exercises 01-plateau-schedule ...]``
 
 A student waits this long after ``ll.grading.check``, and the grader spends it once per distinct
-answer. Each exercise's reference (``solutions/answers.json``) is verified with the grader's own
+answer. Each exercise's reference (``solutions/answers/``) is verified with the grader's own
 code (``lstm_lessons.grading.feedback.verify``, the task's seed) in this one process, after
 TensorFlow's import, which a student's kernel has already paid. Prints a Markdown table: the
 exercise, the wall time in seconds and the points, under where it ran
@@ -14,19 +14,18 @@ other, not with another machine's.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWERS = ROOT / "solutions" / "answers.json"
 
 
 def main() -> None:
     from lstm_lessons.grading.feedback import verify
+    from lstm_lessons.instructor.solutions import declared_answers
     from lstm_lessons.machine import describe
 
-    declared = json.loads(ANSWERS.read_text())
+    declared = declared_answers()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exercises", nargs="*", default=sorted(declared),
                         help="exercise ids (default: every declared one)")

@@ -3,7 +3,7 @@
 ``.venv/bin/python benchmarks/exercise_margins.py [--exercises 01-plateau-schedule ...]
 [--variants base onednn-off ...] [--jobs 2] [--out benchmarks/exercise_margins.json] [--reuse]``
 
-For every exercise, the answers of ``solutions/answers.json`` (the reference, which must pass;
+For every exercise, the answers of ``solutions/answers/`` (the reference, which must pass;
 the no-ops, answers that apply no fix, and the wrong ones, which must fail) are checked
 with the grader's own code (``Exercise.verify``) under each variant of :data:`VARIANTS`: as
 this machine runs it, with oneDNN on and off (``TF_ENABLE_ONEDNN_OPTS=1`` and ``0``: TensorFlow
@@ -36,7 +36,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWERS = ROOT / "solutions" / "answers.json"
 OUT = ROOT / "benchmarks" / "exercise_margins.json"
 
 VARIANTS = {
@@ -53,9 +52,12 @@ SEED_VARIANTS = tuple(name for name, (_, offset) in VARIANTS.items() if offset)
 
 
 def declared_answers() -> dict[str, dict[str, dict]]:
-    """``{exercise id: {label: answer}}`` from ``solutions/answers.json``: ``reference`` first, then
-    each no-op as ``no-op: <label>``, then each wrong answer as ``wrong: <label>``."""
-    declared = json.loads(ANSWERS.read_text())
+    """``{exercise id: {label: answer}}`` from ``solutions/answers/`` (``ll.instructor.solutions.
+    declared_answers``): ``reference`` first, then each no-op as ``no-op: <label>``, then each wrong
+    answer as ``wrong: <label>``."""
+    from lstm_lessons.instructor.solutions import declared_answers as declared_entries
+
+    declared = declared_entries()
     return {exercise: {"reference": entry["reference"],
                        **{f"no-op: {label}": answer for label, answer in entry["no-ops"].items()},
                        **{f"wrong: {label}": answer for label, answer in entry["wrong"].items()}}
@@ -218,7 +220,7 @@ def main() -> None:
     exercises = args.exercises or list(answers)
     unknown = sorted(set(exercises) - set(answers))
     if unknown:
-        parser.error(f"--exercises: no declared answers for {unknown} in {ANSWERS}")
+        parser.error(f"--exercises: no declared answers for {unknown} in solutions/answers/")
     before = json.loads(args.out.read_text()) if args.reuse and args.out.exists() else {}
     earlier = before.get("results", [])
     key = lambda r: (r["exercise"], r["label"], r["variant"], json.dumps(r["answer"], sort_keys=True))  # noqa: E731

@@ -1,7 +1,7 @@
 """Every graded decision is far enough from its bound to be the same on any CPU.
 
 ``benchmarks/exercise_margins.py`` checks each exercise's declared answers
-(``solutions/answers.json``: the reference, which must pass; the no-ops and the wrong answers,
+(``solutions/answers/<lesson>.json``: the reference, which must pass; the no-ops and the wrong answers,
 which must fail) with the grader's code under what changes between machines (oneDNN on and off,
 one thread and two) and under the next two seeds, and commits the results in
 ``benchmarks/exercise_margins.json``. These tests train nothing: they hold the committed
@@ -21,9 +21,10 @@ from exercise_margins import (  # benchmarks/, on sys.path by conftest.py
 
 from lstm_lessons.grading.feedback import screen
 from lstm_lessons.grading.registry import EXERCISES
+from lstm_lessons.instructor.solutions import declared_answers as declared_entries
 
 ROOT = Path(__file__).resolve().parent.parent
-DECLARED = json.loads((ROOT / "solutions" / "answers.json").read_text())
+DECLARED = declared_entries()
 MEASURED = json.loads((ROOT / "benchmarks" / "exercise_margins.json").read_text())
 MACHINE_VARIANTS = ("base", "onednn-on", "onednn-off", "one-thread")
 """What differs between machines, changed on one: every decision keeps :data:`MIN_MARGIN` in each."""

@@ -527,7 +527,7 @@ def test_ctrl_c_or_kill_stops_every_process_at_once_and_keeps_the_grades_written
     sandboxed = [] if sandbox_problem() is None else ["--no-sandbox"]
     command = [sys.executable, "-m", "lstm_lessons", "grade", *map(str, submissions), "--lesson", "01",
                "--out", "grades", "--no-progress", "--workers", "1", "--timeout", "3600", *sandboxed]
-    env = {**os.environ, "TMPDIR": str(tmp_path)}     # the grader's staging folder goes here
+    env = {**os.environ, "TMPDIR": str(tmp_path)}     # the grader's temporary folders go here
     grader = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, start_new_session=True,
                               preexec_fn=as_a_terminal_starts_it)
@@ -609,6 +609,46 @@ def test_a_grader_failure_on_one_submission_is_its_status_and_the_rest_is_writte
     assert rows(tmp_path / "grades")["other_lesson"]["status"] == "grader-error"
     assert main(["grade", str(CORPUS / "other_lesson.ipynb"), "--lesson", "01", "--out",
                  str(tmp_path / "cli"), "--no-progress"]) == 1
+
+
+def test_a_runner_failure_in_one_execution_or_one_check_is_only_that_submissions_grader_error(
+        tmp_path, monkeypatch):
+    import lstm_lessons.instructor.execution as execution_module
+    import lstm_lessons.instructor.grader as grader_module
+    from lstm_lessons.instructor.execution import CheckFailed, Execution
+
+    answers = {EX1: {"learning_rate": 0.1}, EX2: {"epochs": 7}}
+    executions = iter([OSError("no cgroup (simulated)"),
+                       Execution("graded", "ran to the end", {}, answers, None, 1.0, 100.0)])
+
+    def execute(text, folder, limits, sandbox, stop=None):
+        outcome = next(executions)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def check(exercise, answer, folder, limits, stop=None):
+        if exercise == EX1:
+            raise RuntimeError("the check's child could not start (simulated)")
+        return CheckFailed("ran out of time")
+
+    monkeypatch.setattr(execution_module, "execute_submission", execute)
+    monkeypatch.setattr(execution_module, "check_answer", check)
+    monkeypatch.setattr(grader_module, "screen", lambda exercise, answer: None)
+    with Grader("01", tmp_path / "grades", workers=1, progress=False, sandbox=False) as grader:
+        first, second = grader.grade([CORPUS / "full_marks.ipynb", CORPUS / "partial.ipynb"])
+        # A closed grader on this machine grades again, with new threads.
+        grader.close()
+        assert grader.grade([CORPUS / "other_lesson.ipynb"])[0].status == "wrong-lesson"
+    assert (first.status, first.total) == ("grader-error", 0)
+    assert first.message == "this machine could not run it (OSError: no cgroup (simulated))"
+    assert (second.status, second.total) == ("grader-error", 0)
+    assert second.message == f"the grader's check of {EX1}, {EX2} failed; see results.json"
+    assert second.checks[EX1]["message"] == ("the grader's check failed on this machine (RuntimeError: "
+                                             "the check's child could not start (simulated))")
+    assert second.checks[EX2]["message"] == "the grader's check ran out of time"
+    assert all(c["measurements"] == {"grader_error": True} for c in second.checks.values())
+    assert {r["status"] for r in rows(tmp_path / "grades").values()} == {"grader-error", "wrong-lesson"}
 
 
 def test_a_notebook_too_large_to_send_back_keeps_only_its_answer_records():

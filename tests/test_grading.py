@@ -204,25 +204,37 @@ def _throw_away_notebook(key: str, exercise: str) -> nbformat.NotebookNode:
 def test_a_throw_away_lesson_needs_its_notebook_folder_and_solution_and_its_solution_earns_full_marks(
         tmp_path):
     # The four places of CONTRIBUTING.md and nothing else: the package's copy gets the folder,
-    # notebooks/ the notebook and solutions/ the solution; the runner and the grader find them.
+    # notebooks/ the notebook, solutions/ the solution and its declared answers; the runner, the
+    # grader and the declared answers' reader find them.
     key, exercise = "99_throw_away", "99-small"
     assert _with_lesson(tmp_path, "lesson99_throw_away", key).returncode == 0
     (tmp_path / "notebooks").mkdir()
     nbformat.write(_throw_away_notebook(key, exercise), tmp_path / "notebooks" / f"{key}.ipynb")
     (tmp_path / "solutions").mkdir()
     (tmp_path / "solutions" / f"{key}.json").write_text(json.dumps({exercise: "answer_value = 0.5"}))
+    (tmp_path / "solutions" / "answers").mkdir()
+    (tmp_path / "solutions" / "answers" / f"{key}.json").write_text(json.dumps(
+        {exercise: {"reference": {"value": 0.5}, "no-ops": {"the bound's far side": {"value": 5.0}},
+                    "wrong": {"just above": {"value": 1.5}}}}))
     code = ("import nbformat; from lstm_lessons.runner import available_lessons; "
             "from lstm_lessons.instructor import grade, solution_notebook; "
             f"path = available_lessons()[{key!r}]; nbformat.write(solution_notebook(path), 'solved.ipynb'); "
             "nbformat.write(nbformat.read(path, as_version=4), 'untouched.ipynb'); "
             "grades = grade(['solved.ipynb', 'untouched.ipynb'], '99', 'grades', workers=1, progress=False, "
-            "sandbox=False); print([(g.id, g.status, g.total, g.max_total) for g in grades])")
+            "sandbox=False); print([(g.id, g.status, g.total, g.max_total) for g in grades]); "
+            "from lstm_lessons.instructor.solutions import declared_answers; "
+            "from lstm_lessons.grading.feedback import verify; "
+            f"declared = declared_answers()[{exercise!r}]; "
+            f"print([verify({exercise!r}, a).points for a in (declared['reference'], "
+            "*declared['no-ops'].values(), *declared['wrong'].values())])")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=600)
     assert run.returncode == 0, run.stderr
     # The solution earns 2/2; the notebook as handed out (no answer) earns 0.
-    assert run.stdout.strip().splitlines()[-1] == \
-        "[('solved', 'graded', 2, 2), ('untouched', 'graded', 0, 2)]"
+    graded, declared = run.stdout.strip().splitlines()[-2:]
+    assert graded == "[('solved', 'graded', 2, 2), ('untouched', 'graded', 0, 2)]"
+    # Its declared answers are found beside the others': the reference passes, the rest fail.
+    assert declared == "[2, 0, 0]"
 
 
 def test_a_lesson_folder_that_names_another_lesson_or_shares_a_number_is_refused(tmp_path):

@@ -1,6 +1,6 @@
 """An answer that applies no fix earns nothing, checked now with the grader's own code.
 
-Each exercise declares its no-ops in ``solutions/answers.json``: the failing setting left as it
+Each exercise declares its no-ops in ``solutions/answers/<lesson>.json``: the failing setting left as it
 is, a fix that does nothing, and, where the task asks about a variant the lesson does not print,
 the lesson's printed value. Each one is verified here with :func:`lstm_lessons.grading.feedback.verify`
 and the task's seed, as the grader verifies a hand-in (``tests/test_exercise_margins.py`` holds

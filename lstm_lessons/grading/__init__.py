@@ -7,7 +7,8 @@ trains and measures with the trusted code of the lesson's ``exercises.py``
 (``lstm_lessons/lessons/lessonNN_slug/``), prints the points and a hint, and records the answer
 in the executed notebook.
 
-The students' side is :func:`check` alone, the only public name: it prints the points, what was
+The students' side is :func:`check` (with :class:`ExerciseError`, what it raises for an answer
+it cannot take, and ``EXERCISE_MIME``, the output type it records answers in): it prints the points, what was
 measured against which bound, and a hint, and shows a measured value the task asks for only once
 it is reported right. That is a courtesy, not a lock: the grader's code runs in the student's
 kernel and can be imported from the modules below, which is why the grader never trusts what a

@@ -2,6 +2,11 @@
 
 - :mod:`~lstm_lessons.instructor.grader`: :class:`Grader` and :func:`grade`, the whole run;
 - :mod:`~lstm_lessons.instructor.submissions`: hand-ins, their identifiers and the clean copy executed;
+- :mod:`~lstm_lessons.instructor.execution`: one hand-in or one check run under the limits, and
+  the grader's runners behind one interface (``Runner``): this machine's threads (``LocalRunner``);
+- :mod:`~lstm_lessons.instructor.cluster`: the same as tasks of a Dask cluster (``ClusterRunner``);
+- :mod:`~lstm_lessons.instructor.certificates`: the cluster's TLS certificates;
+- :mod:`~lstm_lessons.instructor.confinement`: a hand-in's cgroup (memory, processes);
 - :mod:`~lstm_lessons.instructor.limits`: a child process under a wall-clock and a memory limit;
 - :mod:`~lstm_lessons.instructor.sandbox`: the bubblewrap sandbox a hand-in's kernel runs in;
 - :mod:`~lstm_lessons.instructor.sandbox_check`: ``--check-sandbox``, the sandbox's self-test;

@@ -54,7 +54,7 @@ import uuid
 import warnings
 from pathlib import Path
 
-from lstm_lessons.grading.registry import CheckResult
+from lstm_lessons.grading.exercise import CheckResult
 from lstm_lessons.instructor.execution import (
     CheckFailed,
     Execution,
@@ -321,7 +321,7 @@ class ClusterRunner:
         # First, before anything connects: a plain address off this machine is open to anyone.
         check_address(address, insecure, tls=security is not None)
         try:
-            from distributed import Client, Event
+            from distributed import Client
         except ImportError as exc:
             raise ClusterError("grading on a cluster needs Dask distributed: pip install "
                                "'lstm-lessons[cluster]'") from exc
@@ -377,6 +377,12 @@ class ClusterRunner:
             warnings.warn(self.warning, MachinesDifferWarning, stacklevel=2)
         self._checkers: dict[str, dict] = {}
         self.sandboxed, self.checksum = sandboxed, checksum
+        self._new_stop()
+
+    def _new_stop(self) -> None:
+        """A new ``distributed.Event`` that every task submitted from now on watches."""
+        from distributed import Event
+
         self.stop_name = f"lstm-lessons-stop-{uuid.uuid4().hex}"
         self._stop = Event(self.stop_name, client=self.client)
 
@@ -430,9 +436,12 @@ class ClusterRunner:
         return as_completed(futures, loop=self.client.loop) if futures else iter(())
 
     def cancel(self, futures) -> None:
-        """Stop every running task (they watch the stop event) and cancel the others."""
+        """Stop every running task (they watch the stop event; their processes end within
+        :data:`STOP_POLL` and a poll of ``run_limited``) and cancel the others. Returns at once: a
+        task of a worker that cannot be reached can keep it waiting for ever."""
         self._stop.set()
         self.client.cancel(list(futures))
+        self._new_stop()        # the event stays set on the scheduler: the next run watches a new one
 
     def close(self) -> None:
         self.client.close()

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Protocol
 
 from lstm_lessons.cores import THREAD_VARIABLES, available_cores, tensorflow_cores, tensorflow_threads
+from lstm_lessons.grading.exercise import CheckResult
 from lstm_lessons.grading.feedback import GRADING_ENV
-from lstm_lessons.grading.registry import CheckResult
 from lstm_lessons.instructor.confinement import MAX_TASKS, find_confinement, run_confined
 from lstm_lessons.instructor.limits import ResultPipe, run_limited
 from lstm_lessons.instructor.sandbox import INPUT_DIR, SHM_MB, WORK_DIR, Sandbox
@@ -129,7 +129,9 @@ class Runner(Protocol):
         """The jobs as they finish."""
 
     def cancel(self, jobs: Iterable) -> None:
-        """Stop the running jobs (their processes are killed) and cancel the others."""
+        """Stop the running jobs (their processes are killed) and cancel the others; the next
+        jobs submitted run normally. This machine's runner returns when its jobs have ended, a
+        cluster's at once."""
 
     def close(self) -> None:
         """Release the threads or the connection."""
@@ -341,7 +343,7 @@ class LocalRunner:
         self.limits, self.sandbox, self.after_execution = limits, sandbox, after_execution
         self.slots = limits.side_by_side
         self.notices: list[str] = []
-        self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="lstm-lessons-grade")
+        self._pool: ThreadPoolExecutor | None = None     # made at the first job, ended by close()
         self._stop = threading.Event()
         self._running: set[str] = set()
         self._lock = threading.Lock()
@@ -358,11 +360,11 @@ class LocalRunner:
         return check_environment(snapshot, self.slots)
 
     def execute(self, id_: str, text: str) -> Future:
-        return self._pool.submit(self._execute, id_, text, self._stop)
+        return self._threads().submit(self._execute, id_, text, self._stop)
 
     def check(self, exercise: str, answer: str) -> Future:
-        return self._pool.submit(self._in_a_folder, check_answer, exercise, answer, limits=self.limits,
-                                 stop=self._stop)
+        return self._threads().submit(self._in_a_folder, check_answer, exercise, answer, limits=self.limits,
+                                      stop=self._stop)
 
     def completed(self, jobs: Iterable[Future]) -> Iterator[Future]:
         return as_completed(list(jobs))
@@ -378,7 +380,14 @@ class LocalRunner:
         self._stop = threading.Event()     # for the next run
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="lstm-lessons-grade")
+        return self._pool
 
     @staticmethod
     def _in_a_folder(function, *args, **kwargs):

@@ -3,7 +3,7 @@
 How a submission is graded:
 
 1. **Prepare** (in the grader): the file must be a readable notebook of the lesson being
-   graded; a clean copy without any stored outputs is written to a private staging folder.
+   graded; a clean copy without any stored outputs is written to a private temporary folder.
 2. **Execute** (a child process, :mod:`lstm_lessons.instructor.worker`): papermill runs the copy
    in a new Jupyter kernel, inside a bubblewrap sandbox (:mod:`lstm_lessons.instructor.sandbox`: no
    network, its own processes, nothing writable but its working folder and ``/tmp``, nothing
@@ -201,8 +201,15 @@ class Grader:
         return {**limits, "disk_mb": self.disk_mb} if self.sandboxed else limits
 
     def close(self) -> None:
-        """End the runner's threads, or disconnect from the cluster."""
+        """End the runner's threads, or disconnect from the cluster. A closed grader on this
+        machine can grade again (it starts new threads); on a cluster it cannot."""
         self.runner.close()
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def zero_grade(self, id_: str, path, status: str, message: str, **extra) -> Grade:
         """A grade of 0 points in every exercise, with ``status`` and ``message`` (before any check)."""
@@ -241,6 +248,8 @@ class Grader:
             for job in self.runner.completed(jobs):
                 grade, answers, notebook = self._executed(jobs[job], job)
                 bar.update()
+                if grade.status == "stopped":
+                    continue        # interrupted: no row (its message says so)
                 if grade.status == "graded":
                     executed.append((grade, answers, notebook))
                 else:
@@ -437,8 +446,5 @@ def answer_key(exercise: str, answers: dict) -> tuple[str, str | None]:
 
 def grade(submissions, lesson: str, out="grades", **options) -> list[Grade]:
     """Grade ``submissions`` of ``lesson`` into ``out``; see :class:`Grader` for the options."""
-    grader = Grader(lesson, out, **options)
-    try:
+    with Grader(lesson, out, **options) as grader:
         return grader.grade(submissions)
-    finally:
-        grader.close()

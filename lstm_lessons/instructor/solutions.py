@@ -9,6 +9,8 @@ import nbformat
 
 SOLUTIONS_DIR = Path(__file__).resolve().parent.parent.parent / "solutions"
 """Folder of the reference solutions (outside the package: instructors' material)."""
+ANSWERS_DIR = SOLUTIONS_DIR / "answers"
+"""Folder of each lesson's declared answers, ``<lesson>.json`` (see :func:`declared_answers`)."""
 
 
 def exercise_cells(notebook) -> dict[str, object]:
@@ -48,3 +50,21 @@ def solution_notebook(lesson_path) -> nbformat.NotebookNode:
     for exercise, source in solution.items():
         cells[exercise].source = source
     return notebook
+
+
+def declared_answers() -> dict[str, dict]:
+    """Every exercise's declared answers, ``{exercise id: {"reference": answer, "no-ops": {label:
+    answer}, "wrong": {label: answer}}}``, from each lesson's ``solutions/answers/<lesson>.json``
+    in lesson order: the reference must pass; the no-ops (the failing setting left as it is, a
+    value the lesson prints) and the wrong answers must not.
+
+    Raises:
+        ValueError: two files declare the same exercise.
+    """
+    declared: dict[str, dict] = {}
+    for path in sorted(ANSWERS_DIR.glob("[0-9][0-9]_*.json")):
+        for exercise, entry in json.loads(path.read_text()).items():
+            if exercise in declared:
+                raise ValueError(f"Exercise {exercise!r} is declared twice; the second time in {path}.")
+            declared[exercise] = entry
+    return declared

@@ -35,17 +35,6 @@ def keys() -> tuple[str, ...]:
     return tuple(found)
 
 
-def package(key: str) -> ModuleType:
-    """The package of the lesson with key ``key`` (``"04_model_saving_failures"``).
-
-    Raises:
-        KeyError: no lesson has that key; the message lists those there are.
-    """
-    if key not in keys():
-        raise KeyError(f"Unknown lesson key={key!r}. Expected one of {list(keys())}.")
-    return importlib.import_module(f"{__name__}.lesson{key}")
-
-
 def exercise_modules() -> dict[str, ModuleType]:
     """``{key: the lesson's exercises module}`` for every lesson that has one, in lesson order."""
     modules = {}

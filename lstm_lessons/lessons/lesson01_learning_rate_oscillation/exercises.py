@@ -57,7 +57,7 @@ where the first epochs at 0.3 left the model, which is chaotic: factor 0.01 with
 (0.3 to 0.003 at the first epoch without improvement, 3e-5 at the next, then the floor 1e-5)
 ended at 0.21 of the variance with oneDNN on (seed 1), and passed with oneDNN off and on seeds
 2 and 3, where the model learnt enough at 0.003 before the next cut. Not reliably wrong, it is
-no declared wrong answer (``solutions/answers.json``), and no declared answer fails this check
+no declared wrong answer (``solutions/answers/``), and no declared answer fails this check
 alone; starting higher to make the first epochs reliably poor (0.5, 1.0) made the reference
 fail too."""
 
