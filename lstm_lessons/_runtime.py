@@ -12,6 +12,16 @@ runs slower or a check that silently stops checking:
 - :func:`keep_loky_workers` raises loky's memory limit, a module constant with no public
   setting, so a worker that has traced a few models is not replaced. Fallback: loky's own
   limit; workers are replaced more often, which costs time, not numbers.
+- :func:`compile_loss` is the loss object Keras 3's ``compile`` made (``_compile_loss``), so a
+  gradient probe notices a model compiled again (``ll.gradients``). Fallback: the public
+  ``model.loss``, what was passed to ``compile``; a probe then outlives a recompile with the
+  same loss, which gives the same numbers.
+- :func:`compile_arguments` are the metrics and losses as ``compile`` received them
+  (``_compile_config``), and :func:`metric_direction` a metric object's own direction
+  (``_direction``), so that ``ll.checkpoint`` knows the logged keys and which way a monitored
+  metric improves before training. Fallback: ``None``: the keys are not known before training
+  (the check at the end of the first epoch still runs) and the direction comes from the
+  metric's name.
 """
 
 from __future__ import annotations
@@ -66,3 +76,27 @@ def keep_loky_workers(up_to: int) -> bool:
         return False
     process_executor._MAX_MEMORY_LEAK_SIZE = max(process_executor._MAX_MEMORY_LEAK_SIZE, up_to)
     return True
+
+
+def compile_loss(model):
+    """The loss ``model.compile`` made (Keras 3's private ``_compile_loss``; without it, the public
+    ``model.loss``), or ``None`` when the model is not compiled with a loss."""
+    if not getattr(model, "compiled", False):
+        return None
+    made = getattr(model, "_compile_loss", None)
+    return made if made is not None else getattr(model, "loss", None)
+
+
+def compile_arguments(model) -> dict | None:
+    """``compile``'s arguments as it received them (``metrics`` and ``weighted_metrics`` as the
+    strings, functions or metric objects passed), from Keras 3's private ``_compile_config``;
+    ``None`` when the model is not compiled or the internal is gone: not known."""
+    config = getattr(getattr(model, "_compile_config", None), "config", None)
+    return dict(config) if isinstance(config, dict) else None
+
+
+def metric_direction(metric) -> str | None:
+    """``"up"`` or ``"down"``: the way a Keras metric object says it improves (its private
+    ``_direction``, which ``AUC``, ``Precision``... set); ``None`` when it does not say."""
+    direction = getattr(metric, "_direction", None)
+    return direction if direction in ("up", "down") else None

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_lessons._runtime import fit_has_validation
+from lstm_lessons._runtime import compile_arguments, fit_has_validation, metric_direction
 from lstm_lessons._tf import keras
 from lstm_lessons.files import atomic_write
 
@@ -59,10 +59,9 @@ def log_keys(model: keras.Model, validation: bool) -> set[str] | None:
         The set of keys, or ``None`` when they cannot be known before training (several
         outputs, or metrics given per output as a dict).
     """
-    config = getattr(model, "_compile_config", None)
+    config = compile_arguments(model)
     if config is None:
         return None
-    config = config.config
     if len(model.outputs or []) > 1:
         return None
     names = {"loss"}
@@ -90,10 +89,10 @@ def monitor_direction(model: keras.Model, monitor: str) -> str | None:
     precision and recall go up.
     """
     name = monitor.removeprefix("val_")
-    config = getattr(model, "_compile_config", None)
-    for metric in (config.config.get("metrics") or []) if config is not None else []:
-        if getattr(metric, "name", None) == name and getattr(metric, "_direction", None) in ("up", "down"):
-            return "max" if metric._direction == "up" else "min"
+    config = compile_arguments(model) or {}
+    for metric in config.get("metrics") or []:
+        if getattr(metric, "name", None) == name and (direction := metric_direction(metric)) is not None:
+            return "max" if direction == "up" else "min"
     lowered = name.lower()
     if any(lowered == k or lowered.endswith(k) for k in _LOWER_IS_BETTER):
         return "min"

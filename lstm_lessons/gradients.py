@@ -16,6 +16,7 @@ import weakref
 
 import numpy as np
 
+from lstm_lessons._runtime import compile_loss
 from lstm_lessons._tf import keras, tf
 from lstm_lessons.curves import GRAD_PREFIX
 from lstm_lessons.params import Rule, require
@@ -30,7 +31,7 @@ def _probe(model: keras.Model):
     graph execution, not a slow eager pass through the LSTM's time steps. A model compiled
     again (new loss) gets a new probe.
     """
-    key = (id(model._compile_loss), len(model.trainable_weights))
+    key = (id(compile_loss(model)), len(model.trainable_weights))
     cached = _PROBES.get(model)
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -58,7 +59,7 @@ def probe_model(model: keras.Model, x, y) -> tuple[dict[str, float], np.ndarray]
     Raises:
         ValueError: the model is not compiled (no loss to differentiate).
     """
-    if getattr(model, "_compile_loss", None) is None:
+    if compile_loss(model) is None:
         raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(loss=...) first.")
     squares, y_pred = _probe(model)(tf.convert_to_tensor(np.asarray(x, dtype="float32")),
                                     tf.convert_to_tensor(np.asarray(y, dtype="float32")))
@@ -118,7 +119,7 @@ def input_gradient_profile(model: keras.Model, x, y) -> np.ndarray:
     Raises:
         ValueError: the model is not compiled, or ``x`` is not 3-D or differs from ``y`` in length.
     """
-    if getattr(model, "_compile_loss", None) is None:
+    if compile_loss(model) is None:
         raise ValueError(f"Model {model.name!r} is not compiled: call model.compile(loss=...) first.")
     x, y = np.asarray(x, dtype="float32"), np.asarray(y, dtype="float32")
     if x.ndim != 3 or len(x) != len(y) or not len(x):

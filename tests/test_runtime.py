@@ -45,3 +45,24 @@ def test_loky_keeps_its_memory_limit_where_the_workers_set_it(monkeypatch):
     assert _runtime.keep_loky_workers(2**30) and process_executor._MAX_MEMORY_LEAK_SIZE == 2**30
     monkeypatch.delattr(process_executor, "_MAX_MEMORY_LEAK_SIZE")
     assert _runtime.keep_loky_workers(2**30) is False                    # gone: loky's own limit
+
+
+def test_the_compiled_loss_metrics_and_directions_are_read_and_each_fallback_holds(monkeypatch):
+    from lstm_lessons._tf import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    assert _runtime.compile_loss(model) is None and _runtime.compile_arguments(model) is None
+    auc = keras.metrics.AUC()
+    model.compile(loss="mse", metrics=["mae", auc])
+    # Each internal is still there.
+    assert model._compile_loss is not None and _runtime.compile_loss(model) is model._compile_loss
+    assert _runtime.compile_arguments(model)["metrics"] == ["mae", auc]
+    assert auc._direction == "up" and _runtime.metric_direction(auc) == "up"
+    assert _runtime.metric_direction("mae") is None          # a name says nothing here
+    # Without the internals: the public loss, "not known", and no direction.
+    monkeypatch.setattr(model, "_compile_loss", None)
+    assert _runtime.compile_loss(model) == "mse"
+    monkeypatch.setattr(model, "_compile_config", None)
+    assert _runtime.compile_arguments(model) is None
+    monkeypatch.delattr(auc, "_direction")
+    assert _runtime.metric_direction(auc) is None
