@@ -144,23 +144,25 @@ RULES: dict[str, Rule] = {
     "horizon": Rule(int, 1, 1000, meaning="future steps predicted"),
     "units": Rule(int, 1, 1024, meaning="size of the LSTM's hidden state"),
     "batch_size": Rule(int, 1, 65_536, meaning="windows per mini-batch"),
-    "small_learning_rate": Rule(float, 0.0, 1.0, low_inclusive=False,
-                                meaning="the deliberately too-small step size of lesson 02"),
-    "minority_examples": Rule(int, 1, 20, meaning="training utterances kept of the minority "
-                                                   "speaker (20 of its 30 may train; the last 10 "
-                                                   "validate)"),
-    "folds": Rule(int, 2, 33, meaning="cross-validation folds (at most 33: lesson 05's smaller class has 33 "
-                                      "training days)"),
-    "padded_length": Rule(int, 30, 10_000, meaning="frames every utterance is padded to (more than 29, "
-                                                   "Japanese Vowels' longest utterance)"),
 }
-"""The rules for every parameter name the lessons use."""
+"""The rules of the parameter names the lessons share; a lesson's own are in its folder
+(``PARAMETERS``, see :func:`rules`)."""
+
+
+def rules() -> dict[str, Rule]:
+    """:data:`RULES` and every lesson's own parameter rules
+    (:func:`lstm_lessons.lessons.parameter_rules`)."""
+    from lstm_lessons import lessons
+
+    return {**RULES, **lessons.parameter_rules(RULES)}
 
 
 def check_values(values: dict) -> list[str]:
-    """Messages for every value of ``values`` that breaks its rule (names without a rule pass)."""
+    """Messages for every value of ``values`` that breaks its rule (:func:`rules`; names without a
+    rule pass)."""
+    known = rules()
     return [msg for name, value in values.items()
-            if name in RULES and (msg := RULES[name].check(name, value)) is not None]
+            if name in known and (msg := known[name].check(name, value)) is not None]
 
 
 def validate_parameters(*, n_train_steps: int | None = None, **values) -> dict:
@@ -169,8 +171,8 @@ def validate_parameters(*, n_train_steps: int | None = None, **values) -> dict:
     Args:
         n_train_steps: length of the training part of the series, if known; then
             ``lookback + horizon`` (``horizon`` defaults to 1) must fit inside it.
-        **values: the parameters, e.g. ``learning_rate=0.05, epochs=30``. Names listed in
-            :data:`RULES` are range-checked; other names are passed through.
+        **values: the parameters, e.g. ``learning_rate=0.05, epochs=30``. Names with a rule
+            (:func:`rules`) are range-checked; other names are passed through.
 
     Returns:
         ``dict`` of the parameters.

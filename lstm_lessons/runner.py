@@ -96,7 +96,7 @@ def check_parameters(paths, parameters: dict) -> None:
 
     Raises:
         ParameterError: a parameter is not in some lesson's ``parameters`` cell, or its value
-            breaks :data:`lstm_lessons.params.RULES`.
+            breaks its rule (:func:`lstm_lessons.params.rules`).
     """
     import papermill
 

@@ -64,6 +64,17 @@ def test_lesson_specific_rules():
         validate_parameters(small_learning_rate=0)
 
 
+
+def test_a_lessons_own_rules_live_in_its_folder_and_may_not_shadow_another():
+    from lstm_lessons import lessons, params
+
+    own = lessons.parameter_rules(params.RULES)
+    assert {"small_learning_rate", "minority_examples", "folds", "padded_length"} <= set(own)
+    assert not set(own) & set(params.RULES) and params.rules() == {**params.RULES, **own}
+    with pytest.raises(ValueError, match="rule for parameter 'folds', which ll.params.RULES already has"):
+        lessons.parameter_rules({**params.RULES, "folds": params.RULES["epochs"]})
+
+
 def test_choice_accepts_only_its_options_by_type_and_value():
     from lstm_lessons.params import Choice
 

@@ -35,6 +35,28 @@ def keys() -> tuple[str, ...]:
     return tuple(found)
 
 
+def parameter_rules(shared: dict) -> dict:
+    """``{parameter name: ll.params.Rule}`` of every lesson's own parameters, the ``PARAMETERS`` of
+    its folder's ``__init__.py``.
+
+    Raises:
+        ValueError: a lesson gives a rule to a name of ``shared`` (the toolkit's
+            ``ll.params.RULES``) or to a name another lesson gave one.
+    """
+    found, owner = {}, {}
+    for key in keys():
+        package = importlib.import_module(f"{__name__}.lesson{key}")
+        for name, rule in getattr(package, "PARAMETERS", {}).items():
+            if name in shared:
+                raise ValueError(f"Lesson {key!r} has a rule for parameter {name!r}, which ll.params.RULES "
+                                 f"already has. Use the shared rule or another name.")
+            if name in found:
+                raise ValueError(f"Lessons {owner[name]!r} and {key!r} both have a rule for parameter "
+                                 f"{name!r}. Each lesson parameter needs a name of its own.")
+            found[name], owner[name] = rule, key
+    return found
+
+
 def exercise_modules() -> dict[str, ModuleType]:
     """``{key: the lesson's exercises module}`` for every lesson that has one, in lesson order."""
     modules = {}

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import data
-from lstm_lessons.params import RULES, Rule, require
+from lstm_lessons.lessons.lesson02_stagnant_loss import PARAMETERS
+from lstm_lessons.params import Rule, require
 
 RARE_SPEAKER_TRAINING = 20
 """How many of each speaker's 30 training utterances :func:`rare_speaker_task` may train on
@@ -38,7 +39,7 @@ def rare_speaker_task(speaker: int = 1, frames: int = 7,
     speaker = require("speaker", speaker, Rule(int, 1, 9, meaning="the speaker the task asks about"))
     frames = require("frames", frames, Rule(int, 1, 7, meaning="frames kept of each utterance (the "
                                                                "shortest has 7)"))
-    minority_examples = require("minority_examples", minority_examples, RULES["minority_examples"])
+    minority_examples = require("minority_examples", minority_examples, PARAMETERS["minority_examples"])
     vowels = data.load_japanese_vowels()
     train_set, test_set = vowels.subset("train"), vowels.subset("test")
     # each utterance's position among its speaker's training utterances (0-29)
