@@ -4,8 +4,9 @@ A lesson's key is its notebook's name, ``NN_slug`` (``"04_model_saving_failures"
 package is ``lesson`` + the key (``lstm_lessons/lessons/lesson04_model_saving_failures/``), so
 ``git ls-files | grep 04_model_saving_failures`` lists every piece of it. A package here whose
 name has that shape is a lesson; nothing else needs to list it. Its ``exercises`` module, when
-it has one, holds a tuple ``EXERCISES`` of :class:`lstm_lessons.grading.exercise.Exercise`.
-``CONTRIBUTING.md`` says how to add one.
+it has one, holds a tuple ``EXERCISES`` of :class:`lstm_lessons.grading.exercise.Exercise`; its
+``__init__.py`` may hold ``PARAMETERS``, the rules of its notebook's own parameters
+(:func:`parameter_rules`). ``CONTRIBUTING.md`` says how to add one.
 """
 
 from __future__ import annotations

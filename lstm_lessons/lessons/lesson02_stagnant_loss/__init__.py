@@ -1,11 +1,4 @@
-"""Lesson 02 · The loss that does not move: stagnant training
-
-Lesson 02's code, under its key ``02_stagnant_loss``,
-the key that also names its notebook ``notebooks/02_stagnant_loss.ipynb``
-and its solution ``solutions/02_stagnant_loss.json``.
-:mod:`.exercises` holds its graded exercises; :data:`PARAMETERS` the rules of its notebook's own
-parameters (``ll.params.validate_parameters`` finds them).
-"""
+"""Lesson 02 · The loss that does not move: stagnant training."""
 
 from lstm_lessons.params import Rule
 
