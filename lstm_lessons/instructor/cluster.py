@@ -48,11 +48,9 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 import threading
 import uuid
 import warnings
-from pathlib import Path
 
 from lstm_lessons.grading.exercise import CheckResult
 from lstm_lessons.instructor.execution import (
@@ -63,6 +61,7 @@ from lstm_lessons.instructor.execution import (
     check_environment,
     check_machine,
     execute_submission,
+    in_a_folder,
 )
 from lstm_lessons.instructor.integrity import PackageSnapshot
 from lstm_lessons.machine import kind as machine_kind
@@ -239,8 +238,7 @@ def _in_a_task(function, expected: str, stop_name: str, *args):
 
     def work():
         try:
-            with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as tmp:
-                outcome["result"] = function(*args, Path(tmp) / "job", stop=stop)
+            outcome["result"] = in_a_folder(function, *args, stop=stop)
         except BaseException as exc:  # noqa: BLE001 - raised again in the task's thread
             outcome["error"] = exc
 

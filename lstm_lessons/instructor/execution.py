@@ -325,6 +325,14 @@ def check_answer(exercise: str, answer: str, folder: Path, limits: Limits,
     return CheckFailed(why)
 
 
+def in_a_folder(function, *args, **kwargs):
+    """``function(*args, folder, **kwargs)`` with ``folder`` new in a temporary folder of this
+    machine, deleted afterwards. A submission may leave files that cannot be removed; that must
+    not lose its result."""
+    with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as tmp:
+        return function(*args, Path(tmp) / "job", **kwargs)
+
+
 class LocalRunner:
     """The grader's jobs in this machine's threads, up to ``limits.side_by_side`` at once, each
     in a temporary folder of its own (:class:`Runner`).
@@ -363,7 +371,7 @@ class LocalRunner:
         return self._threads().submit(self._execute, id_, text, self._stop)
 
     def check(self, exercise: str, answer: str) -> Future:
-        return self._threads().submit(self._in_a_folder, check_answer, exercise, answer, limits=self.limits,
+        return self._threads().submit(in_a_folder, check_answer, exercise, answer, limits=self.limits,
                                       stop=self._stop)
 
     def completed(self, jobs: Iterable[Future]) -> Iterator[Future]:
@@ -389,17 +397,11 @@ class LocalRunner:
             self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="lstm-lessons-grade")
         return self._pool
 
-    @staticmethod
-    def _in_a_folder(function, *args, **kwargs):
-        # A submission may leave files that cannot be removed; that must not lose its result.
-        with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as tmp:
-            return function(*args, Path(tmp) / "job", **kwargs)
-
     def _execute(self, id_: str, text: str, stop: threading.Event) -> Execution:
         with self._lock:
             self._running.add(id_)
         try:
-            return self._in_a_folder(execute_submission, text, limits=self.limits, sandbox=self.sandbox,
+            return in_a_folder(execute_submission, text, limits=self.limits, sandbox=self.sandbox,
                                      stop=stop)
         finally:
             with self._lock:
