@@ -239,7 +239,8 @@ def main() -> None:
         new = [r for rs in pool.map(lambda group: run_variant(group[0], todo[group]), todo) for r in rs]
     for r in new:
         kept[key(r)] = r
-    # Only the answers declared now, in the declared order.
+    # Only the answers solutions/answers/ declares, in its order (a reused result of another
+    # answer is dropped).
     pairs = [(e, label) for e in answers for label in answers[e]]
     order = {pair: i for i, pair in enumerate(pairs)}
     results = sorted((r for r in kept.values() if (r["exercise"], r["label"]) in order

@@ -15,9 +15,9 @@ on how many seeds the recipe's validation, held-out and test losses are below th
 the same seed; then
 the recipe a choice on each criterion would make. Every loss is the data term (no L2 penalty).
 
-The choice is made on the cross-validated held-out loss, never on the test days (issue 33): a
-recipe with early stopping picked its epoch on the same 21 validation days its validation loss
-is measured on, so that loss flatters it; each fold's held-out days took no part in any choice.
+The choice is made on the cross-validated held-out loss, never on the test days: a recipe with
+early stopping picked its epoch on the same 21 validation days its validation loss is measured
+on, so that loss flatters it; each fold's held-out days took no part in any choice.
 The test columns are there to see, afterwards, whether the choice held up. The per-run rows are
 written to ``OUT/runs.csv``. Jobs run in separate processes (TensorFlow is not fork-safe).
 """

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass
 
 CLAIM_MIME = "application/vnd.lstm-lessons.claim+json"
-"""The key of a claim's record in its output's metadata (and, in notebooks executed before the
-record moved there, in its output's data)."""
+"""The key of a claim's record in its output's metadata (and, in notebooks executed by earlier
+versions of this package, in its output's data, where :func:`recorded` reads it too)."""
 
 SANITIZER = "tests/nbval_sanitize.cfg"
 """The nbval sanitizer file (``--nbval-sanitize-with``, relative to the project's root) that
@@ -473,6 +473,6 @@ def read_claim_records(notebook) -> dict[str, dict]:
     """Every claim's full record (``name``, ``holds``, ``checks``), by name, in order of appearance.
 
     Each check is a dict as :meth:`Check.record` makes it. A claim recorded twice keeps its
-    last record; records from before checks existed have no ``checks`` key.
+    last record; records written by earlier versions of this package may have no ``checks`` key.
     """
     return {str(r["name"]): r for r in recorded(notebook, CLAIM_MIME, metadata=True) if "name" in r}

@@ -165,9 +165,9 @@ def loss_rebound(values, window: int = REBOUND_WINDOW) -> float:
     periods of training", and notes that any workload becomes unstable when the learning rate is
     too large. The 10 % line and the 3-epoch median are ours, set from lesson 01's runs: over 30
     healthy runs on the sunspot data (constant learning rates 0.003 and 0.01, and the fixed runs
-    of seeds 1-10) the training loss rebounded by at most 2 % (checked later on seeds 11-20 at
-    0.01: at most 7.6 %, on a run whose training loss alternated by 9 % from epoch to epoch near
-    its floor, the mildest form of the same thing), over the synthetic histories of
+    of seeds 1-10) the training loss rebounded by at most 2 % (on seeds 11-20 at 0.01: at most
+    7.6 %, on a run whose training loss alternated by 9 % from epoch to epoch near its floor, the
+    mildest form of the same thing), over the synthetic histories of
     ``benchmarks/synthetic_histories.py`` (noise up to 5 % per epoch) by at most 4.2 %, while
     Adam at learning rate 0.3 rebounded by 20 % or more on every seed from 1 to 10. It is not
     the only face of a too-high rate: over seeds 1-30 the rebound reached 10 % on 27 and, on
@@ -389,11 +389,11 @@ def generalisation_gap(train_losses, val_losses) -> np.ndarray:
 
 
 TREND_P_VALUE = 0.001
-"""Significance level of :func:`rising_trend`. Where it comes from (2026-11-30): the rising
-validation losses of lesson 05's overfitting baseline, seeds 1-10, have p <= 5e-5, the U-shaped
-curves of ``benchmarks/synthetic_histories.py`` p <= 1e-17, while its curves that only swing
-around a level reach p = 8e-3 at the lowest (seeds 0-9): 0.001 sits between, with a factor of
-about 10 on either side."""
+"""Significance level of :func:`rising_trend`. Where it comes from: the rising validation losses
+of lesson 05's overfitting baseline, seeds 1-10, have p <= 5e-5, the U-shaped curves of
+``benchmarks/synthetic_histories.py`` p <= 1e-17, while its curves that only swing around a level
+reach p = 8e-3 at the lowest (seeds 0-9): 0.001 sits between, with a factor of about 10 on either
+side."""
 
 
 def rising_trend(values, p_value: float = TREND_P_VALUE) -> bool:

@@ -41,8 +41,8 @@ def compile_model(model: keras.Model, optimizer, loss, metrics=None,
     first call creates variables is traced a second time once they exist (``_initialize`` in
     ``tensorflow/python/eager/polymorphic_function/polymorphic_function.py``; a profile of
     lesson 08's stack shows its training step traced twice). Built here, the first ``fit``
-    traces its step once: lesson 08's six-layer stack trained in 10.8 s instead of 12.9 s, its
-    LSTM in 7.4 s instead of 9.2 s (2026-11-30, 2 cores). The numbers are the same: the
+    traces its step once: lesson 08's six-layer stack trains in 10.8 s instead of 12.9 s, its
+    LSTM in 7.4 s instead of 9.2 s (on 2 cores). The numbers are the same: the
     variables start at zero either way.
 
     ``steps_per_execution`` > 1 runs that many mini-batches in one call of the compiled step
@@ -178,8 +178,8 @@ def lr_range_test(build_model: Callable[[float], keras.Model], x, y, *, min_lr: 
     averaged (geometric mean, up to the step the shortest reached) before a suggestion is read
     from them by ``rule`` (see :func:`suggest_learning_rate`). One test's curve is noisy (the
     batches and the starting weights), and so is its suggestion: on lesson 01's data one test
-    suggested 0.0087 to 0.032 over seeds 1-10, the average of three 0.011 to 0.015
-    (``benchmarks/claims_margin.py`` runs, 2026-11-23).
+    suggests 0.0087 to 0.032 over seeds 1-10, the average of three 0.011 to 0.015
+    (``benchmarks/claims_margin.py`` runs).
 
     Caveat: the model also learns during the test, so part of the fall of the loss is
     progress, not a verdict on the rate; read the suggestion as a starting rate to verify,

@@ -22,7 +22,7 @@ def default_jobs() -> int:
     TensorFlow may use (``ll.cores.tensorflow_cores``). That is 2 on the course's machines, and
     1 (train here, start no worker) in a process that shares the machine, such as a hand-in the
     grader runs beside another or a lesson under ``make test``: there more workers would only
-    add their TensorFlow imports (about 12 s of CPU each, 2026-11-30) on cores already busy.
+    add their TensorFlow imports (about 12 s of CPU each on the course's machines) on cores already busy.
     The numbers are the same either way (each training seeds itself)."""
     from lstm_lessons.cores import tensorflow_cores
 

@@ -212,7 +212,7 @@ from anywhere, whatever got past the sanitising; images only from the page itsel
 _NOTEBOOK_METADATA = ("kernelspec", "language_info")
 """The notebook metadata a feedback page keeps; the rest (``widgets`` would make the page load a
 widget manager and any module its state names) is dropped, and so are every cell's and every
-output's metadata (an output's ``width`` was written unquoted into its ``<img>``)."""
+output's metadata (an output's ``width`` would be written unquoted into its ``<img>``)."""
 
 
 def feedback_html(grade: Grade, executed=None) -> str:
@@ -222,8 +222,8 @@ def feedback_html(grade: Grade, executed=None) -> str:
     in Markdown cells is shown as text (:func:`_markdown_with_html_as_text`), and outputs go
     through nbconvert's ``SanitizeHTML`` (JavaScript and unknown types removed, HTML cleaned
     by bleach). nbconvert's own ``sanitize_html=True`` is not used: it also escapes the
-    ``<h1>`` and ``<p>`` that Markdown produces (jupyter/nbconvert#2016), which left every
-    Markdown cell as raw tags.
+    ``<h1>`` and ``<p>`` that Markdown produces (jupyter/nbconvert#2016), which would leave
+    every Markdown cell as raw tags.
     """
     try:
         return _rendered(feedback_notebook(grade, executed))

@@ -186,7 +186,7 @@ def prepare(path, lesson: str, max_mb: float = DEFAULT_MAX_MB, root=None) -> tup
                 cell.outputs, cell.execution_count = [], None
         notebook.metadata.pop("papermill", None)
         # What execution and the feedback page rely on: every cell a known type with text for
-        # its source (a source that is an object failed later, in the feedback page). The rest of
+        # its source (a source that is an object would fail later, in the feedback page). The rest of
         # the schema is not enforced: Jupyter and other tools write small departures from it (a
         # kernelspec without display_name, outputs left on a Markdown cell) that run fine.
         for n, cell in enumerate(notebook.cells):

@@ -23,9 +23,9 @@ of its epochs on seed 1 while its loss falls to the end), so the run must instea
 ``STABLE_END`` times its best validation loss."""
 
 PLATEAU_START, PLATEAU_EPOCHS = 0.3, 30
-"""Exercise 2's starting learning rate, the lesson's failing one, and the epochs of its run. (At 0.1
-a run without any schedule already met the old targets on some CPUs: it was too close to a healthy
-rate to grade.)"""
+"""Exercise 2's starting learning rate, the lesson's failing one, and the epochs of its run. (Not 0.1:
+on some CPUs a run at 0.1 without any schedule meets targets like these; it is too close to a
+healthy rate to grade.)"""
 
 STABLE_RATE = 0.013
 """The learning rate lesson 01's averaged range test suggests for batches of 32 (printed by the
