@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= build
 TEST_WORKERS ?= 2
 
-.PHONY: install run test test-fast test-lab lint clean notebooks handout
+.PHONY: install run test test-fast test-lab lint clean notebooks handout wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,9 @@ handout:
 	git archive --format=tar.gz --prefix=lstm-lessons/ -o $(OUT)/lstm-lessons-handout.tar.gz HEAD -- . \
 		':(exclude)solutions' ':(exclude)tests' ':(exclude)benchmarks' ':(exclude).ci'
 	@echo "wrote $(OUT)/lstm-lessons-handout.tar.gz (the last commit; uncommitted changes are not in it)"
+
+## wheel: $(OUT)/dist/lstm_lessons-<version>-py3-none-any.whl, the package with the lessons and the data,
+## for `pip install` anywhere (no solutions/, tests/ or benchmarks/); `lstm-lessons fetch-lessons DIR` then
+## copies the notebooks out of it
+wheel: $(STAMP)
+	$(BIN)/python -m build --wheel --no-isolation --outdir $(OUT)/dist .

@@ -5,6 +5,10 @@ executes lessons headlessly and writes ``DIR/<lesson>.ipynb``, ``DIR/summary.jso
 ``DIR/summary.md``. Exit status: 0 when every lesson ran, 1 when a lesson failed with an
 error, 2 for a usage error (unknown lesson, unknown parameter, value out of range).
 
+``lstm-lessons fetch-lessons DIR [LESSON ...]`` copies the lessons' notebooks out of the
+installed package into ``DIR``, keeping any that are already there. Exit status: 0 done, 2 an
+unknown lesson or ``DIR`` is a file.
+
 ``lstm-lessons doctor FILE [--json]`` diagnoses a saved training history (a Keras CSVLogger
 file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms found, 2 the file
 cannot be read (the message says why).
@@ -41,6 +45,7 @@ from lstm_lessons.runner import (
     NOTEBOOKS_DIR,
     LessonNotFoundError,
     available_lessons,
+    fetch_lessons,
     run_lessons,
 )
 from lstm_lessons.safe_text import one_line
@@ -130,10 +135,31 @@ def build_parser() -> argparse.ArgumentParser:
                     "`--scheduler tls://HOST:8786 --tls DIR`.")
     certs.add_argument("folder", type=Path, metavar="DIR", help="an empty or new folder")
     certs.add_argument("--days", type=int, default=365, help="how long they are valid (default: 365)")
+    fetch = commands.add_parser(
+        "fetch-lessons", help="copy the lessons' notebooks into a folder, to open in JupyterLab",
+        description="Copy the lessons' notebooks out of the installed package into DIR. A notebook "
+                    "already in DIR is kept as it is (never overwritten).")
+    fetch.add_argument("folder", type=Path, metavar="DIR", help="where the notebooks go (created if missing)")
+    fetch.add_argument("lessons", nargs="*", metavar="LESSON",
+                       help="lesson names or numbers, e.g. 01 (default: every lesson)")
     listing = commands.add_parser("list", help="list the lessons")
     listing.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, metavar="DIR",
                          help="folder holding the lessons")
     return parser
+
+
+def _fetch_lessons(args) -> int:
+    try:
+        done = fetch_lessons(args.folder, args.lessons)
+    except (LessonNotFoundError, NotADirectoryError) as exc:
+        print(f"lstm-lessons: error: {exc}", file=sys.stderr)
+        return 2
+    for path in done["copied"]:
+        print(f"copied {path}")
+    for path in done["kept"]:
+        print(f"kept {path}: it is there already (rename it to fetch a fresh copy)")
+    print(f"Open them with: jupyter lab {args.folder}")
+    return 0
 
 
 def _doctor(args) -> int:
@@ -269,6 +295,8 @@ def main(argv=None) -> int:
         return _grade(args)
     if args.command == "cluster":
         return _cluster(args)
+    if args.command == "fetch-lessons":
+        return _fetch_lessons(args)
     if args.command == "list":
         for name in available_lessons(args.notebooks):
             print(name)

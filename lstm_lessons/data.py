@@ -1,8 +1,9 @@
 """Real data sets, sliding windows, chronological splits and leakage-free scaling.
 
-Every loader reads a file from the project's ``data/`` folder after checking its SHA-256
-against the value recorded in ``data/SHA256SUMS`` (copied from the course's provenance
-file), so a lesson never trains on a silently edited or truncated copy.
+Every loader reads a file from the package's data folder (:data:`DATA_DIR`: ``data/`` in a
+checkout, inside the installed package from a wheel) after checking its SHA-256 against the
+value recorded in its ``SHA256SUMS`` (copied from the data sets' provenance records), so a lesson
+never trains on a silently edited or truncated copy.
 
 Shapes used throughout the lessons:
 
@@ -21,15 +22,17 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
+from lstm_lessons.files import course_folder
 from lstm_lessons.params import Rule, require
 
-DATA_DIR = Path(os.environ.get("LSTM_LESSONS_DATA", Path(__file__).resolve().parent.parent / "data"))
-"""Folder holding the data files; override with the ``LSTM_LESSONS_DATA`` environment variable."""
+DATA_DIR = Path(os.environ.get("LSTM_LESSONS_DATA", course_folder("data")))
+"""Folder holding the data files: the package's own (``data/`` in a checkout, inside the installed
+package from a wheel); override with the ``LSTM_LESSONS_DATA`` environment variable."""
 
-CHECKSUMS = Path(__file__).resolve().parent.parent / "data" / "SHA256SUMS"
-"""The project's list of data files and their SHA-256, in ``sha256sum``'s format (``sha256sum -c
-SHA256SUMS`` in ``data/`` checks them; the values are those of ``../shared/datasets/PROVENANCE.md``).
-Always read from the project's own ``data/``, not from ``LSTM_LESSONS_DATA``: a copy elsewhere is
+CHECKSUMS = course_folder("data") / "SHA256SUMS"
+"""The course's list of data files and their SHA-256, in ``sha256sum``'s format (``sha256sum -c
+SHA256SUMS`` in the data folder checks them; the values are those the data sets' provenance
+records). Always the package's own list, not one in ``LSTM_LESSONS_DATA``: a copy elsewhere is
 checked against the shipped list, not its own."""
 
 
@@ -65,8 +68,9 @@ def data_path(filename: str) -> Path:
         raise KeyError(f"Unknown data file: filename={filename!r}. Expected one of {sorted(SHA256)}.")
     path = DATA_DIR / filename
     restore = (
-        f"Restore it with `git checkout -- data/{filename}` or copy it again from "
-        f"`../shared/datasets/{filename}`."
+        f"Restore it: in a clone of the course, `git checkout -- data/{filename}`; where the package "
+        f"was installed from a wheel or a hand-out, install it again (`pip install --force-reinstall` "
+        f"with the same wheel or folder)."
     )
     if not path.is_file():
         raise DataFileError(f"Data file {filename} is missing (looked for {path}). {restore}")

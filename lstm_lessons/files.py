@@ -1,4 +1,5 @@
-"""Atomic file writes: a file is either its old self or wholly new, never half written.
+"""Atomic file writes (a file is either its old self or wholly new, never half written), and
+where the course's own files are.
 
 A write goes to a temporary file in the target's own folder; only when it is complete and on
 disk (``os.fsync``) is it renamed over the target with ``os.replace``, which POSIX and Windows
@@ -6,15 +7,42 @@ perform atomically within one file system (Python's documentation of ``os.replac
 write fails or is interrupted, the temporary file is removed and the target keeps its old
 contents. Used for checkpoints (lesson 04), the grader's reports, the runner's summaries and the
 package repairs.
+
+The lessons' notebooks and data sets travel inside the package, in ``lstm_lessons/course/``
+(:func:`course_folder`): a wheel carries the files themselves; a checkout has two links there,
+to its ``notebooks/`` and ``data/``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+
+COURSE_FOLDERS = ("notebooks", "data")
+"""The folders of ``lstm_lessons/course/``: the lessons (``NN_slug.ipynb``) and the data sets."""
+
+
+def course_folder(name: str) -> Path:
+    """The absolute, resolved path of one of the course's folders that the package carries.
+
+    Found with :func:`importlib.resources.files`, so it is the same call in a checkout (where it
+    resolves the link to ``notebooks/`` or ``data/``) and in an installed wheel (the folder
+    itself, in site-packages), whatever the current folder. pip installs a wheel unzipped, so
+    the folder is on disk.
+
+    Args:
+        name: one of :data:`COURSE_FOLDERS`.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`COURSE_FOLDERS`.
+    """
+    if name not in COURSE_FOLDERS:
+        raise ValueError(f"name={name!r} is not a folder of the course; expected one of {COURSE_FOLDERS}.")
+    return Path(importlib.resources.files("lstm_lessons") / "course" / name).resolve()
 
 
 @contextlib.contextmanager

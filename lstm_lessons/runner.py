@@ -20,11 +20,12 @@ from pathlib import Path
 import nbformat
 
 from lstm_lessons.claims import read_claims
-from lstm_lessons.files import write_atomically
+from lstm_lessons.files import course_folder, write_atomically
 from lstm_lessons.params import ParameterError, validate_parameters
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-"""Folder holding the lessons, ``NN_topic.ipynb``."""
+NOTEBOOKS_DIR = course_folder("notebooks")
+"""Folder holding the lessons, ``NN_topic.ipynb``: the package's own (``notebooks/`` in a
+checkout, inside the installed package from a wheel)."""
 
 KERNEL_NAME = "python3"
 
@@ -87,6 +88,38 @@ def resolve_lessons(names, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
             )
         paths.append(matches[0])
     return paths
+
+
+def fetch_lessons(folder: str | os.PathLike, names=(), notebooks_dir: Path = NOTEBOOKS_DIR
+                  ) -> dict[str, list[Path]]:
+    """Copy lessons out of the package into ``folder``, to open in JupyterLab; never overwrites.
+
+    A lesson whose file is already in ``folder`` (a student's work, say) is kept as it is.
+
+    Args:
+        folder: where the notebooks go; created if missing.
+        names: lesson names or numbers, as :func:`resolve_lessons` takes them (none: every lesson).
+        notebooks_dir: where the lessons are (default: the package's own, :data:`NOTEBOOKS_DIR`).
+
+    Returns:
+        ``{"copied": [paths written], "kept": [paths that were there already]}``.
+
+    Raises:
+        LessonNotFoundError: a name matches no lesson, or more than one.
+        NotADirectoryError: ``folder`` exists and is not a folder.
+    """
+    paths = resolve_lessons(names, notebooks_dir)
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"folder={str(folder)!r} is a file, not a folder to copy the lessons into.")
+    done: dict[str, list[Path]] = {"copied": [], "kept": []}
+    for path in paths:
+        target = folder / path.name
+        if target.exists():
+            done["kept"].append(target)
+        else:
+            done["copied"].append(write_atomically(target, path.read_bytes()))
+    return done
 
 
 def check_parameters(paths, parameters: dict) -> None:

@@ -166,7 +166,10 @@ def _with_lesson(tmp_path, folder: str, key: str, module: str = "throw_away"):
     import lstm_lessons
 
     copy = tmp_path / "lstm_lessons"
-    shutil.copytree(Path(lstm_lessons.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    # Links kept as links: the copy's course/notebooks and course/data are tmp_path's.
+    shutil.copytree(Path(lstm_lessons.__file__).parent, copy, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "data").symlink_to(lstm_lessons.files.course_folder("data"))
     lesson = copy / "lessons" / folder
     lesson.mkdir()
     (lesson / "__init__.py").write_text('"""A throw-away lesson."""\n')

@@ -14,14 +14,17 @@ package's ``__pycache__`` folders: a forged ``.pyc`` whose header matches the so
 otherwise be loaded instead of the source.
 
 What this does not cover: the rest of the Python environment (TensorFlow, Keras, a
-``sitecustomize`` or ``.pth`` file in site-packages) and the data files outside the package
-(those are checked against the SHA-256 sums in :mod:`lstm_lessons.data` whenever they are
-loaded). See the README's threat model.
+``sitecustomize`` or ``.pth`` file in site-packages) and the course's notebooks and data sets in
+``lstm_lessons/course/`` (:data:`COURSE_DIR`: links to the checkout's folders, or, from a wheel,
+the files themselves; no check imports them, and the data files are checked against the SHA-256
+sums in :mod:`lstm_lessons.data` whenever they are loaded). See the instructors' guide's threat
+model (``docs/instructors.md``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import os
 import shutil
 from dataclasses import dataclass
@@ -29,18 +32,26 @@ from pathlib import Path
 
 from lstm_lessons.files import write_atomically
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(importlib.resources.files("lstm_lessons")).resolve()
 """The ``lstm_lessons`` package folder whose files the grader's checks import."""
 
 BYTECODE_DIR = "__pycache__"
 
+COURSE_DIR = "course"
+"""The package's folder of notebooks and data (:func:`lstm_lessons.files.course_folder`), left out
+of every snapshot."""
+
 
 def _entries(root: Path) -> dict[str, str]:
-    """Every entry below ``root`` except bytecode folders: ``{relative path: kind}`` with kind
-    ``"dir"``, ``"file"`` or ``"other"`` (a link, a socket...). Links are not followed."""
+    """Every entry below ``root`` except bytecode folders and :data:`COURSE_DIR`: ``{relative
+    path: kind}`` with kind ``"dir"``, ``"file"`` or ``"other"`` (a link, a socket...). Links are
+    not followed."""
     entries = {}
     for folder, dirs, files in os.walk(root):
         base = Path(folder)
+        if base == root:
+            dirs[:] = [d for d in dirs if d != COURSE_DIR]
+            files = [f for f in files if f != COURSE_DIR]
         for name in [*dirs, *files]:
             path = base / name
             if name == BYTECODE_DIR and path.is_dir() and not path.is_symlink():
