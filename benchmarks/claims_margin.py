@@ -1,7 +1,7 @@
 """How safely each lesson's claims hold: every lesson run for seeds 1-10, every claim's margin.
 
 ``.venv/bin/python benchmarks/claims_margin.py [--lessons 01 04] [--seeds 1-10] [--jobs 2]
-[--out build/claims-margin] [--reuse] [--variants base onednn-off two-threads]``
+[--out build/claims-margin] [--reuse] [--variants base onednn-off two-threads] [--pages docs/evidence]``
 
 Runs each lesson once per seed through the runner (``lstm_lessons.runner.run_lessons``, the
 code behind ``lstm-lessons run``), each run in its own output folder and, for a lesson with a
@@ -17,11 +17,15 @@ table and counts as "not held" for every claim of its lesson.
 ``--reuse`` keeps executed notebooks already in ``--out`` (from an earlier call) and only runs
 the missing ones, so a table can be rebuilt after changing one lesson.
 
+``--pages DIR`` writes one evidence page a lesson, ``DIR/<lesson>.md``: its rows of the table (and
+of the variants' table), the seeds, the machine and the versions they ran on, and the runs that
+errored. The course's ``docs/evidence/`` pages are made this way, never typed by hand.
+
 ``--variants base onednn-off two-threads`` runs the same lessons and seeds once more for each
 change that differs between machines (:data:`VARIANTS`: oneDNN's kernels off, or one lesson at
 a time on two intra-op threads instead of two side by side on one each), each in its own folder
 under ``--out``, and adds a table with each check's smallest margin in every variant and the
-seeds whose verdict differed from the base's (issue 32: a verdict must not depend on the machine).
+seeds whose verdict differed from the base's (a verdict must not depend on the machine).
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from pathlib import Path
 import nbformat
 import papermill
 
+from lstm_lessons import machine
 from lstm_lessons.claims import read_claim_records
 from lstm_lessons.cores import tensorflow_threads
+from lstm_lessons.files import write_atomically
 from lstm_lessons.runner import resolve_lessons, run_lessons
 
 VARIANTS = {"base": ({}, None), "onednn-on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, None),
@@ -117,12 +123,19 @@ def worst_row(lesson, name, held, n_seeds, quantity, seen) -> dict:
     return row
 
 
-def markdown(rows: list[dict]) -> str:
+def cell(text: str) -> str:
+    """``text`` for a Markdown table's cell: a ``|`` (``|x|`` in a quantity's name) escaped."""
+    return text.replace("|", "\\|")
+
+
+def markdown(rows: list[dict], lesson_column: bool = True) -> str:
     def number(x):
         return "n/a" if x is None else f"{x:.3g}"
 
     lines = ["| lesson | claim | held | check | worst value | bound | smallest margin | worst seed |",
              "|---|---|---|---|---|---|---|---|"]
+    if not lesson_column:
+        lines = [line.removeprefix("| lesson ").removeprefix("|---") for line in lines]
     for row in rows:
         if row.get("relation") == "is":
             value, bound, margin, seed = row["value"], "is true", "", ""
@@ -134,8 +147,9 @@ def markdown(rows: list[dict]) -> str:
             seed = str(row["worst_seed"])
         else:
             value = bound = margin = seed = ""
-        lines.append(f"| {row['lesson'][:2]} | {row['claim']} | {row['held']}/{row['seeds']} | "
-                     f"{row['check']} | {value} | {bound} | {margin} | {seed} |")
+        lesson = f"| {row['lesson'][:2]} " if lesson_column else ""
+        lines.append(f"{lesson}| {row['claim']} | {row['held']}/{row['seeds']} | "
+                     f"{cell(row['check'])} | {cell(value)} | {bound} | {margin} | {seed} |")
     return "\n".join(lines) + "\n"
 
 
@@ -175,9 +189,65 @@ def variant_markdown(rows: list[dict], variants: list[str]) -> str:
         margins = ["fact" if row["relation"] == "is" else
                    "n/a" if row["margins"].get(v) is None else f"{row['margins'][v]:+.0%}" for v in variants]
         differs = ", ".join(dict.fromkeys(row["differs"])) or "no"
-        lines.append(f"| {row['lesson'][:2]} | {row['claim']} | {row['check']} | {bound} | "
+        lines.append(f"| {row['lesson'][:2]} | {row['claim']} | {cell(row['check'])} | {bound} | "
                      + " | ".join(margins) + f" | {differs} |")
     return "\n".join(lines) + "\n"
+
+
+def lesson_title(path: Path) -> str:
+    """The first heading of a lesson's first Markdown cell, without its ``#``."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return path.stem
+
+
+def evidence_page(path: Path, seeds: list[int], rows: list[dict], runs: list[dict],
+                  variants_table: str = "") -> str:
+    """One lesson's evidence page (Markdown): what was run, the table, the variants, the errors."""
+    described = machine.describe()
+    versions = ", ".join(f"{name} {v}" for name, v in described["versions"].items() if v)
+    mine = [r for r in runs if r["lesson"] == path.stem]
+    errors = [f"- seed {r['seed']}: {(r['error'] or {}).get('ename', '')} "
+              f"{(r['error'] or {'evalue': 'no claims recorded'})['evalue'][:200]}"
+              for r in mine if r["status"] == "error"]
+    seed_text = args_seeds(seeds).replace("-", " to ").replace(",", ", ")
+    lines = [
+        f"# Evidence: {lesson_title(path)}",
+        "",
+        f"Lesson `{path.stem}` run for seeds {seed_text} through the course's runner (the code of "
+        f"`lstm-lessons run`), each seed in its own folder, and the claims its notebook recorded read "
+        f"back. Generated by `benchmarks/claims_margin.py --seeds {args_seeds(seeds)} --pages "
+        f"docs/evidence`; not typed by hand.",
+        "",
+        f"Machine: {described['cpu'].get('model') or 'unknown CPU'} "
+        f"({', '.join(described['cpu'].get('flags') or []) or 'no flags read'}), "
+        f"{described['threads'].get('cores')} cores, oneDNN {described['onednn']}; {versions}.",
+        "",
+        "Each row is one check of a claim: in how many seeds the claim held, and the seed where the "
+        "check came closest to its bound (or failed worst), with its value, the bound and the margin "
+        "there: how far the value could move, as a share of the bound, before the check flips. A fact "
+        "(`is true`) has no margin. See [the testing guide](../testing.md) for how the margins are "
+        "computed and how the verdicts are kept the same on any CPU.",
+        "",
+        markdown([r for r in rows if r["lesson"] == path.stem], lesson_column=False).rstrip("\n"),
+    ]
+    if variants_table:
+        lines += ["", "The same seeds with what differs between machines changed on this one "
+                  "(smallest margin over the seeds in each variant):", "", variants_table.rstrip("\n")]
+    lines += ["", "Runs that failed with an error (each counts as *not held* for every claim):", "",
+              *(errors or ["- none"])]
+    return "\n".join(lines) + "\n"
+
+
+def args_seeds(seeds: list[int]) -> str:
+    """The ``--seeds`` text that gives ``seeds``."""
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(str(s) for s in seeds)
 
 
 def main() -> None:
@@ -190,9 +260,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep runs already in --out")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["base"],
                         help="what differs between machines, each run in turn (default: base only)")
+    parser.add_argument("--pages", type=Path, default=None, metavar="DIR",
+                        help="write one evidence page a lesson, DIR/<lesson>.md")
     args = parser.parse_args()
     # Absolute before any thread starts: papermill's cwd= is an os.chdir of the whole process.
     args.out = args.out.resolve()
+    args.pages = args.pages.resolve() if args.pages else None
     paths = resolve_lessons(args.lessons)
     variants = ["base", *(v for v in args.variants if v != "base")]
     runs_by_variant = {}
@@ -220,11 +293,19 @@ def main() -> None:
     (args.out / "margins.md").write_text(table)
     print()
     print(table)
-    if len(variants) > 1:
-        compared = variant_rows(runs_by_variant)
+    compared = variant_rows(runs_by_variant) if len(variants) > 1 else []
+    if compared:
         (args.out / "variants.json").write_text(json.dumps({"runs": runs_by_variant, "rows": compared},
                                                            indent=2) + "\n")
         print(variant_markdown(compared, variants))
+    if args.pages:
+        args.pages.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            mine = [row for row in compared if row["lesson"] == path.stem]
+            page = evidence_page(path, parse_seeds(args.seeds), rows, runs,
+                                 variant_markdown(mine, variants) if mine else "")
+            write_atomically(args.pages / f"{path.stem}.md", page)
+            print(f"wrote {args.pages / f'{path.stem}.md'}")
     for r in (r for variant_runs in runs_by_variant.values() for r in variant_runs):
         if r["status"] == "error":
             detail = r["error"] or {"evalue": "no claims recorded"}

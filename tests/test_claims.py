@@ -251,6 +251,26 @@ def test_margin_report_finds_each_checks_worst_seed_and_counts_errors_as_not_hel
     assert "| 01 | fix_verified | 2/4 | index | 0.25 | < 0.2 | -25% | 3 |" in table
 
 
+def test_an_evidence_page_holds_its_lessons_rows_with_a_pipe_escaped_and_its_errors(tmp_path):
+    from claims_margin import evidence_page, margin_rows
+
+    def run(lesson, seed, gap, status="passed"):
+        checks = [below("|gap|", gap, 0.2).record()]
+        return {"lesson": lesson, "seed": seed, "status": status, "error": None if status == "passed" else
+                {"ename": "DeadKernelError", "evalue": "kernel died"},
+                "claims": {"fix_verified": {"name": "fix_verified", "holds": gap < 0.2, "checks": checks}}}
+
+    runs = [run("01_x", 1, 0.1), run("01_x", 2, 0.15, "error"), run("02_y", 1, 0.05)]
+    notebook = tmp_path / "01_x.ipynb"
+    nbformat.write(new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lesson 01 · X\n\ntext")]), notebook)
+    page = evidence_page(notebook, [1, 2], margin_rows(runs), runs)
+    assert page.startswith("# Evidence: Lesson 01 · X\n")
+    assert "`benchmarks/claims_margin.py --seeds 1,2 --pages docs/evidence`" in page
+    assert "| fix_verified | 1/2 | \\|gap\\| | 0.15 | < 0.2 | +25% | 2 |" in page
+    assert "02_y" not in page and "| 02 |" not in page
+    assert "- seed 2: DeadKernelError kernel died" in page
+
+
 def test_margin_report_names_the_alternative_that_carried_an_any_of_claim():
     from claims_margin import margin_rows, markdown
 
