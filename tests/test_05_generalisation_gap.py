@@ -47,7 +47,7 @@ def test_train_measures_a_run_and_early_stopping_returns_the_best_epoch():
 
 @pytest.mark.slow
 def test_losses_are_the_data_term_with_dropout_off():
-    """Like with like (issue 33): L2's penalty is not in the losses a run reports, and the
+    """Like with like: L2's penalty is not in the losses a run reports, and the
     training loss behind the gap is measured with dropout off, on the days as they are."""
     task = generalisation.italy_power_task()
     recipe = Recipe(epochs=10, units=8, dropout=0.5, recurrent_dropout=0.5, l2=1e-2)

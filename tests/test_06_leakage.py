@@ -130,7 +130,7 @@ def test_the_persistence_control_forecasts_the_last_input_month_and_fits_nothing
 
 
 def test_the_shuffled_split_validates_even_a_forecaster_that_cannot_leak_better():
-    """Issue 33: the shuffled windows' better validation is partly *where* they validate (all of
+    """The shuffled windows' better validation is partly *where* they validate (all of
     1749-1960 instead of 1920-1960, cycle 19 the highest on record): persistence fits nothing and
     still validates better there. A leak is only what exceeds this control."""
     leak_free = leakage.persistence(leakage.prepare("leak-free"))

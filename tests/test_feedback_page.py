@@ -1,4 +1,4 @@
-"""A feedback page runs nothing from the hand-in and loads nothing from anywhere (issue 34).
+"""A feedback page runs nothing from the hand-in and loads nothing from anywhere.
 
 Each page is opened for real in Chromium (Playwright): the feedback page of a hand-in made of
 the ways a page once ran a hand-in's script (a ```` ```mermaid ```` block, an output's ``width``

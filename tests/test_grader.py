@@ -72,11 +72,11 @@ EXPECTED = {
     "detaches_process": ("graded", 2, 2, "2 of 2 exercises passed"),
     "fills_disk": ("graded", 0, 0, "0 of 2 exercises passed"),
     "forges_report": ("graded", 0, 0, "0 of 2 exercises passed"),
-    # Hand-in data that once stopped everyone's grading (issue 34): this hand-in's row alone.
+    # Hand-in data that once stopped everyone's grading: this hand-in's row alone.
     "huge_answer": ("graded", 0, 2, "1 of 2 exercises passed"),
     "list_id": ("graded", 0, 0, "0 of 2 exercises passed"),
     "breaks_schema": ("not-a-notebook", 0, 0, "not a well-formed Jupyter notebook"),
-    # Limits a hand-in walks around without a cgroup (issue 34): the kernel's limits stop them.
+    # Limits a hand-in walks around without a cgroup: the kernel's limits stop them.
     "memfd_hog": ("memory", 0, 0, "held more than the memory limit of 1820 MiB (its processes, its files"),
     "many_files": ("memory", 0, 0, "held more than the memory limit of 1820 MiB (its processes, its files"),
     "thread_bomb": ("error", 0, 0, "raised RuntimeError: can't start new thread"),
@@ -110,7 +110,7 @@ def test_ids_are_file_names_or_relative_paths_when_names_repeat(tmp_path):
         submission_ids([tmp_path / "nobody.ipynb"])
     with pytest.raises(SubmissionError, match="given twice"):
         submission_ids([tmp_path / "carol d.ipynb", tmp_path / "alice/../carol d.ipynb"])
-    # A file name is the hand-in's: an escape sequence in it reaches no terminal (issue 34).
+    # A file name is the hand-in's: an escape sequence in it reaches no terminal.
     (tmp_path / "eve\x1b]0;owned\x07.ipynb").write_text("{}")
     for given in ([tmp_path / "eve\x1b[2Jgone.ipynb"],
                   [tmp_path / "eve\x1b]0;owned\x07.ipynb", tmp_path / "alice/../eve\x1b]0;owned\x07.ipynb"]):

@@ -317,10 +317,10 @@ SUBMISSIONS = {
                                 after=[new_code_cell(FORGE_REPORT)]),
     "fills_disk": submission(**WRONG_ANSWERS,
                              after=[new_code_cell(FILL_DISK)]),
-    # Data that once stopped the whole class's grading (issue 34): each is this hand-in's row.
+    # Data that once stopped the whole class's grading: each is this hand-in's row.
     "huge_answer": submission(first="10**400"),
     "list_id": submission(**NO_ANSWERS, after=[new_code_cell(LIST_ID)]),
-    # Limits a hand-in could walk around without a cgroup (issue 34).
+    # Limits a hand-in could walk around without a cgroup.
     "memfd_hog": submission(**WRONG_ANSWERS, after=[new_code_cell(MEMFD_HOG)]),
     "many_files": submission(**WRONG_ANSWERS, after=[new_code_cell(MANY_FILES)]),
     "thread_bomb": submission(**WRONG_ANSWERS, after=[new_code_cell(THREAD_BOMB)]),
