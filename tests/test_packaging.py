@@ -107,7 +107,11 @@ def test_the_handout_has_the_lessons_package_and_data_and_no_solutions(tmp_path)
     assert run.returncode == 0, run.stderr
     with tarfile.open(tmp_path / "lstm-lessons-handout.tar.gz") as archive:
         names = set(archive.getnames())
-    for required in ("README.md", "Makefile", "pyproject.toml", "environment.yml",
+        links = {m.name: m.linkname for m in archive.getmembers() if m.issym()}
+    # The package finds its lessons and data through its course/ links, as in a clone.
+    assert links == {"lstm-lessons/lstm_lessons/course/notebooks": "../../notebooks",
+                     "lstm-lessons/lstm_lessons/course/data": "../../data"}
+    for required in ("README.md", "LICENSE", "Makefile", "pyproject.toml", "environment.yml",
                      "lstm_lessons/instructor/grader.py", "data/README.md", "data/SHA256SUMS",
                      "constraints.txt",
                      *(f"notebooks/{p.name}" for p in LESSONS)):
