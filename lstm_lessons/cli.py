@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only test whether the sandbox isolates a hand-in on this machine")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786 "
-                            "(needs pip install 'lstm-lessons[cluster]'; --workers is then ignored)")
+                            "(needs Dask: make install in a clone, or pip install '<the wheel>[cluster]'; "
+                            "--workers is then ignored)")
     grade.add_argument("--tls", type=Path, metavar="DIR",
                        help="the cluster's certificates (lstm-lessons cluster certs DIR): connect to a "
                             "tls:// --scheduler with the grader's certificate")
@@ -202,7 +203,7 @@ def _check_sandbox() -> int:
 
 NO_SANDBOX_WARNING = ("lstm-lessons grade: warning: grading WITHOUT a sandbox (--no-sandbox): each hand-in "
                       "runs as you, can read and change your files, use the network and start processes "
-                      "(see the README's threat model)")
+                      "(see docs/threat-model.md)")
 
 
 def _grade(args) -> int:
@@ -275,7 +276,7 @@ def _cluster(args) -> int:
         return 2
     except ImportError:
         print("lstm-lessons cluster certs: error: needs the cryptography library: "
-              "pip install 'lstm-lessons[cluster]'", file=sys.stderr)
+              "make install in a clone, or pip install '<the wheel>[cluster]'", file=sys.stderr)
         return 2
     folder = args.folder
     print(f"Wrote {len(paths)} files to {folder}/. Keep {paths['ca-key'].name} to yourself; copy ca.pem and")

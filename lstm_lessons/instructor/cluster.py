@@ -321,8 +321,8 @@ class ClusterRunner:
         try:
             from distributed import Client
         except ImportError as exc:
-            raise ClusterError("grading on a cluster needs Dask distributed: pip install "
-                               "'lstm-lessons[cluster]'") from exc
+            raise ClusterError("grading on a cluster needs Dask distributed: make install in a clone, "
+                               "or pip install '<the wheel>[cluster]'") from exc
         import lstm_lessons
 
         self.address = address

@@ -65,7 +65,7 @@ from lstm_lessons.params import Rule, shown
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
 DEFAULT_TIMEOUT = 600.0
-"""Seconds one submission may run (a lesson takes 20-60 s on 2 cores, see the README)."""
+"""Seconds one submission may run (a lesson takes 20-60 s on 2 cores: benchmarks/results/lesson-times.md)."""
 DEFAULT_MEMORY_MB = 4096.0
 """MiB one submission's processes may hold together (a lesson's kernel holds about 1 GiB)."""
 __all__ = ["CHECK_MEMORY_MB", "CHECK_TIMEOUT", "DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Grader",

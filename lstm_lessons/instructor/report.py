@@ -122,7 +122,7 @@ def reusable_checks(grades: list[Grade], environment: dict) -> dict[tuple[str, s
     """The checks of earlier grades that a run in ``environment`` may reuse, by
     ``(exercise id, answer as sorted JSON)``: those made in exactly that environment, of a
     recorded answer, that did not fail in the grader itself. A check trains with fixed seeds, so
-    the same answer, code, libraries and kind of machine give the same result (README, grading);
+    the same answer, code, libraries and kind of machine give the same result (docs/instructors.md);
     a check made on another kind of machine (CPU, oneDNN setting, threads) is not reused."""
     reusable = {}
     for grade in grades:

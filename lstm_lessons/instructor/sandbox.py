@@ -29,7 +29,7 @@
 The time and memory limits stay with :func:`lstm_lessons.instructor.limits.run_limited`: the
 sandbox's processes are descendants of the ``bwrap`` it starts.
 
-What it does not stop is in the README's threat model (kernel exploits, CPU side channels, the
+What it does not stop is in the threat model (docs/threat-model.md) (kernel exploits, CPU side channels, the
 CPU time and memory it may use within the limits).
 
 Reference: bubblewrap's manual, ``bwrap(1)``; https://github.com/containers/bubblewrap.
@@ -48,7 +48,7 @@ from pathlib import Path
 INSTALL_HINT = ("install bubblewrap (Debian, Ubuntu: `sudo apt-get install bubblewrap`; Fedora: "
                 "`sudo dnf install bubblewrap`)")
 NO_SANDBOX_HINT = ("or grade without a sandbox with --no-sandbox (each hand-in then runs with your "
-                   "files and network; see the README's threat model)")
+                   "files and network; see docs/threat-model.md)")
 USERNS_HINT = ("if bwrap says it cannot create a namespace, unprivileged user namespaces are disabled: "
                "Debian: `sudo sysctl kernel.unprivileged_userns_clone=1`; Ubuntu 24.04 and later: "
                "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` or an AppArmor profile "
