@@ -35,6 +35,23 @@ def test_resolve_by_number_or_full_name(lessons):
     assert [p.stem for p in runner.resolve_lessons([], lessons)] == ["01_good", "02_broken"]
 
 
+def test_fetch_lessons_copies_the_lessons_and_keeps_a_file_that_is_there(lessons, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "02_broken.ipynb").write_text("my answers")
+    done = runner.fetch_lessons(mine, notebooks_dir=lessons)
+    assert done == {"copied": [mine / "01_good.ipynb"], "kept": [mine / "02_broken.ipynb"]}
+    assert (mine / "01_good.ipynb").read_bytes() == (lessons / "01_good.ipynb").read_bytes()
+    assert (mine / "02_broken.ipynb").read_text() == "my answers"
+    new = tmp_path / "new"
+    assert runner.fetch_lessons(new, ["02"], lessons)["copied"] == [new / "02_broken.ipynb"]
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(NotADirectoryError, match="folder=.*a-file.*is a file"):
+        runner.fetch_lessons(tmp_path / "a-file", notebooks_dir=lessons)
+    with pytest.raises(runner.LessonNotFoundError, match="'07'"):
+        runner.fetch_lessons(mine, ["07"], lessons)
+
+
 def test_unknown_lesson_is_an_error_listing_the_lessons(lessons):
     with pytest.raises(runner.LessonNotFoundError, match=r"'07'.*01_good, 02_broken"):
         runner.resolve_lessons(["07"], lessons)
