@@ -65,15 +65,22 @@ notebooks: $(STAMP)
 	cp $(OUT)/executed/[0-9][0-9]_*.ipynb notebooks/
 
 ## handout: $(OUT)/lstm-lessons-handout.tar.gz, the committed lessons, package and data for students
-## (no solutions/, tests/, benchmarks/, .ci/); the grader runs from it as well
+## (no solutions/, tests/, .ci/, and of benchmarks/ only the measured results the guides link to);
+## the grader runs from it as well
 handout:
 	mkdir -p $(OUT)
 	git archive --format=tar.gz --prefix=lstm-lessons/ -o $(OUT)/lstm-lessons-handout.tar.gz HEAD -- . \
-		':(exclude)solutions' ':(exclude)tests' ':(exclude)benchmarks' ':(exclude).ci'
+		':(exclude)solutions' ':(exclude)tests' ':(exclude).ci' \
+		':(exclude,glob)benchmarks/*' ':(exclude)benchmarks/histories'
 	@echo "wrote $(OUT)/lstm-lessons-handout.tar.gz (the last commit; uncommitted changes are not in it)"
 
-## wheel: $(OUT)/dist/lstm_lessons-<version>-py3-none-any.whl, the package with the lessons and the data,
-## for `pip install` anywhere (no solutions/, tests/ or benchmarks/); `lstm-lessons fetch-lessons DIR` then
-## copies the notebooks out of it
+## wheel: $(OUT)/dist/lstm_lessons-<version>-py3-none-any.whl, the last commit's package with the lessons and
+## the data, for `pip install` anywhere (no solutions/, tests/ or benchmarks/); built from `git archive HEAD`,
+## as the hand-out, so no uncommitted or executed-by-hand notebook goes into it.
+## `lstm-lessons fetch-lessons DIR` then copies the notebooks out of it.
 wheel: $(STAMP)
-	$(BIN)/python -m build --wheel --no-isolation --outdir $(OUT)/dist .
+	rm -rf $(OUT)/wheel-source && mkdir -p $(OUT)/wheel-source
+	git archive --format=tar HEAD | tar -x -C $(OUT)/wheel-source
+	$(BIN)/python -m build --wheel --no-isolation --outdir $(OUT)/dist $(OUT)/wheel-source
+	rm -rf $(OUT)/wheel-source
+	@echo "(the last commit; uncommitted changes are not in it)"

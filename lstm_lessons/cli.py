@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _fetch_lessons(args) -> int:
     try:
         done = fetch_lessons(args.folder, args.lessons)
-    except (LessonNotFoundError, NotADirectoryError) as exc:
+    except (LessonNotFoundError, OSError) as exc:
         print(f"lstm-lessons: error: {exc}", file=sys.stderr)
         return 2
     for path in done["copied"]:

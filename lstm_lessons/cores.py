@@ -39,10 +39,10 @@ def tensorflow_threads(processes: int) -> dict[str, str]:
     side: :data:`THREAD_VARIABLES`, each the cores shared out (at least 1).
 
     TensorFlow otherwise sizes both pools to every core in every process, and processes side by
-    side then fight over the cores: lessons 03 and 04 run at once on 2 cores take 13 % and 6 %
-    less wall and CPU time with one thread a pool than with the default. Set the variables only
-    in a process that has not imported TensorFlow yet; values already in this process's
-    environment win.
+    side then fight over the cores: two lessons run at once on 2 cores take less wall and CPU
+    time with one thread a pool than with the default (``benchmarks/results/lesson-times.md``).
+    Set the variables only in a process that has not imported TensorFlow yet; values already in
+    this process's environment win.
 
     Raises:
         ValueError: ``processes`` is not an integer >= 1.

@@ -31,8 +31,8 @@ package from a wheel); override with the ``LSTM_LESSONS_DATA`` environment varia
 
 CHECKSUMS = course_folder("data") / "SHA256SUMS"
 """The course's list of data files and their SHA-256, in ``sha256sum``'s format (``sha256sum -c
-SHA256SUMS`` in the data folder checks them; the values are those the data sets' provenance
-records). Always the package's own list, not one in ``LSTM_LESSONS_DATA``: a copy elsewhere is
+SHA256SUMS`` in the data folder checks them; the values are those of the data sets' provenance
+record). Always the package's own list, not one in ``LSTM_LESSONS_DATA``: a copy elsewhere is
 checked against the shipped list, not its own."""
 
 
@@ -67,11 +67,14 @@ def data_path(filename: str) -> Path:
     if filename not in SHA256:
         raise KeyError(f"Unknown data file: filename={filename!r}. Expected one of {sorted(SHA256)}.")
     path = DATA_DIR / filename
-    restore = (
-        f"Restore it: in a clone of the course, `git checkout -- data/{filename}`; where the package "
-        f"was installed from a wheel or a hand-out, install it again (`pip install --force-reinstall` "
-        f"with the same wheel or folder)."
-    )
+    if "LSTM_LESSONS_DATA" in os.environ:
+        restore = f"Copy it again into {DATA_DIR} (LSTM_LESSONS_DATA), or unset LSTM_LESSONS_DATA."
+    else:
+        restore = (
+            f"Restore it: in a clone of the course, `git checkout -- data/{filename}`; in a hand-out, "
+            f"extract `data/{filename}` from the hand-out's archive again; from a wheel, install it "
+            f"again (`pip install --force-reinstall --no-deps <the wheel>`)."
+        )
     if not path.is_file():
         raise DataFileError(f"Data file {filename} is missing (looked for {path}). {restore}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -32,7 +32,9 @@ def course_folder(name: str) -> Path:
     Found with :func:`importlib.resources.files`, so it is the same call in a checkout (where it
     resolves the link to ``notebooks/`` or ``data/``) and in an installed wheel (the folder
     itself, in site-packages), whatever the current folder. pip installs a wheel unzipped, so
-    the folder is on disk.
+    the folder is on disk. A clone made without symbolic links (git's ``core.symlinks=false``,
+    the default on Windows) has a small file there instead, holding the link's target as text:
+    that target is followed too.
 
     Args:
         name: one of :data:`COURSE_FOLDERS`.
@@ -42,7 +44,10 @@ def course_folder(name: str) -> Path:
     """
     if name not in COURSE_FOLDERS:
         raise ValueError(f"name={name!r} is not a folder of the course; expected one of {COURSE_FOLDERS}.")
-    return Path(importlib.resources.files("lstm_lessons") / "course" / name).resolve()
+    path = Path(importlib.resources.files("lstm_lessons") / "course" / name)
+    if path.is_file() and not path.is_symlink():   # git's stand-in for a link: the target as text
+        path = path.parent / path.read_text(encoding="utf-8").strip()
+    return path.resolve()
 
 
 @contextlib.contextmanager

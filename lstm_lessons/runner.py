@@ -105,10 +105,14 @@ def fetch_lessons(folder: str | os.PathLike, names=(), notebooks_dir: Path = NOT
         ``{"copied": [paths written], "kept": [paths that were there already]}``.
 
     Raises:
-        LessonNotFoundError: a name matches no lesson, or more than one.
+        LessonNotFoundError: a name matches no lesson, or more than one, or ``notebooks_dir``
+            holds no lesson.
         NotADirectoryError: ``folder`` exists and is not a folder.
+        OSError: a notebook cannot be read or written (the message names the file).
     """
     paths = resolve_lessons(names, notebooks_dir)
+    if not paths:
+        raise LessonNotFoundError(f"No lesson (NN_slug.ipynb) in notebooks_dir={str(notebooks_dir)!r}.")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"folder={str(folder)!r} is a file, not a folder to copy the lessons into.")

@@ -41,9 +41,9 @@ def compile_model(model: keras.Model, optimizer, loss, metrics=None,
     first call creates variables is traced a second time once they exist (``_initialize`` in
     ``tensorflow/python/eager/polymorphic_function/polymorphic_function.py``; a profile of
     lesson 08's stack shows its training step traced twice). Built here, the first ``fit``
-    traces its step once: lesson 08's six-layer stack trains in 10.8 s instead of 12.9 s, its
-    LSTM in 7.4 s instead of 9.2 s (on 2 cores). The numbers are the same: the
-    variables start at zero either way.
+    traces its step once, which took a sixth to a fifth off the training time of lesson 08's
+    models (``benchmarks/results/lesson-times.md``). The numbers are the same: the variables start at
+    zero either way.
 
     ``steps_per_execution`` > 1 runs that many mini-batches in one call of the compiled step
     (Keras's ``Model.compile``): the same numbers with less Python between batches, but

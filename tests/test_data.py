@@ -63,6 +63,13 @@ def test_missing_file_names_file_and_restore(data_dir):
         data.load_sunspots()
 
 
+def test_a_missing_file_in_a_folder_of_ones_own_says_where_to_copy_it(data_dir, monkeypatch):
+    monkeypatch.setenv("LSTM_LESSONS_DATA", str(data_dir))
+    (data_dir / "sunspots_monthly.csv").unlink()
+    with pytest.raises(data.DataFileError, match=r"Copy it again into .*data \(LSTM_LESSONS_DATA\)"):
+        data.load_sunspots()
+
+
 def test_altered_file_is_refused(data_dir):
     path = data_dir / "sunspots_monthly.csv"
     path.write_text(path.read_text().replace("58.0", "59.0", 1))

@@ -30,3 +30,22 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, failure):
             raise failure
     assert path.read_bytes() == b"good"
     assert os.listdir(tmp_path) == ["best.keras"]
+
+
+def test_the_course_folders_are_found_through_a_link_or_gits_text_stand_in_for_one(tmp_path, monkeypatch):
+    import importlib.resources
+
+    from lstm_lessons import files
+
+    package = tmp_path / "checkout" / "lstm_lessons"
+    (package / "course").mkdir(parents=True)
+    (tmp_path / "checkout" / "notebooks").mkdir()
+    (tmp_path / "checkout" / "data").mkdir()
+    (package / "course" / "notebooks").symlink_to("../../notebooks")
+    # A clone without symbolic links (git's core.symlinks=false): the link's target as text.
+    (package / "course" / "data").write_text("../../data")
+    monkeypatch.setattr(importlib.resources, "files", lambda name: package)
+    assert files.course_folder("notebooks") == (tmp_path / "checkout" / "notebooks").resolve()
+    assert files.course_folder("data") == (tmp_path / "checkout" / "data").resolve()
+    with pytest.raises(ValueError, match="name='solutions'.*notebooks"):
+        files.course_folder("solutions")

@@ -50,6 +50,9 @@ def test_fetch_lessons_copies_the_lessons_and_keeps_a_file_that_is_there(lessons
         runner.fetch_lessons(tmp_path / "a-file", notebooks_dir=lessons)
     with pytest.raises(runner.LessonNotFoundError, match="'07'"):
         runner.fetch_lessons(mine, ["07"], lessons)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(runner.LessonNotFoundError, match="No lesson.*notebooks_dir=.*empty"):
+        runner.fetch_lessons(mine, notebooks_dir=tmp_path / "empty")
 
 
 def test_unknown_lesson_is_an_error_listing_the_lessons(lessons):

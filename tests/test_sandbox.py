@@ -34,6 +34,22 @@ def test_only_the_hand_out_and_the_python_installation_are_visible():
     assert not [h for h in hidden if any(v == h or v in h.parents for v in visible)]
 
 
+def test_the_data_is_visible_through_every_link_of_its_chain(tmp_path, monkeypatch):
+    # course/data -> ../../data, and data/ itself a link to the data sets elsewhere: a sandboxed
+    # process follows both links, so both places must be bound.
+    from lstm_lessons.instructor import integrity
+
+    package = tmp_path / "checkout" / "lstm_lessons"
+    (package / "course").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "checkout" / "data").symlink_to(tmp_path / "elsewhere")
+    (package / "course" / "data").symlink_to("../../data")
+    monkeypatch.setattr(integrity, "PACKAGE_DIR", package)
+    visible = visible_paths()
+    assert package in visible and tmp_path / "elsewhere" in visible
+    assert tmp_path / "checkout" / "data" in visible
+
+
 def test_the_sandbox_environment_keeps_named_variables_only():
     environment = sandbox_environment({"LSTM_LESSONS_GRADING": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
                                        "OMP_NUM_THREADS": "2", "LANG": "de_DE.UTF-8",

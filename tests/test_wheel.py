@@ -59,7 +59,7 @@ def installed(tmp_path_factory):
     (Path(site) / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     work = base / "somewhere"
     work.mkdir()
-    return wheel, python, work
+    return wheel, python, work, source
 
 
 def _run(work: Path, *command) -> subprocess.CompletedProcess:
@@ -71,7 +71,7 @@ def _run(work: Path, *command) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_lessons_and_the_data_and_nothing_of_the_instructors(installed):
-    wheel, _, _ = installed
+    wheel, _, _, _ = installed
     names = zipfile.ZipFile(wheel).namelist()
     lessons = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     data = sorted(p.name for p in (ROOT / "data").iterdir())
@@ -84,13 +84,14 @@ def test_the_wheel_carries_the_lessons_and_the_data_and_nothing_of_the_instructo
 
 @pytest.mark.slow
 def test_from_the_wheel_every_data_set_and_lesson_loads_from_any_folder(installed):
-    _, python, work = installed
+    _, python, work, source = installed
     run = _run(work, python, "-c", textwrap.dedent("""
         import inspect, json, sys
         from pathlib import Path
         import nbformat
         import lstm_lessons as ll
         from lstm_lessons import data, runner
+        from lstm_lessons.instructor.integrity import PackageSnapshot
         loaders = {name: f() for name, f in inspect.getmembers(data, inspect.isfunction)
                    if name.startswith("load_")}
         lessons = runner.available_lessons()
@@ -99,7 +100,7 @@ def test_from_the_wheel_every_data_set_and_lesson_loads_from_any_folder(installe
         print(json.dumps({"package": ll.__file__, "prefix": sys.prefix, "data": str(data.DATA_DIR),
                           "files": sorted(str(data.data_path(name)) for name in data.SHA256),
                           "loaders": sorted(loaders), "lessons": list(lessons),
-                          "lesson_keys": ll.lessons.keys()}))
+                          "lesson_keys": ll.lessons.keys(), "checksum": PackageSnapshot.take().checksum}))
     """))
     assert run.returncode == 0, run.stderr
     seen = json.loads(run.stdout.splitlines()[-1])
@@ -111,11 +112,15 @@ def test_from_the_wheel_every_data_set_and_lesson_loads_from_any_folder(installe
                                "load_sunspots"]
     assert seen["lessons"] == seen["lesson_keys"] == sorted(
         p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    # The grader's package checksum is the same from the wheel as from the checkout it was built
+    # from: a cluster's workers may install either (lstm_lessons.instructor.cluster).
+    from lstm_lessons.instructor.integrity import PackageSnapshot
+    assert seen["checksum"] == PackageSnapshot.take(source / "lstm_lessons").checksum
 
 
 @pytest.mark.slow
 def test_fetch_lessons_copies_the_notebooks_out_of_the_wheel_and_keeps_a_students_copy(installed):
-    _, python, work = installed
+    _, python, work, _ = installed
     (work / "mine").mkdir()
     (work / "mine" / "01_learning_rate_oscillation.ipynb").write_text("my work")
     run = _run(work, python.parent / "lstm-lessons", "fetch-lessons", "mine")

@@ -17,8 +17,8 @@ What this does not cover: the rest of the Python environment (TensorFlow, Keras,
 ``sitecustomize`` or ``.pth`` file in site-packages) and the course's notebooks and data sets in
 ``lstm_lessons/course/`` (:data:`COURSE_DIR`: links to the checkout's folders, or, from a wheel,
 the files themselves; no check imports them, and the data files are checked against the SHA-256
-sums in :mod:`lstm_lessons.data` whenever they are loaded). See the instructors' guide's threat
-model (``docs/instructors.md``).
+sums in :mod:`lstm_lessons.data` whenever they are loaded; without the sandbox, a hand-in could
+edit the files and the list alike). See the threat model (``docs/threat-model.md``).
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@
 The time and memory limits stay with :func:`lstm_lessons.instructor.limits.run_limited`: the
 sandbox's processes are descendants of the ``bwrap`` it starts.
 
-What it does not stop is in the threat model (docs/threat-model.md) (kernel exploits, CPU side channels, the
-CPU time and memory it may use within the limits).
+What it does not stop (kernel exploits, CPU side channels, the CPU time and memory it may use
+within the limits) is in the threat model, ``docs/threat-model.md``.
 
 Reference: bubblewrap's manual, ``bwrap(1)``; https://github.com/containers/bubblewrap.
 """
@@ -91,6 +91,15 @@ def _real(path) -> Path:
     return Path(os.path.realpath(path))
 
 
+def _link_chain(path: Path) -> list[Path]:
+    """``path`` and every path its chain of links passes through, each as the link names it (not
+    resolved further): a sandboxed process follows the same chain, so each must be visible."""
+    chain = [Path(os.path.abspath(path))]
+    while chain[-1].is_symlink() and len(chain) < 40:
+        chain.append(Path(os.path.normpath(chain[-1].parent / os.readlink(chain[-1]))))
+    return chain
+
+
 def visible_paths() -> list[Path]:
     """The hand-out's folders a submission sees, read-only: the Python installation (``sys.prefix``
     and ``sys.base_prefix``, each as named and as its real path: a virtual environment's
@@ -107,6 +116,8 @@ def visible_paths() -> list[Path]:
         candidates += [Path(prefix).absolute(), _real(prefix)]
     candidates += [PACKAGE_DIR, _real(PACKAGE_DIR), Path(DATA_DIR).absolute(), _real(DATA_DIR),
                    CHECKSUMS.parent, _real(CHECKSUMS.parent)]
+    # The package reaches its data through course/data, a link to data/, which may itself be a link.
+    candidates += _link_chain(PACKAGE_DIR / "course" / "data")
     existing = sorted({p for p in candidates if p.is_dir()}, key=lambda p: len(p.parts))
     kept: list[Path] = []
     for path in existing:
