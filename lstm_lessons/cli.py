@@ -7,7 +7,7 @@ error, 2 for a usage error (unknown lesson, unknown parameter, value out of rang
 
 ``lstm-lessons fetch-lessons DIR [LESSON ...]`` copies the lessons' notebooks out of the
 installed package into ``DIR``, keeping any that are already there. Exit status: 0 done, 2 an
-unknown lesson or ``DIR`` is a file.
+unknown lesson, no lesson in the package, ``DIR`` a file, or a notebook that cannot be written.
 
 ``lstm-lessons doctor FILE [--json]`` diagnoses a saved training history (a Keras CSVLogger
 file or a JSON dict of per-epoch lists). Exit status: 0 healthy, 1 symptoms found, 2 the file
