@@ -30,7 +30,8 @@ def _project_files() -> list[str]:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """``(wheel, python of the fresh environment, a working folder outside the project)``."""
+    """``(wheel, python of the fresh environment, a working folder outside the project, the copy of
+    the project the wheel was built from)``."""
     base = tmp_path_factory.mktemp("wheel")
     source = base / "source"
     for name in _project_files():
