@@ -126,6 +126,12 @@ def worst_row(lesson, name, held, n_seeds, quantity, seen) -> dict:
     return row
 
 
+def error_text(run: dict) -> str:
+    """What went wrong in a run whose status is ``"error"``: the exception's name and message."""
+    detail = run["error"] or {"evalue": "no claims recorded"}
+    return f"{detail.get('ename', '')} {detail['evalue'][:200]}"
+
+
 def cell(text: str) -> str:
     """``text`` for a Markdown table's cell: a ``|`` (``|x|`` in a quantity's name) escaped."""
     return text.replace("|", "\\|")
@@ -219,9 +225,7 @@ def evidence_page(path: Path, seeds: list[int], rows: list[dict], runs: list[dic
     if any(machine.kind(m) != machine.kind(described) for m in recorded):
         where = " (the first run's; the runs did not all record the same kind of machine)"
     versions = ", ".join(f"{name} {v}" for name, v in described["versions"].items() if v)
-    errors = [f"- seed {r['seed']}: {(r['error'] or {}).get('ename', '')} "
-              f"{(r['error'] or {'evalue': 'no claims recorded'})['evalue'][:200]}"
-              for r in mine if r["status"] == "error"]
+    errors = [f"- seed {r['seed']}: {error_text(r)}" for r in mine if r["status"] == "error"]
     seed_text = args_seeds(seeds).replace("-", " to ").replace(",", ", ")
     lines = [
         f"# Evidence: {lesson_title(path)}",
@@ -316,9 +320,7 @@ def main() -> None:
             print(f"wrote {args.pages / f'{path.stem}.md'}")
     for r in (r for variant_runs in runs_by_variant.values() for r in variant_runs):
         if r["status"] == "error":
-            detail = r["error"] or {"evalue": "no claims recorded"}
-            message = f"{detail.get('ename', '')} {detail['evalue'][:200]}"
-            print(f"error: {r['lesson']} seed {r['seed']}: {message}")
+            print(f"error: {r['lesson']} seed {r['seed']}: {error_text(r)}")
 
 
 if __name__ == "__main__":
