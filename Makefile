@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= build
 TEST_WORKERS ?= 2
 
-.PHONY: install run test test-fast test-lab lint clean notebooks handout wheel
+.PHONY: install run test test-fast test-lab lint clean notebooks handout wheel site
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lstm_lessons tests benchmarks
+	$(BIN)/ruff check lstm_lessons tests benchmarks website
 
 clean:
 	rm -rf $(OUT) .pytest_cache
@@ -63,6 +63,13 @@ clean:
 notebooks: $(STAMP)
 	$(BIN)/lstm-lessons run --out $(OUT)/executed
 	cp $(OUT)/executed/[0-9][0-9]_*.ipynb notebooks/
+
+## site: $(OUT)/site/, the course as a static website (open $(OUT)/site/index.html, or serve the folder
+## from any static host): the committed executed notebooks (never re-executed), docs/ with the evidence
+## pages, the measured results and the API reference, built by Sphinx with myst-nb (website/build.py).
+## Strict: a warning, a broken link or a missing image fails the build.
+site: $(STAMP)
+	$(BIN)/python website/build.py --out $(OUT)/site --source $(OUT)/site-src
 
 ## handout: $(OUT)/lstm-lessons-handout.tar.gz, the committed lessons, package and data for students
 ## (no solutions/, tests/, .ci/, and of benchmarks/ only the measured results the guides link to);

@@ -74,8 +74,9 @@ def onednn() -> str:
 
 
 def threads() -> dict:
-    """TensorFlow's thread pools in this process: ``{"intra_op": int, "inter_op": int | None,
-    "cores": int}``.
+    """TensorFlow's thread pools in this process.
+
+    ``{"intra_op": int, "inter_op": int | None, "cores": int}``.
 
     ``intra_op`` is what :func:`lstm_lessons.cores.tensorflow_cores` gives (the environment's
     ``TF_NUM_INTRAOP_THREADS``, else every core this process may use), unless TensorFlow is
@@ -116,9 +117,9 @@ def describe() -> dict:
     """Everything a measurement's last digits depend on, as JSON-ready data.
 
     Returns:
-        ``{"host", "machine", "cpu": {"model", "flags"}, "onednn", "threads": {...},
-        "versions": {...}}`` (see :func:`cpu`, :func:`onednn`, :func:`threads`,
-        :func:`versions`).
+        A dict with the keys ``"host"``, ``"machine"``, ``"cpu"`` (itself with ``"model"`` and
+        ``"flags"``), ``"onednn"``, ``"threads"`` and ``"versions"`` (see :func:`cpu`,
+        :func:`onednn`, :func:`threads`, :func:`versions`).
     """
     return {"host": platform.node(), "machine": platform.machine(), "cpu": cpu(), "onednn": onednn(),
             "threads": threads(), "versions": versions()}

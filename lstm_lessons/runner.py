@@ -149,7 +149,9 @@ def check_parameters(paths, parameters: dict) -> None:
 
 
 def execution_error(exc: Exception) -> dict:
-    """What a failed execution's exception says, for a report: ``{"cell": the failing cell's index
+    """What a failed execution's exception says, for a report.
+
+    ``{"cell": the failing cell's index
     (papermill's ``PapermillExecutionError.cell_index``), "execution_count", "first_line" of the
     cell's source, "ename": the exception's name, "evalue": its message}``; for an exception
     raised outside a cell (a dead kernel, a timeout) the cell fields are ``None`` or empty.

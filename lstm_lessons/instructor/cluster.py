@@ -181,9 +181,10 @@ def machine_kinds(machines: dict[str, dict], slots: dict[str, int]) -> list[dict
 
 
 def kind_text(kind: dict) -> str:
-    """A kind of machine (:func:`machine_kinds`) in words, e.g. ``AMD EPYC [avx avx2 fma], oneDNN
-    default, 1 TensorFlow thread a check, python 3.11.7, tensorflow 2.21.0, keras 3.15.1,
-    numpy 2.4.6``."""
+    """A kind of machine (:func:`machine_kinds`) in words.
+
+    For example ``AMD EPYC [avx avx2 fma], oneDNN default, 1 TensorFlow thread a check,
+    python 3.11.7, tensorflow 2.21.0, keras 3.15.1, numpy 2.4.6``."""
     cpu, threads = kind["cpu"], kind["threads"]["intra_op"]
     versions = ", ".join(f"{name} {version}" for name, version in kind["versions"].items())
     return (f"{cpu['model']} [{' '.join(cpu['flags']) or 'no numeric flags read'}], oneDNN {kind['onednn']}, "

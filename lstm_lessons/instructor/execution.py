@@ -326,9 +326,10 @@ def check_answer(exercise: str, answer: str, folder: Path, limits: Limits,
 
 
 def in_a_folder(function, *args, **kwargs):
-    """``function(*args, folder, **kwargs)`` with ``folder`` new in a temporary folder of this
-    machine, deleted afterwards. A submission may leave files that cannot be removed; that must
-    not lose its result."""
+    """Call ``function(*args, folder, **kwargs)`` with ``folder`` a new temporary folder.
+
+    The folder is on this machine and deleted afterwards. A submission may leave files that
+    cannot be removed; that must not lose its result."""
     with tempfile.TemporaryDirectory(prefix="lstm-lessons-grade-", ignore_cleanup_errors=True) as tmp:
         return function(*args, Path(tmp) / "job", **kwargs)
 

@@ -109,8 +109,9 @@ class PackageSnapshot:
         return digest.hexdigest()
 
     def changes(self) -> list[str]:
-        """What differs from the snapshot now, e.g. ``["changed grading/feedback.py",
-        "added grading/feedback"]``, sorted by path; ``[]`` when nothing does."""
+        """What differs from the snapshot now, sorted by path; ``[]`` when nothing does.
+
+        For example ``["changed grading/feedback.py", "added grading/feedback"]``."""
         entries, found = _entries(self.root), []
         for rel, kind in entries.items():
             if rel in self.files:

@@ -85,8 +85,10 @@ class Grade:
 
 
 def grades_csv(grades: list[Grade], exercises: list[str]) -> str:
-    """The CSV table: ``id, lesson, status, <one column an exercise>, total, max_total,
-    seconds, message``; text cells made safe by :func:`csv_text`."""
+    """The CSV table of grades, its text cells made safe by :func:`csv_text`.
+
+    Its columns: ``id, lesson, status, <one column an exercise>, total, max_total, seconds,
+    message``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "lesson", "status", *exercises, "total", "max_total", "seconds", "message"])

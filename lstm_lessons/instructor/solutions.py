@@ -53,8 +53,10 @@ def solution_notebook(lesson_path) -> nbformat.NotebookNode:
 
 
 def declared_answers() -> dict[str, dict]:
-    """Every exercise's declared answers, ``{exercise id: {"reference": answer, "no-ops": {label:
-    answer}, "wrong": {label: answer}}}``, from each lesson's ``solutions/answers/<lesson>.json``
+    """Every exercise's declared answers.
+
+    ``{exercise id: {"reference": answer, "no-ops": {label: answer}, "wrong": {label: answer}}}``,
+    from each lesson's ``solutions/answers/<lesson>.json``
     in lesson order: the reference must pass; the no-ops (the failing setting left as it is, a
     value the lesson prints) and the wrong answers must not.
 

@@ -180,9 +180,10 @@ def named_recipe(name: str) -> Recipe:
 
 @functools.lru_cache(maxsize=4)
 def prepare(lookback: int = LOOKBACK) -> data.ForecastingData:
-    """The scaled windows of every model reading ``lookback`` months: inputs ``(n_windows,
-    lookback, 1)`` and targets ``(n_windows, HORIZON)``, in standard deviations of the training
-    part. The training windows are every :data:`TRAIN_STRIDE`-th one.
+    """The scaled windows of every model reading ``lookback`` months.
+
+    Inputs ``(n_windows, lookback, 1)`` and targets ``(n_windows, HORIZON)``, in standard
+    deviations of the training part. The training windows are every :data:`TRAIN_STRIDE`-th one.
 
     Raises:
         ValueError: ``lookback`` is not an integer >= 1 (``ll.data.make_windows``).
@@ -455,8 +456,9 @@ class Result:
         return float(self.history["val_loss"][-1]) if "val_loss" in self.history else float("nan")
 
     def reach(self, steps: int = FAR) -> float:
-        """The input gradient ``steps`` back relative to the last step's (``profile[-steps] /
-        profile[-1]``): how much of the loss's sensitivity survives that far back.
+        """The input gradient ``steps`` back relative to the last step's.
+
+        ``profile[-steps] / profile[-1]``: how much of the loss's sensitivity survives that far back.
 
         Raises:
             ValueError: no profile was measured (a deep or non-finite model).
