@@ -9,6 +9,8 @@ the site shows the outputs nbval verifies.
 
 from pathlib import Path
 
+import astroid
+
 import lstm_lessons
 
 project = "lstm-lessons"
@@ -40,6 +42,13 @@ autoapi_ignore = ["*/course/*"]
 autoapi_add_toctree_entry = False
 autoapi_keep_files = True
 autoapi_member_order = "groupwise"
+# autoapi's reader (astroid) follows every import to infer values, into pandas and Keras too,
+# most of the build's time; the reference documents this package, and names other libraries'
+# objects as written, so astroid is told not to load them (its AstroidManager.module_denylist).
+THIRD_PARTY = ("pandas", "numpy", "keras", "tensorflow", "sklearn", "scipy", "matplotlib", "joblib",
+               "IPython", "traitlets", "nbformat", "nbconvert", "nbclient", "papermill", "mistune",
+               "distributed", "dask", "cryptography", "tqdm", "psutil", "jupyter_client")
+astroid.MANAGER.module_denylist.update(THIRD_PARTY)
 # Google-style docstrings (Args:, Raises:); a class's Attributes: section as fields, since
 # autoapi documents the attributes themselves (https://www.sphinx-doc.org/en/master/usage/extensions/napoleon.html).
 napoleon_use_ivar = True
