@@ -1,17 +1,20 @@
 """The course website: ``make site``'s build, opened in a real Chromium.
 
 The site is built once (``website/build.py``, the code of ``make site``, strict) from the committed
-notebooks into a temporary folder, served by a static file server on 127.0.0.1 and opened with
-Playwright: the landing page and every lesson page load with no console error and no failed
-request, every figure is a loaded image, search finds a lesson by a word of its title, and the
-landing page also works from ``file://``. Every internal link of every page is checked on disk.
-Screenshots of the landing page and one lesson go to ``build/site-shots/``. No lesson is executed.
+notebooks into a temporary folder, without a network (so nothing is downloaded at build time),
+served by a static file server on 127.0.0.1 and opened with Playwright: the landing page and
+every lesson page load with no console error and no failed request, every figure is a loaded
+image, search finds a lesson by a word of its title, and the landing page also works from
+``file://``. Every internal link of every page is checked on disk. Screenshots of the landing
+page and one lesson go to ``build/site-shots/``. No lesson is executed.
 """
 
 import functools
 import html
 import http.server
+import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -33,12 +36,22 @@ SHOWN_LESSON = "07_padding_and_masking"
 """The lesson whose page is photographed, and which search must find by a word of its title."""
 
 
+def offline() -> list[str]:
+    """The command prefix that runs a command without a network: a bubblewrap network namespace
+    with nothing in it but loopback (``bwrap --unshare-net``), the filesystem as it is. CI must
+    have bubblewrap (.ci/run installs it); elsewhere, without it, the build runs online."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None and os.environ.get("CI"):
+        pytest.fail("CI must build the site without a network, in bubblewrap: install bubblewrap")
+    return [bwrap, "--unshare-user", "--unshare-net", "--dev-bind", "/", "/", "--"] if bwrap else []
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    """The built site's folder."""
+    """The built site's folder, built without a network: nothing may be downloaded."""
     folder = tmp_path_factory.mktemp("website")
     out = folder / "site"
-    build = subprocess.run([sys.executable, str(ROOT / "website" / "build.py"), "--out", str(out),
+    build = subprocess.run([*offline(), sys.executable, str(ROOT / "website" / "build.py"), "--out", str(out),
                             "--source", str(folder / "source")], capture_output=True, text=True)
     assert build.returncode == 0, f"the site's build failed:\n{build.stdout}\n{build.stderr}"
     assert build.stderr == "", f"the build printed warnings:\n{build.stderr}"
