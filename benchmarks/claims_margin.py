@@ -43,7 +43,7 @@ from lstm_lessons import machine
 from lstm_lessons.claims import read_claim_records
 from lstm_lessons.cores import tensorflow_threads
 from lstm_lessons.files import write_atomically
-from lstm_lessons.runner import resolve_lessons, run_lessons
+from lstm_lessons.runner import lesson_title, resolve_lessons, run_lessons
 
 VARIANTS = {"base": ({}, None), "onednn-on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, None),
             "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, None), "two-threads": ({}, 1)}
@@ -201,17 +201,6 @@ def variant_markdown(rows: list[dict], variants: list[str]) -> str:
         lines.append(f"| {row['lesson'][:2]} | {row['claim']} | {cell(row['check'])} | {bound} | "
                      + " | ".join(margins) + f" | {differs} |")
     return "\n".join(lines) + "\n"
-
-
-def lesson_title(path: Path) -> str:
-    """The first heading of a lesson's first Markdown cell, without its ``#``."""
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("#"):
-                    return line.lstrip("#").strip()
-    return path.stem
 
 
 def evidence_page(path: Path, seeds: list[int], rows: list[dict], runs: list[dict],

@@ -60,7 +60,7 @@ def evidence(check: Check | AnyOf, marked: bool = True) -> list[str]:
     carries it (``'best' file written every epoch: yes (10 of 10 epochs)``); an :class:`AnyOf`
     gives ``one of:`` and its checks below it, an :class:`AllOf` ``all of:`` and its checks.
 
-    With ``marked``, a check that fails ends with ``  <- FAILS``. The checks inside an
+    With ``marked``, a check that fails ends with two spaces and ``<- FAILS``. The checks inside an
     :class:`AnyOf` are never marked: which alternative carries a claim may change from one CPU
     to another while the claim holds on both, and the checked text must not.
     """

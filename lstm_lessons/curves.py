@@ -9,11 +9,11 @@ from lstm_lessons.params import Rule, require
 
 GRAD_PREFIX = "grad_norm/"
 """Prefix of a history's per-layer gradient-norm curves, ``grad_norm/<layer>`` (logged by
-:class:`lstm_lessons.gradients.GradientNormLogger` and :class:`lstm_lessons.doctor.TrainingDoctor`)."""
+:class:`lstm_lessons.gradients.GradientNormLogger` and :class:`lstm_lessons.doctor.callback.TrainingDoctor`)."""
 
 UPDATE_PREFIX = "update_ratio/"
 """Prefix of a history's per-weight update-ratio curves, ``update_ratio/<weight>`` (logged by
-:class:`lstm_lessons.doctor.TrainingDoctor`)."""
+:class:`lstm_lessons.doctor.callback.TrainingDoctor`)."""
 
 OSCILLATION_MIN_SWING = 0.05
 """Smallest reversal counted by :func:`oscillation_index`, in natural-log units of the loss

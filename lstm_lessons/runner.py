@@ -65,6 +65,20 @@ def available_lessons(notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, Path]:
     return {p.stem: p for p in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))}
 
 
+def lesson_title(path: Path) -> str:
+    """A lesson's title: the first heading of its notebook's first Markdown cell, without its
+    ``#`` (``"Lesson 07 · Sequences of different lengths: ..."``); the file's name without
+    ``.ipynb`` when that cell has no heading."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+            break
+    return Path(path).stem
+
+
 def resolve_lessons(names, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
     """Map lesson names (``"01"`` or ``"01_learning_rate_oscillation"``) to notebook paths.
 
@@ -151,11 +165,11 @@ def check_parameters(paths, parameters: dict) -> None:
 def execution_error(exc: Exception) -> dict:
     """What a failed execution's exception says, for a report.
 
-    ``{"cell": the failing cell's index
-    (papermill's ``PapermillExecutionError.cell_index``), "execution_count", "first_line" of the
-    cell's source, "ename": the exception's name, "evalue": its message}``; for an exception
-    raised outside a cell (a dead kernel, a timeout) the cell fields are ``None`` or empty.
-    Used by the runner and by the grader's worker."""
+    A dict: ``"cell"``, the failing cell's index (papermill's
+    ``PapermillExecutionError.cell_index``); ``"execution_count"``; ``"first_line"`` of the cell's
+    source; ``"ename"``, the exception's name; ``"evalue"``, its message. For an exception raised
+    outside a cell (a dead kernel, a timeout) the cell fields are ``None`` or empty. Used by the
+    runner and by the grader's worker."""
     source = str(getattr(exc, "source", "") or "").strip().splitlines()
     return {
         "cell": getattr(exc, "cell_index", None),

@@ -1,33 +1,33 @@
 """The course website: ``make site``'s build, opened in a real Chromium.
 
 The site is built once (``website/build.py``, the code of ``make site``, strict) from the committed
-notebooks into a temporary folder, without a network (so nothing is downloaded at build time),
-served by a static file server on 127.0.0.1 and opened with Playwright: the landing page and
-every lesson page load with no console error and no failed request, every figure is a loaded
-image, search finds a lesson by a word of its title, and the landing page also works from
-``file://``. Every internal link of every page is checked on disk. Screenshots of the landing
-page and one lesson go to ``build/site-shots/``. No lesson is executed.
+notebooks into a temporary folder, in a bubblewrap network namespace with nothing but loopback (so
+nothing can be downloaded at build time), served by a static file server on 127.0.0.1 and opened
+with Playwright: the landing page and every lesson page load with no console error and no failed
+request, every figure is a loaded image, search finds a lesson by a word of its title (served, and
+from ``file://``), and a lesson opens from the landing page over ``file://``. Every internal link
+of every page is checked on disk. Screenshots of the landing page and one lesson go to
+``build/site-shots/``. No lesson is executed. The tests not marked ``slow`` check the build
+script's rules on their own, without building.
 """
 
+import base64
 import functools
 import html
 import http.server
-import os
+import importlib.util
 import re
-import shutil
 import subprocess
 import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
 
-from lstm_lessons.runner import available_lessons
-
-pytestmark = pytest.mark.slow
+from lstm_lessons.runner import available_lessons, lesson_title
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "site-shots"
@@ -36,38 +36,27 @@ SHOWN_LESSON = "07_padding_and_masking"
 """The lesson whose page is photographed, and which search must find by a word of its title."""
 
 
-def offline() -> list[str]:
-    """The command prefix that runs a command without a network: a bubblewrap network namespace
-    with nothing in it but loopback (``bwrap --unshare-net``), the filesystem as it is. CI must
-    have bubblewrap (.ci/run installs it); elsewhere, without it, the build runs online."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None and os.environ.get("CI"):
-        pytest.fail("CI must build the site without a network, in bubblewrap: install bubblewrap")
-    return [bwrap, "--unshare-user", "--unshare-net", "--dev-bind", "/", "/", "--"] if bwrap else []
+def build_script():
+    """``website/build.py`` as a module (the website is not a package)."""
+    spec = importlib.util.spec_from_file_location("website_build", ROOT / "website" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def site(tmp_path_factory, sandbox) -> Path:
     """The built site's folder, built without a network: nothing may be downloaded."""
+    from lstm_lessons.instructor.sandbox import find_sandbox
+
+    offline = [find_sandbox().bwrap, "--unshare-user", "--unshare-net", "--dev-bind", "/", "/", "--"]
     folder = tmp_path_factory.mktemp("website")
     out = folder / "site"
-    build = subprocess.run([*offline(), sys.executable, str(ROOT / "website" / "build.py"), "--out", str(out),
+    build = subprocess.run([*offline, sys.executable, str(ROOT / "website" / "build.py"), "--out", str(out),
                             "--source", str(folder / "source")], capture_output=True, text=True)
     assert build.returncode == 0, f"the site's build failed:\n{build.stdout}\n{build.stderr}"
     assert build.stderr == "", f"the build printed warnings:\n{build.stderr}"
     return out
-
-
-@pytest.fixture(scope="module")
-def served(site):
-    """The site's address on a static file server (the standard library's) on 127.0.0.1."""
-    handler = functools.partial(Quiet, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -75,8 +64,20 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(scope="module")
+def served(site):
+    """The site's address on a static file server (the standard library's) on 127.0.0.1."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 class Links(HTMLParser):
-    """The ``href`` and ``src`` of a page, and the ``id`` of its elements."""
+    """The addresses a page refers to (``href``, ``src``, ``srcset``, a form's ``action``) and the
+    ``id`` of its elements."""
 
     def __init__(self):
         super().__init__()
@@ -86,9 +87,12 @@ class Links(HTMLParser):
         attrs = dict(attrs)
         if "id" in attrs:
             self.ids.add(attrs["id"])
-        for name in ("href", "src"):
-            if attrs.get(name) and tag in ("a", "img", "link", "script"):
+        for name in ("href", "src", "action"):
+            if attrs.get(name):
                 self.targets.append(attrs[name])
+        for candidate in (attrs.get("srcset") or "").split(","):
+            if candidate.strip():
+                self.targets.append(candidate.split()[0])
 
 
 @functools.cache
@@ -98,6 +102,7 @@ def parsed(path: Path) -> Links:
     return links
 
 
+@pytest.mark.slow
 def test_every_internal_link_of_every_page_resolves(site):
     # _static/ holds the theme's Jinja macros as .html files: templates, not pages.
     pages = sorted(page for page in site.rglob("*.html") if "_static" not in page.relative_to(site).parts)
@@ -106,29 +111,29 @@ def test_every_internal_link_of_every_page_resolves(site):
     for page in pages:
         for target in parsed(page).targets:
             parts = urlsplit(target)
+            anchor = unquote(parts.fragment)
             if parts.scheme or target.startswith("//"):
                 continue  # an external address: not checked (no network in the tests)
-            path, fragment = urldefrag(parts.path + ("#" + parts.fragment if parts.fragment else ""))
-            file = (page.parent / unquote(path)).resolve() if path else page
-            if file.is_dir():
-                file = file / "index.html"
+            file = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            # A folder is no page: from file:// a browser shows its listing, not an index.html.
             if not file.is_file() or not file.is_relative_to(site):
                 broken.append(f"{page.relative_to(site)}: {target} (no such file)")
-            elif fragment and file.suffix == ".html" and unquote(fragment) not in parsed(file).ids:
+            elif anchor and file.suffix == ".html" and anchor not in parsed(file).ids:
                 broken.append(f"{page.relative_to(site)}: {target} (no element with that id)")
     assert not broken, f"{len(broken)} broken links, the first ones:\n" + "\n".join(broken[:20])
 
 
+@pytest.mark.slow
 def test_the_lessons_come_in_order_with_previous_and_next(site):
     pages = [site / "notebooks" / f"{key}.html" for key in LESSONS]
     for page, following in zip(pages[:-1], pages[1:], strict=True):
-        html = page.read_text(encoding="utf-8")
-        found = re.search(r'<a class="right-next"\s+href="([^"]+)"', html)
+        found = re.search(r'<a class="right-next"\s+href="([^"]+)"', page.read_text(encoding="utf-8"))
         assert found and found[1] == following.name, f"{page.name}: the next page is {found and found[1]}"
         back = re.search(r'<a class="left-prev"\s+href="([^"]+)"', following.read_text(encoding="utf-8"))
         assert back and back[1] == page.name, f"{following.name}: the previous page is {back and back[1]}"
 
 
+@pytest.mark.slow
 def test_each_lesson_links_its_committed_notebook_and_its_evidence_page(site):
     for key in LESSONS:
         page = site / "notebooks" / f"{key}.html"
@@ -146,19 +151,33 @@ def plain(text: str) -> str:
     return " ".join(text.split())
 
 
+@pytest.mark.slow
 def test_the_landing_page_shows_every_lesson_with_its_line_and_its_figure(site):
     page = (site / "index.html").read_text(encoding="utf-8")
     shown = plain(page)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    script = build_script()
     for key in LESSONS:
-        notebook = nbformat.read(ROOT / "notebooks" / f"{key}.ipynb", as_version=4)
-        title = notebook.cells[0].source.splitlines()[0]
-        assert plain(title.removeprefix("# ")) in shown, f"the landing page lacks {key}'s title"
+        assert plain(lesson_title(ROOT / "notebooks" / f"{key}.ipynb")) in shown, f"no title of {key}"
         line = re.search(rf"^\| \[{key}\]\([^)]*\) \| ([^|]+) \|", readme, re.MULTILINE)[1]
         assert plain(line.replace("`", "")) in shown, f"the landing page lacks {key}'s line from the README"
         assert f'href="notebooks/{key}.html"' in page, f"the landing page has no link to {key}"
-    figures = re.findall(r'<img[^>]+alt="a figure of lesson (\d\d)"', page)
-    assert figures == [key[:2] for key in LESSONS], figures
+        figure = re.search(rf'<img alt="A figure of lesson {key[:2]}" src="([^"]+)"', page)
+        notebook = nbformat.read(ROOT / "notebooks" / f"{key}.ipynb", as_version=4)
+        assert figure, f"the landing page shows no figure of {key}"
+        assert (site / figure[1]).read_bytes() == script.landing_figure(notebook, key), \
+            f"{key}'s card shows another figure than its cell tagged {script.FIGURE_TAG!r}"
+
+
+@pytest.mark.slow
+def test_the_api_reference_documents_the_package_but_not_the_exercises(site):
+    api = site / "api" / "lstm_lessons"
+    assert "TrainingDoctor" in (api / "doctor" / "callback" / "index.html").read_text(encoding="utf-8")
+    # Keras's names as students write them, not through the package's private import module.
+    assert "keras.Model" in plain((api / "models" / "index.html").read_text(encoding="utf-8"))
+    # The exercises' checks work out their answers in their docstrings: not on a public site.
+    assert not list(api.rglob("exercises")), "the API reference has pages of the exercises' checks"
+    assert not [p for p in site.rglob("*.html") if "lstm_lessons._tf" in p.read_text(encoding="utf-8")]
 
 
 def watch(page) -> list[str]:
@@ -171,19 +190,21 @@ def watch(page) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_the_landing_page_and_every_lesson_load_in_chromium(served, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems = watch(page)
-    addresses = ["index.html", *(f"notebooks/{key}.html" for key in LESSONS)]
-    for address in addresses:
+    for address in ["index.html", *(f"notebooks/{key}.html" for key in LESSONS)]:
         page.goto(f"{served}/{address}", wait_until="load")
-        page.wait_for_load_state("networkidle")
         images = page.eval_on_selector_all(
             "article img", "images => images.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
         assert images, f"{address} shows no image"
         bad = [src for src, complete, width in images if not complete or width == 0]
         assert not bad, f"{address}: images not loaded: {bad}"
+        # Nothing wider than the window: long verdict lines wrap, names break.
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"{address} is {width[0]} px wide in a {width[1]} px window"
         if address == "index.html":
             page.screenshot(path=SHOTS / "landing.png")
         if address == f"notebooks/{SHOWN_LESSON}.html":
@@ -193,17 +214,19 @@ def test_the_landing_page_and_every_lesson_load_in_chromium(served, browser):
 
 
 def search(page, address: str) -> list[str]:
-    """The result links of the site's search page at ``address`` (a ``search.html?q=...``)."""
+    """The result links of the site's search page at ``address`` (``search.html?q=...``), read
+    once the search has finished (Sphinx adds the results one by one)."""
     page.goto(address)
-    results = page.locator("#search-results ul.search li a")
-    results.first.wait_for(timeout=20_000)
-    return results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    page.locator("#search-results p.search-summary", has_text="Search finished").wait_for(timeout=30_000)
+    return page.locator("#search-results ul.search li a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")
 
 
 def finds(links: list[str], key: str) -> bool:
     return any(link.split("?")[0].endswith(f"notebooks/{key}.html") for link in links)
 
 
+@pytest.mark.slow
 def test_search_finds_a_lesson_by_a_word_of_its_title(served, browser):
     page = browser.new_page()
     problems = watch(page)
@@ -213,6 +236,7 @@ def test_search_finds_a_lesson_by_a_word_of_its_title(served, browser):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_the_site_works_from_file_urls(site, browser):
     page = browser.new_page()
     problems = watch(page)
@@ -228,3 +252,47 @@ def test_the_site_works_from_file_urls(site, browser):
     found = search(page, (site / "search.html").as_uri() + "?q=masking")
     page.close()
     assert finds(found, SHOWN_LESSON), found
+
+
+# --- The build script's rules, without building -------------------------------------------------
+
+def test_every_lesson_tags_one_cell_whose_figure_stands_for_it():
+    script = build_script()
+    for key in LESSONS:
+        notebook = nbformat.read(ROOT / "notebooks" / f"{key}.ipynb", as_version=4)
+        assert script.landing_figure(notebook, key).startswith(b"\x89PNG"), key
+
+
+def test_a_lesson_without_its_figure_tag_or_figure_is_refused():
+    script = build_script()
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    cell = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": png, "text/plain": "<Figure>"})])
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    with pytest.raises(ValueError, match=r"09_x.ipynb: 0 code cells are tagged 'landing-figure'"):
+        script.landing_figure(notebook, "09_x.ipynb")
+    cell.metadata["tags"] = [script.FIGURE_TAG]
+    assert script.landing_figure(notebook, "09_x.ipynb") == b"\x89PNG fake"
+    cell.outputs = []
+    with pytest.raises(ValueError, match="shows no figure"):
+        script.landing_figure(notebook, "09_x.ipynb")
+
+
+def test_the_build_empties_only_a_folder_it_built(tmp_path):
+    script = build_script()
+    theirs = tmp_path / "notes"
+    theirs.mkdir()
+    (theirs / "keep.md").write_text("mine")
+    with pytest.raises(ValueError, match=r"--source .*notes is not empty and not a folder this script built"):
+        script.empty_folder(theirs, "--source", script.SOURCE_MARK)
+    assert (theirs / "keep.md").read_text() == "mine"
+    with pytest.raises(ValueError, match="--out"):
+        script.empty_folder(ROOT, "--out", ".buildinfo")
+    ours = tmp_path / "site"
+    ours.mkdir()
+    (ours / ".buildinfo").write_text("")
+    (ours / "old-page.html").write_text("a page of a deleted document")
+    script.empty_folder(ours, "--out", ".buildinfo")
+    assert ours.is_dir() and not any(ours.iterdir())
+    script.empty_folder(tmp_path / "new" / "site", "--out", ".buildinfo")
+    assert (tmp_path / "new" / "site").is_dir()

@@ -5,11 +5,11 @@ committed: the executed notebooks, ``docs/``, ``benchmarks/results/`` and the to
 They are copied to a source folder (``build/site-src/`` by default) at their paths in the checkout,
 so the relative links between them resolve on the site as they do on disk, and the landing page is
 written there from ``website/index.md`` and the lessons themselves: each lesson's title (its
-notebook's first heading), its line in the README's table of lessons, and one of its figures
-(:func:`landing_figure`). Each lesson's page starts with a link to download its notebook, the
-committed file as it is, and a link to its evidence page.
-Nothing is executed and nothing is downloaded. The build is strict (Sphinx's ``-W``): a warning,
-a broken link or a missing image fails it.
+notebook's first heading), its line in the README's table of lessons, and the figure of its cell
+tagged :data:`FIGURE_TAG`. Each lesson's page starts with a link to download its notebook, the
+committed file as it is, and a link to its evidence page. Nothing is executed and nothing is
+downloaded. The build is strict (Sphinx's ``-W``): a warning, a broken link between pages or a
+missing image fails it.
 
 Usage: ``python website/build.py [--out build/site] [--source build/site-src]``.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from lstm_lessons.grading.feedback import EXERCISE_MIME
+from lstm_lessons.runner import available_lessons, lesson_title
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBSITE = ROOT / "website"
@@ -34,77 +35,92 @@ PAGES = ("README.md", "CHANGELOG.md", "CONTRIBUTING.md", "LICENSE", "data/README
 FOLDERS = {"docs": "**/*.md", "benchmarks/results": "*.md", "notebooks": "[0-9][0-9]_*.ipynb"}
 """Folders the site shows: ``{folder: glob of the files copied from it}``."""
 FIGURE_TAG = "landing-figure"
-"""The tag of the code cell whose figure stands for its lesson on the landing page."""
+"""The tag of the one code cell of a lesson whose figure stands for it on the landing page."""
+VERDICT_TAG = "verdict"
+"""The tag the site's copy of a lesson gives its ``# NBVAL_CHECK_OUTPUT`` cells, whose verdict
+lines ``website/_static/site.css`` wraps to the page's width."""
 DOWNLOADS = "downloads"
 """The source folder's copies of the committed notebooks as they are, offered for download (the
 pages are built from copies with a header cell added)."""
+SOURCE_MARK = ".lstm-lessons-site-source"
+"""The file that marks a source folder as this script's: only such a folder is emptied."""
 LESSON_ROW = re.compile(r"^\| \[(?P<key>\d\d_[a-z0-9_]+)\]\([^)]*\) \| (?P<line>[^|]+) \|", re.MULTILINE)
 """A row of the README's table of lessons: the lesson's key and what fails in it."""
 
 
-def lesson_keys() -> list[str]:
-    """The lessons' keys, ``NN_slug``, from the committed notebooks, in lesson order."""
-    return sorted(path.stem for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def lesson_summaries(readme: str) -> dict[str, str]:
-    """``{key: what fails}`` from the README's table of lessons.
+def lesson_summaries(readme: str, keys) -> dict[str, str]:
+    """``{key: what fails}`` for each of ``keys``, from the README's table of lessons.
 
     Raises:
         ValueError: a lesson has no row in the table.
     """
     found = {match["key"]: match["line"].strip() for match in LESSON_ROW.finditer(readme)}
-    missing = [key for key in lesson_keys() if key not in found]
+    missing = [key for key in keys if key not in found]
     if missing:
         raise ValueError(f"README.md's table of lessons has no row for {missing}: the landing page "
                          f"takes each lesson's line from it.")
     return found
 
 
-def landing_figure(notebook) -> bytes:
-    """The PNG a lesson shows on the landing page: the figure of its cell tagged
-    :data:`FIGURE_TAG` (its symptom, usually), else its first figure.
+def landing_figure(notebook, name: str) -> bytes:
+    """The PNG of the notebook's one code cell tagged :data:`FIGURE_TAG`.
 
     Raises:
-        ValueError: the notebook has no figure among its outputs (not executed?).
+        ValueError: no code cell, or more than one, has the tag, or the tagged cell shows no
+            figure (the notebook ``name`` is not executed?).
     """
-    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    tagged = [cell for cell in cells if FIGURE_TAG in cell.metadata.get("tags", [])]
-    for cell in tagged + cells:
-        for output in cell.get("outputs", []):
-            if "image/png" in output.get("data", {}):
-                return base64.b64decode(output["data"]["image/png"])
-    raise ValueError("the notebook has no figure among its outputs; the site shows the committed "
-                     "executed notebooks (make notebooks)")
+    tagged = [cell for cell in notebook.cells
+              if cell.cell_type == "code" and FIGURE_TAG in cell.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{name}: {len(tagged)} code cells are tagged {FIGURE_TAG!r}; tag exactly one, "
+                         f"the cell whose figure stands for the lesson on the landing page")
+    for output in tagged[0].get("outputs", []):
+        if "image/png" in output.get("data", {}):
+            return base64.b64decode(output["data"]["image/png"])
+    raise ValueError(f"{name}: the cell tagged {FIGURE_TAG!r} shows no figure; the site shows the "
+                     f"committed executed notebooks (make notebooks)")
 
 
-def title(notebook) -> str:
-    """A notebook's first heading, without its ``#``."""
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("# "):
-            return cell.source.splitlines()[0][2:].strip()
-    raise ValueError("the notebook has no top-level heading")
-
-
-def drop_grader_outputs(notebook) -> None:
-    """Remove the exercise feedback's JSON (for the grader) from a notebook's outputs, keeping the
-    text a reader sees: Sphinx has no renderer for it."""
+def for_the_site(notebook, key: str) -> None:
+    """Prepare the site's copy of a lesson: a header cell with the download and the evidence
+    links, verdict cells tagged :data:`VERDICT_TAG`, and no exercise feedback JSON (it is for
+    the grader, and Sphinx has no renderer for it; the text a reader sees stays)."""
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             output.get("data", {}).pop(EXERCISE_MIME, None)
+        if cell.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in cell.source:
+            cell.metadata.setdefault("tags", []).append(VERDICT_TAG)
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
+        f"[Download the notebook](path:../{DOWNLOADS}/{key}.ipynb) · "
+        f"[Evidence: its claims over seeds](../docs/evidence/{key}.md)"))
 
 
-def lesson_header(key: str) -> dict:
-    """The markdown cell put at the top of a lesson's page: the download and the evidence."""
-    return nbformat.v4.new_markdown_cell(
-        f"{{download}}`Download the notebook <../{DOWNLOADS}/{key}.ipynb>` · "
-        f"[Evidence: its claims over seeds](../docs/evidence/{key}.md)")
+def empty_folder(folder: Path, option: str, mark: str) -> None:
+    """Empty ``folder`` for a build, or create it, only if it is new, empty or marked as ours by
+    the file ``mark`` in it.
+
+    Raises:
+        ValueError: ``folder`` is not empty and has no ``mark``, or is ``ROOT`` or holds it: it
+            is left as it is; the message names ``option``.
+    """
+    if folder.exists() and any(folder.iterdir()):
+        if folder == ROOT or folder in ROOT.parents or not (folder / mark).is_file():
+            raise ValueError(f"{option} {folder} is not empty and not a folder this script built before "
+                             f"(no {mark} in it); give a new or empty folder")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def assemble(source: Path) -> None:
-    """Write the site's source folder: the copies, the lessons' headers and the landing page."""
-    if source.exists():
-        shutil.rmtree(source)
+    """Write the site's source folder: the copies, the lessons' site copies and the landing page.
+
+    Raises:
+        ValueError: see :func:`empty_folder`, :func:`lesson_summaries` and :func:`landing_figure`.
+    """
+    lessons = available_lessons(ROOT / "notebooks")
+    summaries = lesson_summaries((ROOT / "README.md").read_text(encoding="utf-8"), lessons)
+    empty_folder(source, "--source", SOURCE_MARK)
+    (source / SOURCE_MARK).touch()
     for name in PAGES:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
@@ -114,38 +130,39 @@ def assemble(source: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
     (source / DOWNLOADS).mkdir()
-    for key in lesson_keys():
-        shutil.copy2(ROOT / "notebooks" / f"{key}.ipynb", source / DOWNLOADS / f"{key}.ipynb")
-    summaries = lesson_summaries((ROOT / "README.md").read_text(encoding="utf-8"))
-    cards = []
     (source / "notebooks" / "figures").mkdir()
-    for key in lesson_keys():
-        path = source / "notebooks" / f"{key}.ipynb"
+    cards = []
+    for key, path in lessons.items():
+        shutil.copy2(path, source / DOWNLOADS / path.name)
         notebook = nbformat.read(path, as_version=4)
-        try:
-            figure = landing_figure(notebook)
-        except ValueError as exc:
-            raise ValueError(f"notebooks/{key}.ipynb: {exc}") from None
-        (source / "notebooks" / "figures" / f"{key}.png").write_bytes(figure)
-        drop_grader_outputs(notebook)
-        notebook.cells.insert(1, lesson_header(key))
-        nbformat.write(notebook, path)
-        cards.append(f":::{{grid-item-card}} {title(notebook)}\n"
+        (source / "notebooks" / "figures" / f"{key}.png").write_bytes(landing_figure(notebook, path.name))
+        for_the_site(notebook, key)
+        nbformat.write(notebook, source / "notebooks" / path.name)
+        cards.append(f":::{{grid-item-card}} {lesson_title(path)}\n"
                      f":link: notebooks/{key}\n:link-type: doc\n:class-card: lesson-card\n\n"
-                     f"![a figure of lesson {key[:2]}](notebooks/figures/{key}.png)\n\n"
+                     f"![A figure of lesson {key[:2]}](notebooks/figures/{key}.png)\n\n"
                      f"{summaries[key]}\n:::\n")
     template = (WEBSITE / "index.md").read_text(encoding="utf-8")
-    lessons = "::::{grid} 1 2 2 2\n:gutter: 3\n\n" + "\n".join(cards) + "::::\n"
-    (source / "index.md").write_text(template.replace("{{ lessons }}", lessons), encoding="utf-8")
+    grid = "::::{grid} 1 2 2 2\n:gutter: 3\n\n" + "\n".join(cards) + "::::\n"
+    (source / "index.md").write_text(template.replace("{{ lessons }}", grid), encoding="utf-8")
 
 
 def build(out: Path, source: Path) -> int:
-    """Assemble ``source`` and build the site into ``out``; Sphinx's exit status."""
+    """Assemble ``source`` and build the site into ``out``; Sphinx's exit status.
+
+    ``out`` is emptied first when it holds a site built before (Sphinx's ``.buildinfo`` in it),
+    so no page of a renamed or deleted document survives.
+
+    Raises:
+        ValueError: ``out`` or ``source`` is not empty and not built by this script before
+            (:func:`empty_folder`), or a lesson lacks what the landing page takes from it.
+    """
     from sphinx.cmd.build import build_main
 
     assemble(source)
-    return build_main(["-b", "html", "-W", "--keep-going", "-q", "-c", str(WEBSITE),
-                       "-d", str(source / "_doctrees"), str(source), str(out)])
+    empty_folder(out, "--out", ".buildinfo")
+    return build_main(["-b", "html", "-W", "-q", "-c", str(WEBSITE), "-d", str(source / "_doctrees"),
+                       str(source), str(out)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=ROOT / "build" / "site-src",
                         help="the folder the sources are copied to (emptied first)")
     args = parser.parse_args(argv)
-    status = build(args.out.resolve(), args.source.resolve())
+    try:
+        status = build(args.out.resolve(), args.source.resolve())
+    except ValueError as exc:
+        parser.error(str(exc))
     if status == 0:
         print(f"wrote {args.out}/index.html")
     return status

@@ -7,11 +7,16 @@ Notebooks are never executed here (``nb_execution_mode = "off"``, myst-nb's docu
 the site shows the outputs nbval verifies.
 """
 
+import logging
+import sys
 from pathlib import Path
 
 import astroid
+from sphinx.ext import napoleon
 
-import lstm_lessons
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the version of the checkout being documented, not an installed one
+import lstm_lessons  # noqa: E402
 
 project = "lstm-lessons"
 author = "the lstm-lessons authors"
@@ -35,16 +40,20 @@ myst_enable_extensions = ["colon_fence"]
 
 # The API reference, read from the source without importing it (sphinx-autoapi): the public
 # modules, classes and functions with their docstrings.
-autoapi_dirs = [str(Path(__file__).resolve().parent.parent / "lstm_lessons")]
+autoapi_dirs = [str(ROOT / "lstm_lessons")]
 autoapi_root = "api"
-autoapi_options = ["members", "undoc-members", "show-inheritance", "show-module-summary"]
-autoapi_ignore = ["*/course/*"]
+# No summary tables: they show each docstring's first line, and many first sentences run on.
+autoapi_options = ["members", "undoc-members", "show-inheritance", "imported-members"]
+# The exercises' checks are left out: their constants' docstrings work out the answers.
+autoapi_ignore = ["*/course/*", "*/exercises.py"]
 autoapi_add_toctree_entry = False
 autoapi_keep_files = True
 autoapi_member_order = "groupwise"
-# autoapi's reader (astroid) follows every import to infer values, into pandas and Keras too,
-# most of the build's time; the reference documents this package, and names other libraries'
-# objects as written, so astroid is told not to load them (its AstroidManager.module_denylist).
+# autoapi's reader (astroid) follows imports to infer values, into pandas and Keras too, which
+# took a third of the build's time. The reference documents this package and names other
+# libraries' objects as written, so astroid is told not to load these top-level modules (its
+# AstroidManager.module_denylist; their submodules, imported by name, still load). What is lost:
+# a method that overrides Keras's (``on_epoch_end``) no longer shows Keras's docstring.
 THIRD_PARTY = ("pandas", "numpy", "keras", "tensorflow", "sklearn", "scipy", "matplotlib", "joblib",
                "IPython", "traitlets", "nbformat", "nbconvert", "nbclient", "papermill", "mistune",
                "distributed", "dask", "cryptography", "tqdm", "psutil", "jupyter_client")
@@ -52,9 +61,15 @@ astroid.MANAGER.module_denylist.update(THIRD_PARTY)
 # Google-style docstrings (Args:, Raises:); a class's Attributes: section as fields, since
 # autoapi documents the attributes themselves (https://www.sphinx-doc.org/en/master/usage/extensions/napoleon.html).
 napoleon_use_ivar = True
-# autoapi reads the source without running it, so it cannot follow a name bound inside an ``if``
-# (``lstm_lessons._tf.keras``) or by unpacking a tuple; such imports only lose a cross-reference.
-suppress_warnings = ["autoapi.python_import_resolution"]
+# A docstring's cross-reference by full name to this package (``lstm_lessons.doctor...``) must
+# resolve, or the build fails. Not checked: references to other libraries (no inventory of theirs
+# offline) and short names (``:func:`load_history```), which Sphinx reports unresolved under the
+# name as written (https://www.sphinx-doc.org/en/master/usage/configuration.html#confval-nitpicky).
+nitpicky = True
+nitpick_ignore_regex = [(r"py:.*", r"(?!lstm_lessons\b).*")]
+PRIVATE_NAMES = {"lstm_lessons._tf.keras": "keras", "lstm_lessons._tf.tf": "tensorflow"}
+"""Names autoapi resolves through the package's private import module, and the public names
+the reference shows instead (a return type ``keras.Model``, not ``lstm_lessons._tf.keras.Model``)."""
 
 html_theme = "sphinx_book_theme"
 html_title = "lstm-lessons"
@@ -78,4 +93,41 @@ html_theme_options = {
     # right-hand column has those): quicker to read, and to build.
     "max_navbar_depth": 2,
     "collapse_navbar": True,
+    # One search box, the sidebar's: pydata-sphinx-theme also puts one in a header bar unless this
+    # is set (https://pydata-sphinx-theme.readthedocs.io/en/stable/user_guide/search.html).
+    "navbar_persistent": [],
 }
+
+
+def napoleon_except_data(app, what, name, obj, options, lines):
+    """Napoleon's reading of Google-style sections, for every docstring but a constant's or an
+    attribute's: napoleon reads those as ``type: description``, so a constant documented as
+    "Exercise 2: ..." would show the type "Exercise 2"."""
+    if what not in ("data", "attribute"):
+        napoleon._process_docstring(app, what, name, obj, options, lines)
+
+
+def public_names(app, docname, source):
+    """Show the public names of :data:`PRIVATE_NAMES` in the API reference's pages."""
+    if docname.startswith("api/"):
+        for private, public in PRIVATE_NAMES.items():
+            source[0] = source[0].replace(private, public)
+
+
+class PrivateImports(logging.Filter):
+    """Drop autoapi's warning that it cannot resolve an import from ``lstm_lessons._tf``: that
+    module binds ``keras`` and ``tf`` inside an ``if``, which a reader of the source cannot
+    follow, and the reference names them by :data:`PRIVATE_NAMES`. Any other unresolved import
+    still fails the build."""
+
+    def filter(self, record):
+        return "Cannot resolve import of lstm_lessons._tf." not in record.getMessage()
+
+
+def setup(app):
+    logging.getLogger("sphinx.autoapi._mapper").addFilter(PrivateImports())
+    for listener in list(app.events.listeners["autodoc-process-docstring"]):
+        if listener.handler is napoleon._process_docstring:
+            app.disconnect(listener.id)
+    app.connect("autodoc-process-docstring", napoleon_except_data)
+    app.connect("source-read", public_names)

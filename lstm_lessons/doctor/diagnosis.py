@@ -104,7 +104,7 @@ def diagnose(history, **options) -> Diagnosis:
         :mod:`lstm_lessons.doctor.rules`.
 
     Raises:
-        HistoryError: the history cannot be read (see :func:`load_history`).
+        ~lstm_lessons.doctor.history.HistoryError: the history cannot be read (see :func:`load_history`).
         TypeError: an option other than those above; the message lists the allowed ones.
     """
     unknown = sorted(set(options) - set(OPTIONS))

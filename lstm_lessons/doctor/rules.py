@@ -331,7 +331,7 @@ def constant_predictions(history, options) -> dict | None:
 
     Definition: in each of the last three epochs (all, if fewer), the recorded
     ``prediction_spread`` (std of predictions / std of targets on a fixed sample, logged by
-    :class:`~lstm_lessons.doctor.TrainingDoctor`) is below :data:`CONSTANT_SPREAD`, or the
+    :class:`~lstm_lessons.doctor.callback.TrainingDoctor`) is below :data:`CONSTANT_SPREAD`, or the
     ``majority_prediction_share`` (share of the sample given the most frequent class) is at
     least :data:`CONSTANT_SHARE`. Without those keys: an accuracy-like metric that is exactly
     constant over the second half of a run of at least 6 epochs, below 0.999; the training

@@ -32,9 +32,12 @@ from lstm_lessons.instructor.limits import ResultPipe, run_limited
 from lstm_lessons.instructor.sandbox import INPUT_DIR, SHM_MB, WORK_DIR, Sandbox
 from lstm_lessons.machine import kind as machine_kind
 
-CHECK_TIMEOUT, CHECK_MEMORY_MB = 300.0, 4096.0
-"""Least limits of one check of an answer (trusted code; the longest trains for about 25 s
-in 0.8 GiB). The submissions' limits apply when they are larger."""
+CHECK_TIMEOUT = 300.0
+"""Least time limit of one check of an answer, in seconds (trusted code; the longest trains for
+about 25 s). The submissions' limit applies when it is larger."""
+CHECK_MEMORY_MB = 4096.0
+"""Least memory limit of one check of an answer, in MiB (the longest check uses about
+0.8 GiB). The submissions' limit applies when it is larger."""
 
 
 @dataclass(frozen=True)
