@@ -9,7 +9,8 @@ from lstm_lessons.params import Rule, require
 
 GRAD_PREFIX = "grad_norm/"
 """Prefix of a history's per-layer gradient-norm curves, ``grad_norm/<layer>`` (logged by
-:class:`lstm_lessons.gradients.GradientNormLogger` and :class:`lstm_lessons.doctor.callback.TrainingDoctor`)."""
+:class:`lstm_lessons.gradients.GradientNormLogger` and
+:class:`lstm_lessons.doctor.callback.TrainingDoctor`)."""
 
 UPDATE_PREFIX = "update_ratio/"
 """Prefix of a history's per-weight update-ratio curves, ``update_ratio/<weight>`` (logged by
