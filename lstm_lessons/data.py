@@ -315,8 +315,12 @@ class WindowParts:
     """Training, validation and test windows.
 
     Attributes:
-        x_train, x_val, x_test: inputs, ``(n_windows, lookback, n_features)``.
-        y_train, y_val, y_test: targets, ``(n_windows, horizon)``.
+        x_train: training inputs, ``(n_windows, lookback, n_features)``.
+        x_val: validation inputs, the same shape.
+        x_test: test inputs, the same shape.
+        y_train: training targets, ``(n_windows, horizon)``.
+        y_val: validation targets, the same shape.
+        y_test: test targets, the same shape.
     """
 
     x_train: np.ndarray
@@ -335,7 +339,8 @@ class ForecastingData(WindowParts):
     Attributes:
         scaler: the scaler fitted on the training part (undo with ``inverse_transform``).
         n_train_steps: number of steps in the training part of the series.
-        lookback, horizon: the window sizes used.
+        lookback: the windows' length, in steps.
+        horizon: the steps each window forecasts.
     """
 
     scaler: object

@@ -36,9 +36,10 @@ FOLDERS = {"docs": "**/*.md", "benchmarks/results": "*.md", "notebooks": "[0-9][
 """Folders the site shows: ``{folder: glob of the files copied from it}``."""
 FIGURE_TAG = "landing-figure"
 """The tag of the one code cell of a lesson whose figure stands for it on the landing page."""
-VERDICT_TAG = "verdict"
-"""The tag the site's copy of a lesson gives its ``# NBVAL_CHECK_OUTPUT`` cells, whose verdict
-lines ``website/_static/site.css`` wraps to the page's width."""
+WRAPPED_TAG = "wrapped-output"
+"""The tag the site's copy of a lesson gives the cells that print sentences rather than tables:
+its verdict cells (``# NBVAL_CHECK_OUTPUT``) and its exercises' checks (``ll.grading.check``),
+whose lines ``website/_static/site.css`` wraps to the page's width."""
 DOWNLOADS = "downloads"
 """The source folder's copies of the committed notebooks as they are, offered for download (the
 pages are built from copies with a header cell added)."""
@@ -83,13 +84,14 @@ def landing_figure(notebook, name: str) -> bytes:
 
 def for_the_site(notebook, key: str) -> None:
     """Prepare the site's copy of a lesson: a header cell with the download and the evidence
-    links, verdict cells tagged :data:`VERDICT_TAG`, and no exercise feedback JSON (it is for
+    links, the verdict and check cells tagged :data:`WRAPPED_TAG`, and no exercise feedback JSON (it is for
     the grader, and Sphinx has no renderer for it; the text a reader sees stays)."""
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             output.get("data", {}).pop(EXERCISE_MIME, None)
-        if cell.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in cell.source:
-            cell.metadata.setdefault("tags", []).append(VERDICT_TAG)
+        prints_sentences = "# NBVAL_CHECK_OUTPUT" in cell.source or "ll.grading.check(" in cell.source
+        if cell.cell_type == "code" and prints_sentences:
+            cell.metadata.setdefault("tags", []).append(WRAPPED_TAG)
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
         f"[Download the notebook](path:../{DOWNLOADS}/{key}.ipynb) · "
         f"[Evidence: its claims over seeds](../docs/evidence/{key}.md)"))

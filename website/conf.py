@@ -72,7 +72,9 @@ PRIVATE_NAMES = {"lstm_lessons._tf.keras": "keras", "lstm_lessons._tf.tf": "tens
 the reference shows instead (a return type ``keras.Model``, not ``lstm_lessons._tf.keras.Model``)."""
 
 html_theme = "sphinx_book_theme"
-html_title = "lstm-lessons"
+html_title = "the lstm-lessons course"
+# Signatures without their module's path, which the page's title already gives.
+add_module_names = False
 html_favicon = "_static/favicon.svg"
 html_static_path = ["_static"]
 html_css_files = ["site.css"]
@@ -100,10 +102,10 @@ html_theme_options = {
 
 
 def napoleon_except_data(app, what, name, obj, options, lines):
-    """Napoleon's reading of Google-style sections, for every docstring but a constant's or an
-    attribute's: napoleon reads those as ``type: description``, so a constant documented as
-    "Exercise 2: ..." would show the type "Exercise 2"."""
-    if what not in ("data", "attribute"):
+    """Napoleon's reading of Google-style sections, for every docstring but a constant's, an
+    attribute's or a property's: napoleon reads those as ``type: description``, so a constant
+    documented as "Exercise 2: ..." would show the type "Exercise 2"."""
+    if what not in ("data", "attribute", "property"):
         napoleon._process_docstring(app, what, name, obj, options, lines)
 
 

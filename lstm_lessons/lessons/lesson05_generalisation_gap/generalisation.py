@@ -107,11 +107,13 @@ class Run:
         history: per epoch, arrays ``(n_epochs,)``: Keras's ``loss`` and ``accuracy`` (training
             days as trained on: dropout on, augmented, the penalty included), ``val_loss`` and
             ``val_accuracy`` (penalty included), and ``val_data_loss`` (the data term).
-        val_loss, val_accuracy: the returned model on the validation days.
+        val_loss: the returned model's loss on the validation days.
+        val_accuracy: its accuracy on the validation days.
         train_loss: the returned model on the training days as they are (not augmented), with
             dropout off, as it predicts.
-        test_loss, test_accuracy: the returned model on the published test split (``nan`` if
-            none given).
+        test_loss: the returned model's loss on the published test split (``nan`` if none
+            given).
+        test_accuracy: its accuracy there (``nan`` if none given).
     """
 
     label: str

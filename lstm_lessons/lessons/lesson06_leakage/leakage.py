@@ -72,8 +72,9 @@ class Split(data.WindowParts):
 
     Attributes:
         label: the pipeline's name, a key of :data:`PIPELINES`.
-        scale, mean: the scaler's standard deviation and mean, in sunspot numbers:
-            ``y * scale + mean`` are the targets as published.
+        scale: the scaler's standard deviation, in sunspot numbers: ``y * scale + mean`` are
+            the targets as published.
+        mean: the scaler's mean, in sunspot numbers.
         shared: validation windows sharing at least one step with a training window
             (``ll.data.windows_sharing_steps``).
     """
@@ -245,7 +246,9 @@ class Result:
 
     Attributes:
         label: the pipeline's (or fold's) name.
-        train_rmse, val_rmse, test_rmse: the trained model on each part.
+        train_rmse: the trained model's RMSE on the training windows.
+        val_rmse: the same on the validation windows.
+        test_rmse: the same on the test windows.
         shared: validation windows sharing a step with a training window.
         n_val: validation windows.
         history: ``{"loss", "val_loss"}`` per epoch (MSE in scaled units) when curves were asked for.

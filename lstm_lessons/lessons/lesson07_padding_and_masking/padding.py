@@ -66,10 +66,13 @@ class Prepared(data.WindowParts):
 
     Attributes:
         label: the pipeline's name, a key of :data:`PIPELINES`.
-        lengths_train, lengths_val, lengths_test: ``(n_utterances,)`` real frames of each utterance.
+        lengths_train: ``(n_utterances,)`` real frames of each training utterance.
+        lengths_val: the same for the validation utterances.
+        lengths_test: the same for the test utterances.
         side: ``"pre"`` or ``"post"``: where the padding is.
         mask_value: the ``Masking`` layer's value, or ``None`` for no mask.
-        mean, std: ``(12,)`` the statistics the inputs were standardised with.
+        mean: ``(12,)`` the mean the inputs were standardised with, per channel.
+        std: ``(12,)`` the standard deviation they were standardised with, per channel.
     """
 
     label: str
@@ -208,7 +211,8 @@ class Result:
         predicted: ``(n_val,)`` the speaker predicted for each validation utterance, 0-8.
         truth: ``(n_val,)`` the true speakers.
         lengths: ``(n_val,)`` real frames of each validation utterance.
-        padding_steps, masked_steps: as :class:`Prepared`'s, for the training array.
+        padding_steps: as :class:`Prepared`'s, for the training array.
+        masked_steps: as :class:`Prepared`'s, for the training array.
         test_accuracy: share of the test utterances classified right. It is computed for every
             run; the lesson prints it once, for the pipeline it recommends, and compares it with
             nothing.

@@ -111,8 +111,8 @@ def _verify_depth(answer: dict, seed: int) -> Judgement:
     message = (f"{answer['depth']} sigmoid layers, {answer['between']} between, seed {seed}: first / last "
                f"layer gradient norm {'at least' if passes_gradient else 'below'} {RATIO_TARGET} ({said}), "
                f"training loss fell by {drop:.0%} (needed: {LOSS_DROP_TARGET:.0%})")
-    hint = first_hint((passes_gradient, "each sigmoid layer can shrink the gradient by 4: use fewer layers, "
-                                        "or give the gradient a way around or through them."),
+    hint = first_hint((passes_gradient, "each sigmoid layer can shrink the gradient by 4: give the "
+                                        "gradient a way around or through the layers."),
                       (learns, "the gradient arrives but the stack still learns too little in 6 epochs: "
                                "try what sits between the layers."),
                       (close, "read ll.gradient_flow.first_to_last(result.history)[-1]."))

@@ -47,6 +47,8 @@ watches epochs, not batches, so its record is the same, and training takes 15 to
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 """Recurrent layers of ``keras.layers`` a :class:`Recipe` may use."""
 OPTIMIZERS = ("adam", "sgd")
+"""The optimisers a recipe may train with: Adam, or SGD with momentum (the IRNN's, after Le et
+al. 2015)."""
 BETWEEN = ("nothing", "residual", "layer_norm")
 """What may sit between stacked recurrent layers: nothing, a residual connection (the layer's
 input added to its output, He et al., "Deep residual learning for image recognition", CVPR 2016)
@@ -119,7 +121,7 @@ RECIPES = {
 """The recipes of the lesson. The first three compare how far back the gradient reaches; the IRNN
 (ReLU with an identity recurrent kernel, trained by SGD with momentum) explodes, next to Keras's
 defaults (tanh, orthogonal) with the same optimiser; the stack of six sigmoid layers loses its
-gradient in depth, the next two are its fixes (fewer layers is exercise 2's), and the same stack
+gradient in depth, the next two are its fixes (a deeper stack with a fix is exercise 2's), and the same stack
 with tanh is the control that shows the sigmoid's part. The IRNN and its
 Keras-defaults twin have 32 units: with 16, on some seeds the loss stayed near that of forecasting
 the mean, neither learning nor exploding (seeds 2, 6 and 9 of 1-10); with 32 it exploded in its first
