@@ -98,6 +98,8 @@ html_theme_options = {
     # One search box, the sidebar's: pydata-sphinx-theme also puts one in a header bar unless this
     # is set (https://pydata-sphinx-theme.readthedocs.io/en/stable/user_guide/search.html).
     "navbar_persistent": [],
+    # The landing page's cards take the whole width: no "Contents" column beside them.
+    "secondary_sidebar_items": {"**": ["page-toc.html"], "index": []},
 }
 
 
