@@ -32,8 +32,8 @@ package from a wheel); override with the ``LSTM_LESSONS_DATA`` environment varia
 CHECKSUMS = course_folder("data") / "SHA256SUMS"
 """The course's list of data files and their SHA-256, in ``sha256sum``'s format.
 
-``sha256sum -c SHA256SUMS`` in the data folder checks them; the values are those of the data sets' provenance
-record). Always the package's own list, not one in ``LSTM_LESSONS_DATA``: a copy elsewhere is
+``sha256sum -c SHA256SUMS`` in the data folder checks them; the values are those of the data
+sets' provenance record. Always the package's own list, not one in ``LSTM_LESSONS_DATA``: a copy elsewhere is
 checked against the shipped list, not its own."""
 
 

@@ -56,9 +56,9 @@ def declared_answers() -> dict[str, dict]:
     """Every exercise's declared answers.
 
     ``{exercise id: {"reference": answer, "no-ops": {label: answer}, "wrong": {label: answer}}}``,
-    from each lesson's ``solutions/answers/<lesson>.json``
-    in lesson order: the reference must pass; the no-ops (the failing setting left as it is, a
-    value the lesson prints) and the wrong answers must not.
+    from each lesson's ``solutions/answers/<lesson>.json`` in lesson order: the reference must
+    pass; the no-ops (the failing setting left as it is, a value the lesson prints) and the wrong
+    answers must not.
 
     Raises:
         ValueError: two files declare the same exercise.

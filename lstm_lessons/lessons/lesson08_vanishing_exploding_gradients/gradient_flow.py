@@ -460,7 +460,8 @@ class Result:
     def reach(self, steps: int = FAR) -> float:
         """The input gradient ``steps`` back relative to the last step's.
 
-        ``profile[-steps] / profile[-1]``: how much of the loss's sensitivity survives that far back.
+        ``profile[-steps] / profile[-1]``: how much of the loss's sensitivity survives that far
+        back.
 
         Raises:
             ValueError: no profile was measured (a deep or non-finite model).
