@@ -25,10 +25,11 @@ from pathlib import Path
 
 import nbformat
 
-from lstm_lessons.grading.feedback import EXERCISE_MIME
-from lstm_lessons.runner import available_lessons, lesson_title
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout's package, the one the API reference documents
+from lstm_lessons.grading.feedback import EXERCISE_MIME  # noqa: E402
+from lstm_lessons.runner import available_lessons, lesson_title  # noqa: E402
+
 WEBSITE = ROOT / "website"
 PAGES = ("README.md", "CHANGELOG.md", "CONTRIBUTING.md", "LICENSE", "data/README.md")
 """Top-level files the site shows or links to, copied at their paths."""

@@ -15,7 +15,7 @@ import astroid
 from sphinx.ext import napoleon
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the version of the checkout being documented, not an installed one
+sys.path.insert(0, str(ROOT))  # the checkout's package (website/build.py imports it from there too)
 import lstm_lessons  # noqa: E402
 
 project = "lstm-lessons"
@@ -130,8 +130,12 @@ class PrivateImports(logging.Filter):
 
 def setup(app):
     logging.getLogger("sphinx.autoapi._mapper").addFilter(PrivateImports())
-    for listener in list(app.events.listeners["autodoc-process-docstring"]):
-        if listener.handler is napoleon._process_docstring:
-            app.disconnect(listener.id)
+    # napoleon's handler is replaced by napoleon_except_data; if a new Sphinx registers it some
+    # other way, stop rather than let the constants' docstrings be misread again.
+    napoleons = [listener for listener in app.events.listeners["autodoc-process-docstring"]
+                 if listener.handler is napoleon._process_docstring]
+    if len(napoleons) != 1:
+        raise RuntimeError(f"expected napoleon's docstring handler once, found {len(napoleons)}")
+    app.disconnect(napoleons[0].id)
     app.connect("autodoc-process-docstring", napoleon_except_data)
     app.connect("source-read", public_names)
