@@ -27,6 +27,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's package, the one the API reference documents
+from lstm_lessons.claims import CLAIM_MIME  # noqa: E402
 from lstm_lessons.grading.feedback import EXERCISE_MIME  # noqa: E402
 from lstm_lessons.runner import available_lessons, lesson_title  # noqa: E402
 
@@ -38,9 +39,9 @@ FOLDERS = {"docs": "**/*.md", "benchmarks/results": "*.md", "notebooks": "[0-9][
 FIGURE_TAG = "landing-figure"
 """The tag of the one code cell of a lesson whose figure stands for it on the landing page."""
 WRAPPED_TAG = "wrapped-output"
-"""The tag the site's copy of a lesson gives the cells that print sentences rather than tables:
-its verdict cells (``# NBVAL_CHECK_OUTPUT``) and its exercises' checks (``ll.grading.check``),
-whose lines ``website/_static/site.css`` wraps to the page's width."""
+"""The tag the site's copy of a lesson gives the cells that print sentences rather than tables,
+its verdicts and its exercises' feedback, whose lines ``website/_static/site.css`` wraps to the
+page's width."""
 DOWNLOADS = "downloads"
 """The source folder's copies of the committed notebooks as they are, offered for download (the
 pages are built from copies with a header cell added)."""
@@ -85,14 +86,17 @@ def landing_figure(notebook, name: str) -> bytes:
 
 def for_the_site(notebook, key: str) -> None:
     """Prepare the site's copy of a lesson: a header cell with the download and the evidence
-    links, the verdict and check cells tagged :data:`WRAPPED_TAG`, and no exercise feedback JSON (it is for
-    the grader, and Sphinx has no renderer for it; the text a reader sees stays)."""
+    links; the cells whose output is a verdict (it records a claim, :data:`CLAIM_MIME`) or an
+    exercise's feedback (:data:`EXERCISE_MIME`) tagged :data:`WRAPPED_TAG`; and no exercise
+    feedback JSON (it is for the grader, and Sphinx has no renderer for it; the text a reader
+    sees stays)."""
     for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            output.get("data", {}).pop(EXERCISE_MIME, None)
-        prints_sentences = "# NBVAL_CHECK_OUTPUT" in cell.source or "ll.grading.check(" in cell.source
-        if cell.cell_type == "code" and prints_sentences:
+        outputs = cell.get("outputs", [])
+        if any(CLAIM_MIME in output.get("metadata", {}) or EXERCISE_MIME in output.get("data", {})
+               for output in outputs):
             cell.metadata.setdefault("tags", []).append(WRAPPED_TAG)
+        for output in outputs:
+            output.get("data", {}).pop(EXERCISE_MIME, None)
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
         f"[Download the notebook](path:../{DOWNLOADS}/{key}.ipynb) · "
         f"[Evidence: its claims over seeds](../docs/evidence/{key}.md)"))

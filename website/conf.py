@@ -8,15 +8,14 @@ the site shows the outputs nbval verifies.
 """
 
 import logging
-import sys
 from pathlib import Path
 
 import astroid
 from sphinx.ext import napoleon
 
+import lstm_lessons  # the checkout's: website/build.py, which runs this build, puts it first on the path
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's package (website/build.py imports it from there too)
-import lstm_lessons  # noqa: E402
 
 project = "lstm-lessons"
 author = "the lstm-lessons authors"
