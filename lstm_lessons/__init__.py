@@ -4,10 +4,10 @@ Notebooks import the package in one line, ``import lstm_lessons as ll``, and rea
 module by name: the toolkit's (``ll.data``, ``ll.params``, ``ll.models``, ``ll.metrics``,
 ``ll.training``, ``ll.curves``, ``ll.gradients``, ``ll.subsets``, ``ll.checkpoint``, ``ll.doctor``,
 ``ll.grading``, ``ll.plots``, ``ll.claims``, ``ll.augment``, ``ll.workers``, ``ll.cores``,
-``ll.sequences``, ``ll.experiments``, ``ll.lessons``, ``ll.machine``, ``ll.files``, ``ll.safe_text``,
-``ll.instructor``), and a lesson's own, which live in its folder under ``lstm_lessons/lessons/``
-and are found there (``ll.stagnation``, ``ll.generalisation``, ``ll.leakage``, ``ll.padding``,
-``ll.gradient_flow``). ``ll.keras`` is Keras 3, imported with TensorFlow's C++
+``ll.sequences``, ``ll.experiments``, ``ll.live``, ``ll.lessons``, ``ll.machine``, ``ll.files``,
+``ll.safe_text``, ``ll.instructor``), and a lesson's own, which live in its folder under
+``lstm_lessons/lessons/`` and are found there (``ll.stagnation``, ``ll.generalisation``,
+``ll.leakage``, ``ll.padding``, ``ll.gradient_flow``). ``ll.keras`` is Keras 3, imported with TensorFlow's C++
 start-up lines kept out of the notebook (``keras = ll.keras``).
 Modules load on first use, so the command line does not pay for importing TensorFlow when it
 does not need it.
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 _MODULES = ("data", "params", "models", "metrics", "training", "curves", "plots", "claims", "runner", "cli",
             "gradients", "subsets", "checkpoint", "doctor", "grading", "instructor", "augment", "workers",
-            "cores", "sequences", "experiments", "lessons", "safe_text", "machine", "files")
+            "cores", "sequences", "experiments", "lessons", "safe_text", "machine", "files", "live")
 """The toolkit's modules. A lesson's own modules (``ll.padding``...) live in its folder and are
 found there (:func:`lstm_lessons.lessons.modules`)."""
 

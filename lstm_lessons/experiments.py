@@ -6,7 +6,9 @@ A lesson module with an experiment (``ll.generalisation``, ``ll.leakage``, ``ll.
 one ``train``: ``[{"split": split, "seed": 1}, {"split": other, "seed": 1}]``. Every call is
 checked against ``train``'s signature before anything trains, and the runs go to worker
 processes (``ll.workers``), ``jobs`` at a time. Each run seeds itself, so its numbers are the
-same whichever worker runs it and in whatever order.
+same whichever worker runs it and in whatever order. Inside ``with view:`` (a ``ll.live.LiveView``)
+the runs' epochs show in the view as they train, here or in the workers (``ll.live.run_watched``);
+a ``train`` adds ``ll.live.reporter(label)`` to its ``fit``'s callbacks for that.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lstm_lessons import params, workers
+from lstm_lessons import live, params, workers
 
 
-def _train_each(train: Callable, calls: list[dict]) -> list:
-    """``train(**call)`` for each call of one group (in a worker process)."""
-    return [train(**call) for call in calls]
+def _train_each(train: Callable, calls: list[dict], folder: str | None = None) -> list:
+    """``train(**call)`` for each call of one group (in a worker process), their progress relayed
+    to ``folder`` for the live view (``ll.live.relaying_to``) when one watches."""
+    with live.relaying_to(folder):
+        return [train(**call) for call in calls]
 
 
 def checked_calls(train: Callable, calls: Sequence[Mapping[str, Any]]) -> list[dict]:
@@ -48,7 +52,8 @@ def checked_calls(train: Callable, calls: Sequence[Mapping[str, Any]]) -> list[d
 
 
 def train_many(train: Callable, calls: Sequence[Mapping[str, Any]], jobs: int | None = None, *,
-               group: Callable[[dict], Hashable] | None = None) -> list:
+               group: Callable[[dict], Hashable] | None = None,
+               label: Callable[[dict], str] | None = None) -> list:
     """``train(**call)`` for each of ``calls``, ``jobs`` at a time in worker processes.
 
     Args:
@@ -60,6 +65,10 @@ def train_many(train: Callable, calls: Sequence[Mapping[str, Any]], jobs: int | 
             (runs that share a compiled model are traced once per worker); with fewer groups
             than workers the largest is split in two, contiguous halves, until every worker has
             one. ``None``: round-robin (``ll.workers.map_calls``).
+        label: the name ``train`` reports a call's run under (``ll.live.reporter``); inside
+            ``with view:`` the view then lists the runs, and gives them their colours, in the
+            order of ``calls``, not in the order the workers happen to start them, so its last
+            image is the same every time.
 
     Returns:
         ``train``'s result for each call, in the order of ``calls``.
@@ -70,8 +79,18 @@ def train_many(train: Callable, calls: Sequence[Mapping[str, Any]], jobs: int | 
     """
     jobs = workers.check_jobs(jobs)
     calls = checked_calls(train, calls)
-    run_group = functools.partial(_train_each, train)
-    if group is None or jobs == 1:
+    view = live.active()
+    if view is not None and label is not None:
+        view.expect([label(call) for call in calls])
+    if jobs == 1:   # here, one after the other: a live view gets each epoch directly
+        return [train(**call) for call in calls]
+    return live.run_watched(lambda folder: _share_out(train, calls, jobs, group, folder))
+
+
+def _share_out(train: Callable, calls: list[dict], jobs: int, group, folder: str | None) -> list:
+    """:func:`train_many`'s work with ``jobs`` > 1: the calls grouped and sent to the workers."""
+    run_group = functools.partial(_train_each, train, folder=folder)
+    if group is None:
         return workers.map_calls(run_group, calls, jobs)
     groups: dict[Hashable, list[int]] = {}
     for i, call in enumerate(calls):

@@ -2,8 +2,8 @@
 
 These helpers exist because plotting code is too long to repeat in each notebook. The same
 run keeps the same colour in every figure of a session (see :func:`run_color`); training
-curves are solid, validation curves dashed; the x axis is "epoch" and losses use a log
-scale, so a 20 % rise looks the same size at every level of the loss.
+curves are solid, validation curves dashed; the x axis is "epoch", with ticks on whole epochs
+only, and losses use a log scale, so a 20 % rise looks the same size at every level of the loss.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 # Log-scale tick labels (10^-2) are set with mathtext, whose fallback fonts are STIX and Computer
 # Modern. When matplotlib's font list lacks them (a font cache built elsewhere, a system
@@ -36,10 +37,14 @@ def run_color(label: str) -> str:
 
 
 def _style_axes(ax, xlabel: str, ylabel: str, title: str | None = None, log: bool = False,
-                grid_axis: str = "both", legend_beside: bool = False):
+                grid_axis: str = "both", legend_beside: bool = False, whole_x: bool = False):
     """The finishing touches every figure shares: labels, log scale, title, legend, grid. With
-    ``legend_beside`` the legend stands right of the axes, where it hides none of the data."""
+    ``legend_beside`` the legend stands right of the axes, where it hides none of the data; with
+    ``whole_x`` the x axis counts something whole (epochs, mini-batches, steps) and gets ticks
+    on whole numbers only, never "epoch 2.5"."""
     ax.set_xlabel(xlabel)
+    if whole_x:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
     if log:
         ax.set_yscale("log")
@@ -58,7 +63,8 @@ def _history_dict(history) -> Mapping[str, Sequence[float]]:
 
 
 def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, log: bool = True,
-                   title: str | None = None, ylabel: str | None = None, validation_only: bool = False):
+                   title: str | None = None, ylabel: str | None = None, validation_only: bool = False,
+                   legend_beside: bool = False, notes: Mapping[str, str] | None = None):
     """Training (solid) and validation (dashed) curves of one metric for several runs.
 
     Args:
@@ -71,6 +77,9 @@ def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, lo
         ylabel: the y axis's label, with its unit (default: ``metric``).
         validation_only: draw only the validation curves (for a metric whose training value
             is not comparable, such as accuracy weighted by ``class_weight``).
+        legend_beside: put the legend right of the axes (for many runs) instead of inside.
+        notes: ``{label: text}`` added to the run's first entry in the legend (the live view's
+            findings of the doctor, ``ll.live``).
 
     Returns:
         The matplotlib axes.
@@ -88,12 +97,14 @@ def plot_histories(runs: Mapping[str, object], metric: str = "loss", ax=None, lo
             raise KeyError(f"Run {label!r} has no {needed!r} curve. Keys: {sorted(logs)}")
         epochs = range(1, len(logs[needed]) + 1)
         color = run_color(label)
+        note = f": {notes[label]}" if notes and notes.get(label) else ""
         if not validation_only:
-            ax.plot(epochs, logs[metric], color=color, lw=1.8, label=f"{label} (training)")
+            ax.plot(epochs, logs[metric], color=color, lw=1.8, label=f"{label} (training){note}")
+            note = ""
         if f"val_{metric}" in logs:
             ax.plot(epochs, logs[f"val_{metric}"], color=color, lw=1.8, ls="--",
-                    label=f"{label} (validation)")
-    return _style_axes(ax, "epoch", ylabel or metric, title, log)
+                    label=f"{label} (validation){note}")
+    return _style_axes(ax, "epoch", ylabel or metric, title, log, legend_beside=legend_beside, whole_x=True)
 
 
 def plot_batch_norms(traces: Mapping[str, object], ax=None,
@@ -123,7 +134,7 @@ def plot_batch_norms(traces: Mapping[str, object], ax=None,
             ax.plot([trace.first_non_finite], [top], "x", color=run_color(label), ms=10, mew=2.5,
                     label=f"{label}: not finite at batch {trace.first_non_finite}")
     return _style_axes(ax, "mini-batch of epoch 1", "global gradient norm", title, log=True,
-                       legend_beside=True)
+                       legend_beside=True, whole_x=True)
 
 
 def plot_lr_range_test(result, ax=None):
@@ -206,7 +217,7 @@ def plot_gradient_norms(runs: Mapping[str, object], ax=None, title: str | None =
             values = logs[key]
             ax.plot(range(1, len(values) + 1), values, color=run_color(label), ls=style, lw=1.8,
                     label=f"{label}: {key.removeprefix(prefix)}")
-    return _style_axes(ax, "epoch", "gradient norm", title, log=True)
+    return _style_axes(ax, "epoch", "gradient norm", title, log=True, whole_x=True)
 
 
 def plot_subsets(reports: Mapping[str, object], metric: str | None = None, ax=None,
@@ -261,7 +272,8 @@ def plot_generalisation(runs: Mapping[str, object], threshold: float = 10.0):
         right.plot(range(1, len(val) + 1), generalisation_loss(val), color=run_color(label), lw=1.8,
                    label=label)
     right.axhline(threshold, color="black", ls=":", lw=1, label=f"{threshold:g} %")
-    _style_axes(right, "epoch", "GL(t), % above the best so far", "Generalisation loss (Prechelt)")
+    _style_axes(right, "epoch", "GL(t), % above the best so far", "Generalisation loss (Prechelt)",
+                whole_x=True)
     # Legends under the panels, where no curve runs.
     for ax in (left, right):
         ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
@@ -351,7 +363,7 @@ def plot_input_gradients(profiles: Mapping[str, object], ax=None,
         ax.plot(steps_back, profile / profile[-1], color=run_color(label), lw=1.8, label=label)
     ax.set_xlim(1, max(len(np.asarray(p)) for p in profiles.values()))
     return _style_axes(ax, "steps back from the forecast (months)", "input gradient / last step's", title,
-                       log=True)
+                       log=True, whole_x=True)
 
 
 def plot_layer_gradients(runs: Mapping[str, object], ax=None, prefix: str = "grad_norm/recurrent_",

@@ -21,6 +21,7 @@ import nbformat
 
 from lstm_lessons.claims import read_claims
 from lstm_lessons.files import course_folder, write_atomically
+from lstm_lessons.live import LIVE_ENV
 from lstm_lessons.params import ParameterError, validate_parameters
 
 NOTEBOOKS_DIR = course_folder("notebooks")
@@ -200,6 +201,7 @@ def run_lesson(path: Path, out_dir: Path, parameters: dict | None = None,
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / path.name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by the kernel
+    os.environ.setdefault(LIVE_ENV, "final")  # no one watches: each live view drawn once, at its end
     error = None
     start = time.perf_counter()
     try:

@@ -3,7 +3,9 @@
 ``make test-lab`` (and ``make test``) starts JupyterLab from this environment on a free loopback
 port with a token, opens each lesson (a copy, its stored outputs removed so that everything
 seen comes from this run, with seed :data:`SEED` set by papermill's injected-parameters cell),
-chooses *Run > Run All Cells* from the menu and waits for every cell. It fails if a cell shows
+chooses *Run > Run All Cells* from the menu and waits for every cell. In lesson 01 it watches
+the first training cell while it runs: the cell's live view (``ll.live``) must change between
+screenshots taken while the cell still runs, and hold one image at the end. It fails if a cell shows
 an error or anything on standard error, if a claim reads anything but ``[holds]``, or if a cell
 never finishes. It then types the reference answer of the lesson's first exercise into its
 cell, runs the cell and its check with Shift+Enter, and waits for the feedback with full
@@ -44,6 +46,10 @@ three executions of a lesson checks its claims for another seed."""
 LESSON_SECONDS = 600
 """How long Run All may take before the cells still running count as never finishing (the
 lessons take under a minute headlessly; the browser adds little)."""
+LIVE_CELLS = {"01_learning_rate_oscillation": 'll.live.LiveView("Too-high learning rate")'}
+"""The training cell of a lesson whose live view is watched while it runs (a text in its source)."""
+LIVE_SHOTS = 3
+"""Different screenshots of the live view, each taken while its cell runs, that make it live."""
 CHECK_SECONDS = 300
 """How long an exercise check may take to show its feedback (they train for 3 to 25 s)."""
 SETTINGS = {
@@ -133,6 +139,27 @@ def wait_until_ready(page, n_code_cells: int, seconds: float) -> None:
         page.wait_for_timeout(500)
 
 
+def watch_live_view(page, position: int, seconds: float) -> list[bytes]:
+    """Screenshots, about a second apart, of the outputs of the cell at ``position`` taken while
+    it runs (its prompt ``[*]`` before and after each), until it stops running; the distinct
+    ones, in order."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(position)
+    prompt, image = cell.locator(".jp-InputPrompt"), cell.locator(".jp-OutputArea-output img")
+    deadline = time.monotonic() + seconds
+    while prompt.inner_text().strip() != "[*]:" or image.count() == 0:   # running, first image shown
+        assert time.monotonic() < deadline, f"cell {position} never showed its live view while running"
+        page.wait_for_timeout(200)
+    shots: list[bytes] = []
+    while time.monotonic() < deadline:
+        shot = cell.locator(".jp-Cell-outputArea").screenshot()
+        if prompt.inner_text().strip() != "[*]:":
+            break
+        if not shots or shot != shots[-1]:
+            shots.append(shot)
+        page.wait_for_timeout(1000)
+    return shots
+
+
 def wait_for_every_cell(page, n_code_cells: int, seconds: float) -> list[str]:
     """Wait until every code cell has run (a number in its prompt) and the kernel is idle;
     returns the prompts, with the unfinished ones still ``[*]`` or ``[ ]`` if time ran out."""
@@ -166,10 +193,20 @@ def test_lesson_runs_in_jupyterlab_and_its_exercise_gets_feedback(lab, browser, 
         assert injected.count() == 1, f"no cell sets seed = {SEED}"
 
         run_all_from_the_menu(page)
+        if lesson in LIVE_CELLS:
+            live = next(i for i, c in enumerate(notebook.cells) if LIVE_CELLS[lesson] in c.source)
+            shots = watch_live_view(page, live, LESSON_SECONDS)
+            assert len(shots) >= LIVE_SHOTS, f"{len(shots)} different views while the cell ran"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            for k, shot in enumerate(shots[:LIVE_SHOTS]):
+                (SCREENSHOTS / f"{lesson}-live-{k + 1}.png").write_bytes(shot)
         shown = wait_for_every_cell(page, n_code, LESSON_SECONDS)
         unfinished = [i for i, p in enumerate(shown) if not re.fullmatch(r"\[\d+\]:", p)]
         assert not unfinished, f"code cells {unfinished} never finished within {LESSON_SECONDS} s: {shown}"
 
+        if lesson in LIVE_CELLS:    # the live view ends as one image, not one per redraw
+            images = page.locator(".jp-Notebook .jp-Cell").nth(live).locator(".jp-OutputArea-output img")
+            assert images.count() == 1, f"the live view's cell holds {images.count()} images"
         # What the student sees: no error, nothing on standard error, and every claim holds.
         red = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         assert red.count() == 0, red.all_inner_texts()[:3]

@@ -266,13 +266,15 @@ def test_every_lesson_tags_one_cell_whose_figure_stands_for_it():
 def test_a_lesson_without_its_figure_tag_or_figure_is_refused():
     script = build_script()
     png = base64.b64encode(b"\x89PNG fake").decode()
+    live = base64.b64encode(b"\x89PNG live view").decode()
     cell = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
-        "display_data", data={"image/png": png, "text/plain": "<Figure>"})])
+        "display_data", data={"image/png": live, "text/plain": "<live view: training>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})])
     notebook = nbformat.v4.new_notebook(cells=[cell])
     with pytest.raises(ValueError, match=r"09_x.ipynb: 0 code cells are tagged 'landing-figure'"):
         script.landing_figure(notebook, "09_x.ipynb")
     cell.metadata["tags"] = [script.FIGURE_TAG]
-    assert script.landing_figure(notebook, "09_x.ipynb") == b"\x89PNG fake"
+    assert script.landing_figure(notebook, "09_x.ipynb") == b"\x89PNG fake"   # the cell's last figure
     cell.outputs = []
     with pytest.raises(ValueError, match="shows no figure"):
         script.landing_figure(notebook, "09_x.ipynb")

@@ -66,7 +66,8 @@ def lesson_summaries(readme: str, keys) -> dict[str, str]:
 
 
 def landing_figure(notebook, name: str) -> bytes:
-    """The PNG of the notebook's one code cell tagged :data:`FIGURE_TAG`.
+    """The PNG of the notebook's one code cell tagged :data:`FIGURE_TAG`: the last figure it
+    shows (a training cell's live view comes first, the lesson's own figure after it).
 
     Raises:
         ValueError: no code cell, or more than one, has the tag, or the tagged cell shows no
@@ -77,7 +78,7 @@ def landing_figure(notebook, name: str) -> bytes:
     if len(tagged) != 1:
         raise ValueError(f"{name}: {len(tagged)} code cells are tagged {FIGURE_TAG!r}; tag exactly one, "
                          f"the cell whose figure stands for the lesson on the landing page")
-    for output in tagged[0].get("outputs", []):
+    for output in reversed(tagged[0].get("outputs", [])):
         if "image/png" in output.get("data", {}):
             return base64.b64decode(output["data"]["image/png"])
     raise ValueError(f"{name}: the cell tagged {FIGURE_TAG!r} shows no figure; the site shows the "

@@ -40,8 +40,9 @@ class TrainingDoctor(keras.callbacks.Callback):
     time each symptom appears. A non-finite loss stops training at the end of that epoch
     when ``stop_on_non_finite`` (per epoch, not per batch: a batch hook would make Keras
     synchronise after every batch, which costs more than the rest of the doctor together).
-    At the end :attr:`diagnosis` holds the final :class:`~lstm_lessons.doctor.Diagnosis`,
-    which is printed unless ``verbose=False``.
+    After each epoch :attr:`diagnosis` holds the diagnosis so far (what a live view marks,
+    ``ll.live``); at the end the final :class:`~lstm_lessons.doctor.Diagnosis`, which is printed
+    unless ``verbose=False``.
 
     Args:
         x, y: training inputs ``(n_windows, lookback, n_features)`` and targets, or ``None``
@@ -140,7 +141,7 @@ class TrainingDoctor(keras.callbacks.Callback):
                 self._record(GRAD_PREFIX + layer, norm, logs)
             for key, value in self._prediction_stats(predictions).items():
                 self._record(key, value, logs)
-        diagnosis = diagnose(self.history, monitors=self.monitors)
+        self.diagnosis = diagnosis = diagnose(self.history, monitors=self.monitors)
         self._warn(diagnosis.symptoms, epoch + 1)
         if self.stop_on_non_finite and "non_finite_loss" in diagnosis:
             self.model.stop_training = True

@@ -30,6 +30,7 @@ from lstm_lessons.grading.feedback import GRADING_ENV
 from lstm_lessons.instructor.confinement import MAX_TASKS, find_confinement, run_confined
 from lstm_lessons.instructor.limits import ResultPipe, run_limited
 from lstm_lessons.instructor.sandbox import INPUT_DIR, SHM_MB, WORK_DIR, Sandbox
+from lstm_lessons.live import LIVE_ENV
 from lstm_lessons.machine import kind as machine_kind
 
 CHECK_TIMEOUT = 300.0
@@ -147,11 +148,12 @@ def worker_command(job_path, result: ResultPipe) -> list[str]:
 
 def child_environment(temporary: Path, side_by_side: int) -> dict:
     """The child's environment: grading mode, quiet TensorFlow sharing the cores with the other
-    ``side_by_side`` children (``ll.cores.tensorflow_threads``), and temporary files
-    (``tempfile``) under ``temporary``, which the grader deletes afterwards."""
+    ``side_by_side`` children (``ll.cores.tensorflow_threads``), live views drawn once at their
+    end (``ll.live.LIVE_ENV``: no one watches), and temporary files (``tempfile``) under
+    ``temporary``, which the grader deletes afterwards."""
     temporary.mkdir(parents=True, exist_ok=True)
     return {**os.environ, **tensorflow_threads(side_by_side), GRADING_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONHASHSEED": "0", "TMPDIR": str(temporary)}
+            "PYTHONHASHSEED": "0", "TMPDIR": str(temporary), LIVE_ENV: "final"}
 
 
 def check_machine(side_by_side: int) -> dict:

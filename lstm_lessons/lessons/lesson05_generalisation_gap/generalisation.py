@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_lessons import augment as augment_module
-from lstm_lessons import data, experiments, workers
+from lstm_lessons import data, experiments, live, workers
 from lstm_lessons.params import RULES, Choice, Rule, check_fields, require
 
 UNITS_TOO_LARGE = 64
@@ -266,7 +266,8 @@ def train(recipe: Recipe, task, seed: int, label: str = "", *, curves_of_validat
         from lstm_lessons._tf import tf
 
         train_batches = tf.data.Dataset.zip(train_batches, val_batches.repeat())
-    fitted = model.fit(train_batches, epochs=recipe.epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    fitted = model.fit(train_batches, epochs=recipe.epochs, shuffle=False, verbose=0,
+                       callbacks=[*callbacks, *live.reporter(_run_label({"label": label}))])
     history = {key: np.asarray(values, dtype=float) for key, values in fitted.history.items()}
     run = Run(label, recipe, history, *data_loss(model, task.x_val, task.y_val),
               train_loss=data_loss(model, task.x_train, task.y_train)[0])
@@ -320,7 +321,12 @@ def train_many(calls: list[dict], jobs: int | None = None) -> list[Run]:
     calls = experiments.checked_calls(train, calls)
     for call in calls:
         check_recipe(call["recipe"])
-    return experiments.train_many(train, calls, jobs, group=_shared_model)
+    return experiments.train_many(train, calls, jobs, group=_shared_model, label=_run_label)
+
+
+def _run_label(call: dict) -> str:
+    """The name a call's run reports to the live view under (see :func:`train`)."""
+    return call.get("label") or "run"
 
 
 def _shared_model(call: dict) -> tuple:
@@ -385,7 +391,7 @@ def cross_validate(recipes: dict, task, folds: int = 5, seed: int = 0, validatio
         fold_task = ClassificationTask(x[fit_rows], y[fit_rows], x[val_rows], y[val_rows],
                                        x[held_out], y[held_out])
         for label, recipe in recipes.items():
-            work.append({"recipe": recipe, "task": fold_task, "seed": seed, "label": label,
+            work.append({"recipe": recipe, "task": fold_task, "seed": seed, "label": f"{label}, fold {fold}",
                          "curves_of_validation": recipe.patience is not None})
             keys.append((label, fold))
     runs = train_many(work, jobs)

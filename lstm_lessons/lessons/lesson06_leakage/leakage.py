@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lstm_lessons import data, experiments
+from lstm_lessons import data, experiments, live
 from lstm_lessons.params import Choice, Rule, require
 
 LOOKBACK = 24
@@ -291,7 +291,7 @@ def train(split: Split, seed: int,
                                             learning_rate=settings.learning_rate), seed)
     fitted = model.fit(training.batches(split.x_train, split.y_train, settings.batch_size, seed=seed),
                        validation_data=(split.x_val, split.y_val) if curves else None,
-                       epochs=settings.epochs, shuffle=False, verbose=0)
+                       epochs=settings.epochs, shuffle=False, verbose=0, callbacks=live.reporter(split.label))
 
     def rmse(x, y) -> float:
         error = model.predict(x, batch_size=1024, verbose=0) - y
@@ -340,9 +340,10 @@ def excess_optimism(model: Result, control: Result) -> float:
     return model.optimism / control.optimism
 
 
-train_many = functools.partial(experiments.train_many, train)
+train_many = functools.partial(experiments.train_many, train, label=lambda call: call["split"].label)
 """``train_many(calls, jobs=None)``: :func:`train` for each call, its keyword arguments
-(``{"split": split, "seed": 1}``), in worker processes (``ll.experiments.train_many``)."""
+(``{"split": split, "seed": 1}``), in worker processes (``ll.experiments.train_many``), each run
+under its split's label in a live view."""
 
 
 def table(results, controls=None) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lstm_lessons import data, experiments, sequences
+from lstm_lessons import data, experiments, live, sequences
 from lstm_lessons.params import Choice, Rule, require
 
 PADDED_LENGTH = 60
@@ -279,7 +279,8 @@ def train(prepared: Prepared, seed: int,
     fitted = model.fit(training.batches(prepared.x_train, prepared.y_train, settings.batch_size, seed=seed),
                        validation_data=training.batches(prepared.x_val, prepared.y_val, shuffle=False)
                        if curves else None,
-                       epochs=settings.epochs, shuffle=False, verbose=0)
+                       epochs=settings.epochs, shuffle=False, verbose=0,
+                       callbacks=live.reporter(prepared.label))
     predicted = model.predict(prepared.x_val, batch_size=512, verbose=0).argmax(axis=1)
     test_predicted = model.predict(prepared.x_test, batch_size=512, verbose=0).argmax(axis=1)
     history = {key: np.asarray(values, dtype=float) for key, values in fitted.history.items()}
@@ -287,9 +288,10 @@ def train(prepared: Prepared, seed: int,
                   prepared.masked_steps, history, float(np.mean(test_predicted == prepared.y_test)))
 
 
-train_many = functools.partial(experiments.train_many, train)
+train_many = functools.partial(experiments.train_many, train, label=lambda call: call["prepared"].label)
 """``train_many(calls, jobs=None)``: :func:`train` for each call, its keyword arguments
-(``{"prepared": prepared, "seed": 1}``), in worker processes (``ll.experiments.train_many``)."""
+(``{"prepared": prepared, "seed": 1}``), in worker processes (``ll.experiments.train_many``), each
+run under its pipeline's label in a live view."""
 
 
 def table(results, edges=LENGTH_EDGES) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstm_lessons import data, experiments, params
+from lstm_lessons import data, experiments, live, params
 from lstm_lessons.params import Rule, require
 
 LOOKBACK = 120
@@ -508,7 +508,7 @@ def train(name: str, seed: int, recipe: Recipe | None = None, reach: bool = Fals
         model.fit(training.batches(windows.x_train, windows.y_train, recipe.batch_size, seed=seed),
                   validation_data=(windows.x_val, windows.y_val) if recipe.depth == 1 else None,
                   epochs=recipe.epochs, shuffle=False,
-                  verbose=0, callbacks=[doctor])
+                  verbose=0, callbacks=[doctor, *live.reporter(name)])
     history = {key: np.asarray(values, dtype=float) for key, values in doctor.history.items()}
     symptoms = {s.name: s.epoch for s in doctor.diagnosis.symptoms}
     result = Result(name, recipe, history, symptoms)
@@ -535,7 +535,7 @@ def train_many(calls: list[dict], jobs: int | None = None) -> list[Result]:
     for call in calls:
         recipe = call.get("recipe")
         check_recipe(recipe if recipe is not None else named_recipe(call["name"]))
-    return experiments.train_many(train, calls, jobs)
+    return experiments.train_many(train, calls, jobs, label=lambda call: call["name"])
 
 
 def table(results) -> pd.DataFrame:

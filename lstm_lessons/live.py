@@ -1,0 +1,486 @@
+"""Watching training as it happens: a live view of the loss curves in a notebook.
+
+A :class:`LiveView` is one figure in a notebook cell: the training (solid) and validation
+(dashed) curves of one or more runs, redrawn while they train, with the training doctor's
+findings marked at the epochs where they start. It is updated in place through a display
+handle (IPython's ``display(..., display_id=True)`` and ``DisplayHandle.update``), so the
+cell's other outputs stay and nothing flickers; ``clear_output`` would wipe them.
+
+Two ways to feed it:
+
+- your own ``fit``: ``model.fit(..., callbacks=[view.callback("my model")])``;
+- a lesson's trainings (``ll.generalisation.train_many``, ``ll.leakage.train_many``...): inside
+  ``with view:``. Runs trained here report to the view directly; runs trained in worker
+  processes (``ll.workers``) append each epoch to a file that this process reads while it
+  waits for them (:func:`run_watched`), so every run shows up in the same view, one line each.
+
+Headless (papermill, nbval, the grader), the executed notebook keeps one image per view, the
+last one, drawn from everything the view received: the same image an interactive run ends
+with, whatever was drawn in between. Where no one watches, the environment variable
+``LSTM_LESSONS_LIVE=final`` (:data:`LIVE_ENV`; ``lstm-lessons run`` and the grader set it) skips
+the redraws during training and draws each view once, at its end. Outside a notebook (a
+script, a test) nothing is shown; :meth:`LiveView.png` and :meth:`LiveView.figure` still draw it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+DRAWING_SHARE = 0.04
+"""The largest share of a training's wall time the view spends redrawing: after a redraw that
+took ``c`` seconds, the next waits at least ``c / DRAWING_SHARE`` seconds (a redraw of 40 ms:
+one a second at most). The issue that asked for the view set its cost below 5 % of a lesson's
+time; ``benchmarks/live_overhead.py`` measures it."""
+
+MIN_INTERVAL = 0.5
+"""Seconds between two redraws at least, however cheap the redraw."""
+
+NAMED_AT_THE_LINE = 3
+"""Up to this many runs, a finding's name is written along its line; with more, in the legend."""
+
+LIVE_ENV = "LSTM_LESSONS_LIVE"
+"""The environment variable that says how views redraw: ``live`` (the default) while training,
+``final`` only at the end of each run and ``with`` block (for runs no one watches)."""
+
+POLL_SECONDS = 0.25
+"""How often the notebook's process reads the progress of runs in worker processes."""
+
+_ACTIVE: list[LiveView] = []
+"""The views of the enclosing ``with view:`` blocks, innermost last."""
+
+_DRAWN_BEFORE: list[bool] = []
+"""Not empty once a view of this process has drawn (see :meth:`LiveView._redraw`)."""
+
+_RELAY: dict[str, str | None] = {"folder": None}
+"""In a worker process: the folder its runs' progress goes to (set by :func:`relaying_to`)."""
+
+
+def _kernel_shell():
+    """IPython's shell when this code runs in a Jupyter kernel, else ``None``."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
+
+
+class LiveView:
+    """One figure of training curves, redrawn while the runs train.
+
+    Each run is drawn as :func:`lstm_lessons.plots.plot_histories` draws it (its colour for the
+    session, training solid, validation dashed, log scale for a loss), on an x axis from epoch 1
+    to the most epochs any run was asked for, so a run's progress shows as its line grows to the
+    right. Each finding of the training doctor that starts at an epoch is marked there: a dotted
+    line in the run's colour, and the symptom's name beside it (with more than
+    :data:`NAMED_AT_THE_LINE` runs, in the run's entry of the legend, where names do not
+    overlap). The findings come from the ``doctor`` given to :meth:`callback` (its diagnosis so
+    far), or else from ``ll.doctor.diagnose`` on the run's logs so far (with a
+    ``TrainingDoctor`` earlier in ``callbacks``, those logs hold its gradient norms too).
+
+    Redraws are spaced so that drawing takes at most :data:`DRAWING_SHARE` of the time, and
+    never closer than :data:`MIN_INTERVAL`; the end of every run and the end of a ``with``
+    block always redraw, so the last image shows everything.
+
+    Args:
+        title: the figure's title.
+        metric: the logged key to draw (``"loss"``, ``"accuracy"``...); ``"val_" + metric``
+            dashed when logged.
+        log: a log-scale y axis.
+        ylabel: the y axis's label, with its unit (default: ``metric``).
+        validation_only: draw only ``"val_" + metric`` (see ``plot_histories``).
+        runs: finished runs to draw beside the new ones, ``{label: history}`` (a Keras
+            ``History`` or a dict of per-epoch lists), e.g. the failing run a fix is compared with.
+        levels: horizontal lines to draw, ``{label: value}`` in the units of the y axis (e.g. the
+            accuracy of always answering the majority class), dotted and black.
+        show: display the view in the notebook; ``False``: only record (draw it with
+            :meth:`png` or :meth:`figure`). Outside a Jupyter kernel nothing is displayed either way.
+
+    Attributes:
+        draws: how many images were sent to the notebook.
+
+    Raises:
+        ValueError: ``metric`` is not a non-empty string or ``runs`` is not a mapping of
+            histories.
+
+    Example::
+
+        view = ll.live.LiveView("Adam at 0.1")
+        model.fit(x, y, validation_data=(x_val, y_val), epochs=30, callbacks=[view.callback("Adam 0.1")])
+
+        with ll.live.LiveView("Seven recipes"):
+            runs = ll.generalisation.train_many(calls)
+    """
+
+    def __init__(self, title: str | None = None, *, metric: str = "loss", log: bool = True,
+                 ylabel: str | None = None, validation_only: bool = False,
+                 runs: Mapping[str, Any] | None = None, levels: Mapping[str, float] | None = None,
+                 show: bool = True):
+        if not isinstance(metric, str) or not metric:
+            raise ValueError(f"metric must be a logged key such as 'loss'. Received: metric={metric!r}")
+        if runs is not None and not isinstance(runs, Mapping):
+            raise ValueError(f"runs must be a dict {{label: history}}. Received: {type(runs).__name__}")
+        self.title, self.metric, self.log, self.ylabel = title, metric, log, ylabel
+        self.validation_only, self.show = validation_only, show
+        self.levels = {str(label): float(value) for label, value in (levels or {}).items()}
+        self._histories: dict[str, dict[str, list[float]]] = {}
+        self._planned: dict[str, int] = {}
+        self._doctors: dict[str, Any] = {}
+        for label, history in (runs or {}).items():
+            logs = history.history if hasattr(history, "history") else history
+            if not isinstance(logs, Mapping):
+                raise ValueError(f"runs[{label!r}] must be a Keras History or a dict of per-epoch lists. "
+                                 f"Received: {type(history).__name__}")
+            self._histories[str(label)] = {key: [float(v) for v in values] for key, values in logs.items()}
+            self._planned[str(label)] = max((len(v) for v in logs.values()), default=0)
+        self.draws = 0
+        self._layout: tuple = ((), {})
+        self._handle = None
+        self._changed = False
+        self._last_draw: float | None = None
+        self._draw_cost = 0.0
+
+    # -- what the view receives ------------------------------------------------------------
+    def expect(self, labels) -> None:
+        """Runs that will train: listed (and given their colours, ``ll.plots.run_color``) in
+        this order, whichever of them starts first. ``ll.experiments.train_many`` calls it, so a
+        view of runs in worker processes ends with the same image every time."""
+        from lstm_lessons.plots import run_color
+
+        for label in labels:
+            self._histories.setdefault(str(label), {})
+            self._planned.setdefault(str(label), 0)
+            run_color(str(label))
+
+    def begin(self, label: str, epochs: int) -> None:
+        """A run called ``label`` starts (again, if the label was seen: its curves start over)
+        and will train ``epochs`` epochs at most."""
+        self._histories[label] = {}
+        self._planned[label] = int(epochs)
+        self._changed = True
+
+    def epoch(self, label: str, logs: Mapping[str, Any]) -> None:
+        """The logs of the epoch run ``label`` just finished; redraws if it is time."""
+        history = self._histories.setdefault(label, {})
+        n_before = max((len(v) for v in history.values()), default=0)
+        for key, value in logs.items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                continue
+            values = history.setdefault(key, [math.nan] * n_before)
+            values.append(number)
+        self._planned[label] = max(self._planned.get(label, 0), n_before + 1)
+        self._changed = True
+        self._redraw(force=False)
+
+    def end(self, label: str) -> None:
+        """Run ``label`` finished (or stopped early): redraw now."""
+        self._redraw(force=True)
+
+    def receive(self, event: Mapping[str, Any]) -> None:
+        """One event of a run, as :func:`report` sends it: ``{"run", "kind", ...}``."""
+        kind, label = event["kind"], event["run"]
+        if kind == "begin":
+            self.begin(label, event["epochs"])
+        elif kind == "epoch":
+            self.epoch(label, event["logs"])
+        elif kind == "end":
+            self.end(label)
+        else:
+            raise ValueError(f"Unknown event kind {kind!r}; expected 'begin', 'epoch' or 'end'")
+
+    def callback(self, label: str, doctor=None):
+        """A Keras callback that feeds this view with the run ``label`` of a ``fit``.
+
+        Args:
+            label: the run's name in the legend.
+            doctor: a ``TrainingDoctor`` in the same ``callbacks``, whose findings (its
+                diagnosis so far, with the monitors it checks) are marked; ``None``: the view
+                diagnoses the logs it receives.
+        """
+        if doctor is not None:
+            self._doctors[label] = doctor
+        return _callback_class()(self.receive, str(label))
+
+    # -- what the view shows ---------------------------------------------------------------
+    @property
+    def histories(self) -> dict[str, dict[str, list[float]]]:
+        """Each run's logs so far, ``{label: {key: per-epoch values}}`` (copies)."""
+        return {label: {key: list(values) for key, values in history.items()}
+                for label, history in self._histories.items()}
+
+    @property
+    def marks(self) -> list[tuple[str, int, str]]:
+        """The doctor's findings that start at an epoch: ``(label, epoch, symptom name)``, runs
+        in order, each run's in the order found."""
+        from lstm_lessons.doctor import diagnose
+
+        found = []
+        for label, history in self._histories.items():
+            if not history.get("loss"):
+                continue
+            doctor = self._doctors.get(label)
+            diagnosis = getattr(doctor, "diagnosis", None) if doctor is not None else diagnose(history)
+            for symptom in getattr(diagnosis, "symptoms", []):
+                if symptom.epoch is not None:
+                    found.append((label, int(symptom.epoch), symptom.name))
+        return found
+
+    def figure(self, *, quick: bool = False):
+        """The view as it stands, drawn on a new ``matplotlib.figure.Figure`` (not one of
+        pyplot's, so a notebook does not show it a second time).
+
+        Args:
+            quick: reuse the margins of the last full layout when the runs and marks are the
+                same (``tight_layout`` costs as much as drawing the figure); the redraws during
+                training use it, the last image never does.
+        """
+        import numpy as np
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from lstm_lessons.plots import plot_histories, run_color
+
+        key = f"val_{self.metric}" if self.validation_only else self.metric
+        drawn = {label: {name: np.where(np.isfinite(values), values, np.nan)   # gaps, not warnings
+                         for name, values in history.items()}
+                 for label, history in self._histories.items() if history.get(key)}
+        at_epoch: dict[tuple[str, int], list[str]] = {}
+        for label, epoch, name in self.marks:
+            at_epoch.setdefault((label, epoch), []).append(name)
+        named_at_the_line = len(drawn) <= NAMED_AT_THE_LINE
+        notes: dict[str, list[str]] = {}
+        for (label, epoch), names in at_epoch.items():
+            notes.setdefault(label, []).append(f"{', '.join(names)} from epoch {epoch}")
+        beside = len(drawn) > 2
+        figure = Figure(figsize=(10, 3.8) if beside else (7.5, 3.8))
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot()
+        for label, value in self.levels.items():
+            ax.axhline(value, color="black", ls=":", lw=1.2, label=label)
+        if drawn:
+            plot_histories(drawn, self.metric, ax=ax, log=self.log, title=self.title, ylabel=self.ylabel,
+                           validation_only=self.validation_only, legend_beside=beside,
+                           notes=None if named_at_the_line else
+                           {label: "; ".join(found) for label, found in notes.items()})
+        else:
+            ax.set_title(self.title or "")
+            ax.set_xlabel("epoch")
+            ax.text(0.5, 0.5, "waiting for the first epoch", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlim(0.5, max([*self._planned.values(), 1]) + 0.5)
+        for (label, epoch), names in at_epoch.items():
+            color = run_color(label)
+            ax.axvline(epoch, color=color, ls=":", lw=1.2, gid=f"mark {label} {epoch}")
+            if named_at_the_line:
+                ax.annotate(", ".join(names), (epoch, 1), xycoords=("data", "axes fraction"), xytext=(2, -4),
+                            textcoords="offset points", rotation=90, ha="left", va="top", fontsize="x-small",
+                            color=color)
+        key = (tuple(drawn), tuple(at_epoch))
+        if quick and self._layout[0] == key:
+            figure.subplots_adjust(**self._layout[1])
+        else:
+            figure.tight_layout()
+            parameters = figure.subplotpars
+            self._layout = (key, {side: getattr(parameters, side)
+                                  for side in ("left", "right", "top", "bottom")})
+        return figure
+
+    def png(self, *, quick: bool = False) -> bytes:
+        """The view as it stands, as PNG bytes (the same bytes for the same runs, without a
+        date or version in the file); ``quick`` as for :meth:`figure`."""
+        buffer = io.BytesIO()
+        self.figure(quick=quick).savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+        return buffer.getvalue()
+
+    def _redraw(self, force: bool) -> None:
+        if not (self.show and self._changed) or _kernel_shell() is None:
+            return
+        if not force and os.environ.get(LIVE_ENV, "live") == "final":
+            return
+        now = time.monotonic()
+        if not force and self._last_draw is not None and \
+                now - self._last_draw < max(MIN_INTERVAL, self._draw_cost / DRAWING_SHARE):
+            return
+        from IPython.display import display
+
+        data = {"image/png": base64.b64encode(self.png(quick=not force)).decode("ascii"),
+                "text/plain": f"<live view: {self.title or 'training'}>"}
+        if self._handle is None:
+            self._handle = display(data, raw=True, display_id=True)
+        else:
+            self._handle.update(data, raw=True)
+        self.draws += 1
+        self._changed = False
+        self._last_draw = time.monotonic()
+        # A session's first figure also loads matplotlib's fonts (about half a second): not a
+        # redraw's cost, which the next one measures.
+        self._draw_cost = self._last_draw - now if _DRAWN_BEFORE else 0.0
+        if not _DRAWN_BEFORE:
+            _DRAWN_BEFORE.append(True)
+
+    # -- with view: ... ----------------------------------------------------------------------
+    def __enter__(self) -> LiveView:
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _ACTIVE.remove(self)
+        self._redraw(force=True)
+
+
+def active() -> LiveView | None:
+    """The view of the innermost ``with view:`` block in this process, or ``None``."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def report(label: str, kind: str, **data) -> None:
+    """Send one event of run ``label`` to whoever watches: the active view of this process
+    (:func:`active`), else the folder of :func:`relaying_to` (in a worker process), else no one.
+
+    Args:
+        kind: ``"begin"`` (with ``epochs``), ``"epoch"`` (with ``logs``) or ``"end"``.
+    """
+    _route({"run": str(label), "kind": kind, **data})
+
+
+def _route(event: dict) -> None:
+    view = active()
+    if view is not None:
+        view.receive(event)
+    elif _RELAY["folder"] is not None:
+        line = json.dumps(event) + "\n"
+        with open(Path(_RELAY["folder"]) / f"{os.getpid()}.jsonl", "a", encoding="utf-8") as file:
+            file.write(line)
+
+
+def listening() -> bool:
+    """Whether :func:`report` reaches anyone (so a trainer may leave its reporter out)."""
+    return active() is not None or _RELAY["folder"] is not None
+
+
+def reporter(label: str) -> list:
+    """The callbacks a package ``train`` function adds to its ``fit`` so that its run shows in
+    the live view: one that :func:`report` s each epoch under ``label`` when anyone is
+    listening, none otherwise."""
+    return [_callback_class()(_route, str(label))] if listening() else []
+
+
+class relaying_to:  # noqa: N801 - used like a function: with relaying_to(folder):
+    """In a worker process: while inside, :func:`report` appends events to files in ``folder``
+    (``None``: to no one)."""
+
+    def __init__(self, folder: str | None):
+        self.folder = folder
+
+    def __enter__(self):
+        self._before, _RELAY["folder"] = _RELAY["folder"], self.folder
+
+    def __exit__(self, *exc):
+        _RELAY["folder"] = self._before
+
+
+class _Reader:
+    """Reads the complete event lines the workers appended to a folder's files since last time."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+        self.offsets: dict[Path, int] = {}
+
+    def events(self) -> list[dict]:
+        found = []
+        for path in sorted(self.folder.glob("*.jsonl")):
+            with open(path, "rb") as file:
+                file.seek(self.offsets.get(path, 0))
+                chunk = file.read()
+            complete = chunk[:chunk.rfind(b"\n") + 1]
+            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
+            found += [json.loads(line) for line in complete.decode("utf-8").splitlines() if line]
+        return found
+
+
+def run_watched(work: Callable[[str | None], Any]) -> Any:
+    """``work(folder)``, with the progress its worker processes report shown in the active view.
+
+    Without an active view this is ``work(None)``. With one, ``work`` runs in a background
+    thread and gets a fresh temporary folder to relay to (its workers run their trainings
+    inside :class:`relaying_to` that folder); this thread reads the events every
+    :data:`POLL_SECONDS` and hands them to the view, so the notebook's output is updated from
+    the thread that runs the cell. ``work``'s exception, if any, is raised here.
+    """
+    view = active()
+    if view is None:
+        return work(None)
+    outcome: dict[str, Any] = {}
+
+    def target():
+        try:
+            outcome["value"] = work(folder)
+        except BaseException as error:  # noqa: BLE001 - raised again in the calling thread
+            outcome["error"] = error
+
+    with tempfile.TemporaryDirectory(prefix="lstm-lessons-live-") as folder:
+        reader = _Reader(folder)
+        thread = threading.Thread(target=target, name="lstm-lessons training", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(POLL_SECONDS)
+            for event in reader.events():
+                view.receive(event)
+        for event in reader.events():
+            view.receive(event)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+_CALLBACK: list[type] = []
+
+
+def _callback_class() -> type:
+    """The Keras callback that turns a ``fit`` into events (made on first use: importing this
+    module does not import TensorFlow)."""
+    if _CALLBACK:
+        return _CALLBACK[0]
+    from lstm_lessons._tf import keras
+
+    class LiveReport(keras.callbacks.Callback):
+        """Sends ``begin``, ``epoch`` (the epoch's logs) and ``end`` events of one run."""
+
+        def __init__(self, send, label: str):
+            super().__init__()
+            self.send, self.label = send, label
+
+        def on_train_begin(self, logs=None):
+            self.send({"run": self.label, "kind": "begin", "epochs": int(self.params.get("epochs") or 0)})
+
+        def on_epoch_end(self, epoch, logs=None):
+            numbers = {key: _number(value) for key, value in (logs or {}).items()}
+            self.send({"run": self.label, "kind": "epoch", "logs": numbers})
+
+        def on_train_end(self, logs=None):
+            self.send({"run": self.label, "kind": "end"})
+
+    _CALLBACK.append(LiveReport)
+    return LiveReport
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = ["DRAWING_SHARE", "LIVE_ENV", "MIN_INTERVAL", "POLL_SECONDS", "LiveView", "active", "listening",
+           "relaying_to", "report", "reporter", "run_watched"]
