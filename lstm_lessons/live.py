@@ -46,7 +46,12 @@ MIN_INTERVAL = 0.5
 """Seconds between two redraws at least, however cheap the redraw."""
 
 NAMED_AT_THE_LINE = 3
-"""Up to this many runs, a finding's name is written along its line; with more, in the legend."""
+"""Up to this many runs, a finding's name is written along its line and the legend sits inside the
+axes; with more, the legend sits under the axes, two columns, and holds the findings' names."""
+
+CURVES_UP_TO = 8
+"""Up to this many runs (the colours of ``ll.plots.PALETTE``), the view draws their curves; with
+more, whose colours would repeat, a table of each run's progress and findings."""
 
 LIVE_ENV = "LSTM_LESSONS_LIVE"
 """The environment variable that says how views redraw: ``live`` (the default) while training,
@@ -84,9 +89,11 @@ class LiveView:
     right. Each finding of the training doctor that starts at an epoch is marked there: a dotted
     line in the run's colour, and the symptom's name beside it (with more than
     :data:`NAMED_AT_THE_LINE` runs, in the run's entry of the legend, where names do not
-    overlap). The findings come from the ``doctor`` given to :meth:`callback` (its diagnosis so
-    far), or else from ``ll.doctor.diagnose`` on the run's logs so far (with a
-    ``TrainingDoctor`` earlier in ``callbacks``, those logs hold its gradient norms too).
+    overlap). With more than :data:`CURVES_UP_TO` runs the view is a table instead, one row a
+    run: its epochs so far, its last values and its findings. The findings come from the
+    ``doctor`` given to :meth:`callback` (its diagnosis so far), or else from
+    ``ll.doctor.diagnose`` on the run's logs so far (with a ``TrainingDoctor`` earlier in
+    ``callbacks``, those logs hold its gradient norms too).
 
     Redraws are spaced so that drawing takes at most :data:`DRAWING_SHARE` of the time, and
     never closer than :data:`MIN_INTERVAL`; the end of every run and the end of a ``with``
@@ -239,7 +246,8 @@ class LiveView:
 
     def figure(self, *, quick: bool = False):
         """The view as it stands, drawn on a new ``matplotlib.figure.Figure`` (not one of
-        pyplot's, so a notebook does not show it a second time).
+        pyplot's, so a notebook does not show it a second time): the curves, or with more than
+        :data:`CURVES_UP_TO` runs a table of each run's progress.
 
         Args:
             quick: reuse the margins of the last full layout when the runs and marks are the
@@ -250,8 +258,6 @@ class LiveView:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        from lstm_lessons.plots import plot_histories, run_color
-
         key = f"val_{self.metric}" if self.validation_only else self.metric
         drawn = {label: {name: np.where(np.isfinite(values), values, np.nan)   # gaps, not warnings
                          for name, values in history.items()}
@@ -259,21 +265,44 @@ class LiveView:
         at_epoch: dict[tuple[str, int], list[str]] = {}
         for label, epoch, name in self.marks:
             at_epoch.setdefault((label, epoch), []).append(name)
-        named_at_the_line = len(drawn) <= NAMED_AT_THE_LINE
         notes: dict[str, list[str]] = {}
         for (label, epoch), names in at_epoch.items():
             notes.setdefault(label, []).append(f"{', '.join(names)} from epoch {epoch}")
-        beside = len(drawn) > 2
-        figure = Figure(figsize=(10, 3.8) if beside else (7.5, 3.8))
-        FigureCanvasAgg(figure)
-        ax = figure.add_subplot()
+        if len(drawn) > CURVES_UP_TO:
+            figure = Figure(figsize=(9, 0.7 + 0.22 * (len(drawn) + 1)))
+            FigureCanvasAgg(figure)
+            self._progress_table(figure.add_subplot(), drawn, notes)
+        else:
+            below = len(drawn) > NAMED_AT_THE_LINE
+            entries = len(self.levels) + sum(1 + (f"val_{self.metric}" in h and not self.validation_only)
+                                             for h in drawn.values())
+            figure = Figure(figsize=(8.5, 4.2 + 0.2 * ((entries + 1) // 2)) if below else (7.5, 3.8))
+            FigureCanvasAgg(figure)
+            self._curves(figure.add_subplot(), drawn, at_epoch, notes, below)
+        layout_key = (tuple(drawn), tuple(at_epoch))
+        if quick and self._layout[0] == layout_key:
+            figure.subplots_adjust(**self._layout[1])
+        else:
+            figure.tight_layout()
+            parameters = figure.subplotpars
+            self._layout = (layout_key, {side: getattr(parameters, side)
+                                         for side in ("left", "right", "top", "bottom")})
+        return figure
+
+    def _curves(self, ax, drawn: dict, at_epoch: dict, notes: dict, below: bool) -> None:
+        """The runs' curves and the doctor's marks; with ``below``, the legend under the axes,
+        two columns, holding the findings' names."""
+        from lstm_lessons.plots import plot_histories, run_color
+
         for label, value in self.levels.items():
             ax.axhline(value, color="black", ls=":", lw=1.2, label=label)
         if drawn:
+            in_legend = {label: "; ".join(found) for label, found in notes.items()} if below else None
             plot_histories(drawn, self.metric, ax=ax, log=self.log, title=self.title, ylabel=self.ylabel,
-                           validation_only=self.validation_only, legend_beside=beside,
-                           notes=None if named_at_the_line else
-                           {label: "; ".join(found) for label, found in notes.items()})
+                           validation_only=self.validation_only, notes=in_legend)
+            if below:
+                ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                          frameon=False)
         else:
             ax.set_title(self.title or "")
             ax.set_xlabel("epoch")
@@ -282,19 +311,38 @@ class LiveView:
         for (label, epoch), names in at_epoch.items():
             color = run_color(label)
             ax.axvline(epoch, color=color, ls=":", lw=1.2, gid=f"mark {label} {epoch}")
-            if named_at_the_line:
+            if not below:
                 ax.annotate(", ".join(names), (epoch, 1), xycoords=("data", "axes fraction"), xytext=(2, -4),
                             textcoords="offset points", rotation=90, ha="left", va="top", fontsize="x-small",
                             color=color)
-        key = (tuple(drawn), tuple(at_epoch))
-        if quick and self._layout[0] == key:
-            figure.subplots_adjust(**self._layout[1])
-        else:
-            figure.tight_layout()
-            parameters = figure.subplotpars
-            self._layout = (key, {side: getattr(parameters, side)
-                                  for side in ("left", "right", "top", "bottom")})
-        return figure
+
+    def _progress_table(self, ax, drawn: dict, notes: dict) -> None:
+        """One row a run: epochs done of those planned, the last training and validation value
+        of the metric, the best validation value, and the doctor's findings."""
+        import numpy as np
+
+        def number(values) -> str:
+            finite = np.asarray(values, dtype=float)
+            return f"{finite[-1]:.3g}" if len(finite) and np.isfinite(finite[-1]) else "-"
+
+        rows = []
+        for label, history in drawn.items():
+            validation = np.asarray(history.get(f"val_{self.metric}", []), dtype=float)
+            best = f"{np.nanmin(validation):.3g}" if np.isfinite(validation).any() else "-"
+            done = max(len(values) for values in history.values())
+            rows.append([label, f"{done} / {self._planned.get(label, done)}",
+                         "-" if self.validation_only else number(history.get(self.metric, [])),
+                         number(validation), best, "; ".join(notes.get(label, [])) or "none"])
+        ax.axis("off")
+        header = ["run", "epoch", self.metric, f"val_{self.metric}", f"best val_{self.metric}",
+                  "the doctor's findings"]
+        widths = [max(len(str(row[k])) for row in [header, *rows]) + 2 for k in range(len(header))]
+        table = ax.table(cellText=rows, colLabels=header, cellLoc="left", colLoc="left", bbox=[0, 0, 1, 1],
+                         colWidths=[width / sum(widths) for width in widths])
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+        if self.title:
+            ax.set_title(self.title)
 
     def png(self, *, quick: bool = False) -> bytes:
         """The view as it stands, as PNG bytes (the same bytes for the same runs, without a

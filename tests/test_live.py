@@ -207,3 +207,21 @@ def test_with_many_runs_the_findings_are_named_in_the_legend():
                       if s.epoch is not None)
     assert f"run 0 (training): {found}" in legend, legend
     assert "run 0 (validation)" in legend
+
+
+def test_with_more_runs_than_colours_the_view_is_a_table_of_their_progress():
+    view = live.LiveView(show=False)
+    labels = [f"table run {k}" for k in range(live.CURVES_UP_TO + 1)]
+    for label in labels:
+        feed(view, label, OVERFITTING, epochs=40)
+    ax = view.figure().axes[0]
+    assert not ax.get_lines()
+    cells = ax.tables[0].get_celld()
+    text = {position: cell.get_text().get_text() for position, cell in cells.items()}
+    rows = {text[row, 0]: [text[row, col] for col in range(1, 6)] for row in range(1, len(labels) + 1)}
+    found = "; ".join(f"{s.name} from epoch {s.epoch}" for s in diagnose(OVERFITTING).symptoms
+                      if s.epoch is not None)
+    loss, val_loss = OVERFITTING["loss"], OVERFITTING["val_loss"]
+    assert rows[labels[0]] == ["30 / 40", f"{loss[-1]:.3g}", f"{val_loss[-1]:.3g}", f"{min(val_loss):.3g}",
+                               found]
+    assert list(rows) == labels
