@@ -465,6 +465,10 @@ def run_watched(work: Callable[[str | None], Any]) -> Any:
     inside :class:`relaying_to` that folder); this thread reads the events every
     :data:`POLL_SECONDS` and hands them to the view, so the notebook's output is updated from
     the thread that runs the cell. ``work``'s exception, if any, is raised here.
+
+    Interrupted while it waits (Kernel > Interrupt, Ctrl-C), it removes the folder and raises
+    ``KeyboardInterrupt`` at once; each worker's run then fails at its next epoch, when its
+    report finds no folder, and joblib starts none of the runs still waiting.
     """
     view = active()
     if view is None:

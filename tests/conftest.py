@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# No one watches the lessons nbval and the grader run here: each live view is drawn once, at its
+# end, as `lstm-lessons run` does (the same image as redrawn live: tests/test_live.py). The
+# JupyterLab test sets it back to "live" for its server.
+os.environ.setdefault("LSTM_LESSONS_LIVE", "final")
 # `make test` runs two pytest-xdist workers: each worker, and the kernels, graders and lessons it
 # starts, gives TensorFlow its share of the cores instead of all of them (see ll.cores).
 if "PYTEST_XDIST_WORKER_COUNT" in os.environ:

@@ -35,6 +35,7 @@ from papermill.parameterize import parameterize_notebook
 
 from lstm_lessons.instructor import load_solution
 from lstm_lessons.instructor.solutions import exercise_cells
+from lstm_lessons.live import LIVE_ENV
 from lstm_lessons.runner import available_lessons
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +84,8 @@ def lab(tmp_path_factory):
         (home / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (home / "settings" / name).write_text(json.dumps(values))
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+    env = {**os.environ, LIVE_ENV: "live",         # a student watches: views redraw while they train
+           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config")}
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",

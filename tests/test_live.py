@@ -179,18 +179,19 @@ def test_a_notebook_keeps_one_image_per_view_the_same_drawn_live_or_only_at_the_
     from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(LIVE_CELL),
-                      nbformat.v4.new_code_cell(f"import os; os.environ[{live.LIVE_ENV!r}] = 'final'"),
+    notebook.cells = [nbformat.v4.new_code_cell(f"import os; os.environ[{live.LIVE_ENV!r}] = 'live'"),
+                      nbformat.v4.new_code_cell(LIVE_CELL),
+                      nbformat.v4.new_code_cell(f"os.environ[{live.LIVE_ENV!r}] = 'final'"),
                       nbformat.v4.new_code_cell(LIVE_CELL)]
     NotebookClient(notebook, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     images = []
-    for cell in (notebook.cells[0], notebook.cells[2]):
+    for cell in (notebook.cells[1], notebook.cells[3]):
         kinds = [(o.output_type, o.get("name")) for o in cell.outputs]
         assert kinds == [("display_data", None), ("stream", "stdout")], kinds
         images.append(base64.b64decode(cell.outputs[0].data["image/png"]))
-    live_draws = int(notebook.cells[0].outputs[1].text.split()[1])
-    final_draws = int(notebook.cells[2].outputs[1].text.split()[1])
+    live_draws = int(notebook.cells[1].outputs[1].text.split()[1])
+    final_draws = int(notebook.cells[3].outputs[1].text.split()[1])
     assert live_draws >= 2 and final_draws == 1, (live_draws, final_draws)
     assert hashlib.sha256(images[0]).digest() == hashlib.sha256(images[1]).digest()
     assert "widgets" not in notebook.metadata
