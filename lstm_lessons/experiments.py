@@ -74,14 +74,21 @@ def train_many(train: Callable, calls: Sequence[Mapping[str, Any]], jobs: int | 
         ``train``'s result for each call, in the order of ``calls``.
 
     Raises:
-        ValueError: ``jobs`` is not ``None`` or an integer >= 1, or a call does not fit
-            ``train`` (:func:`checked_calls`), before anything trains.
+        ValueError: ``jobs`` is not ``None`` or an integer >= 1, a call does not fit
+            ``train`` (:func:`checked_calls`), or inside ``with view:`` two calls have the same
+            ``label`` (their curves would be one), before anything trains.
     """
     jobs = workers.check_jobs(jobs)
     calls = checked_calls(train, calls)
     view = live.active()
     if view is not None and label is not None:
-        view.expect([label(call) for call in calls])
+        labels = [str(label(call)) for call in calls]
+        repeated = {name: [i for i, other in enumerate(labels) if other == name] for name in labels
+                    if labels.count(name) > 1}
+        if repeated:
+            raise ValueError(f"Runs shown in one live view need labels of their own; these calls share "
+                             f"one: {repeated}. Give each call a label of its own.")
+        view.expect(labels)
     if jobs == 1:   # here, one after the other: a live view gets each epoch directly
         return [train(**call) for call in calls]
     return live.run_watched(lambda folder: _share_out(train, calls, jobs, group, folder))

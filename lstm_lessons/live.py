@@ -38,9 +38,9 @@ from typing import Any
 
 DRAWING_SHARE = 0.04
 """The largest share of a training's wall time the view spends redrawing: after a redraw that
-took ``c`` seconds, the next waits at least ``c / DRAWING_SHARE`` seconds (a redraw of 40 ms:
-one a second at most). The issue that asked for the view set its cost below 5 % of a lesson's
-time; ``benchmarks/live_overhead.py`` measures it."""
+took ``c`` seconds, the next waits at least ``c / DRAWING_SHARE`` seconds (a redraw of 0.1 s, as
+on the course's machines: one every 2.5 s at most). The issue that asked for the view set its
+cost below 5 % of a lesson's time; ``benchmarks/live_overhead.py`` measures it."""
 
 MIN_INTERVAL = 0.5
 """Seconds between two redraws at least, however cheap the redraw."""
@@ -55,7 +55,10 @@ more, whose colours would repeat, a table of each run's progress and findings.""
 
 LIVE_ENV = "LSTM_LESSONS_LIVE"
 """The environment variable that says how views redraw: ``live`` (the default) while training,
-``final`` only at the end of each run and ``with`` block (for runs no one watches)."""
+``final`` once, when the cell that trains ends (for runs no one watches)."""
+
+MODES = ("live", "final")
+"""The values :data:`LIVE_ENV` may take."""
 
 POLL_SECONDS = 0.25
 """How often the notebook's process reads the progress of runs in worker processes."""
@@ -64,10 +67,34 @@ _ACTIVE: list[LiveView] = []
 """The views of the enclosing ``with view:`` blocks, innermost last."""
 
 _DRAWN_BEFORE: list[bool] = []
-"""Not empty once a view of this process has drawn (see :meth:`LiveView._redraw`)."""
+"""Not empty once a view of this process has drawn (see :meth:`LiveView._draw`)."""
+
+_SPENT = {"seconds": 0.0, "draws": 0}
+"""What this process's views spent drawing for the notebook (:func:`drawing_seconds`)."""
+
+_LABEL_BOX = {"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1}
+"""The background of a finding's name written along its line, so a curve under it does not hide it."""
 
 _RELAY: dict[str, str | None] = {"folder": None}
 """In a worker process: the folder its runs' progress goes to (set by :func:`relaying_to`)."""
+
+
+def mode() -> str:
+    """How views redraw in this process: the value of :data:`LIVE_ENV`, ``"live"`` when unset.
+
+    Raises:
+        ValueError: the variable holds something else than one of :data:`MODES`.
+    """
+    value = os.environ.get(LIVE_ENV, "live")
+    if value not in MODES:
+        raise ValueError(f"{LIVE_ENV} must be one of {MODES}. Received: {LIVE_ENV}={value!r}")
+    return value
+
+
+def drawing_seconds() -> tuple[float, int]:
+    """Seconds this process's views spent drawing the images they sent to the notebook, and how
+    many images (``benchmarks/live_overhead.py`` reads it in a lesson's kernel)."""
+    return _SPENT["seconds"], int(_SPENT["draws"])
 
 
 def _kernel_shell():
@@ -80,24 +107,46 @@ def _kernel_shell():
     return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
 
 
+def _history_of(label, history) -> dict[str, list[float]]:
+    """A finished run's logs as lists of floats of one length, or ``ValueError`` naming ``label``."""
+    logs = history.history if hasattr(history, "history") else history
+    if not isinstance(logs, Mapping):
+        raise ValueError(f"runs[{label!r}] must be a Keras History or a dict of per-epoch lists. "
+                         f"Received: {type(history).__name__}")
+    try:
+        lists = {str(key): [float(v) for v in values] for key, values in logs.items()}
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"runs[{label!r}] must hold per-epoch numbers: {error}") from None
+    if len({len(values) for values in lists.values()}) > 1:
+        raise ValueError(f"runs[{label!r}] has keys of different lengths: "
+                         f"{ {key: len(values) for key, values in lists.items()} }")
+    return lists
+
+
 class LiveView:
     """One figure of training curves, redrawn while the runs train.
 
     Each run is drawn as :func:`lstm_lessons.plots.plot_histories` draws it (its colour for the
-    session, training solid, validation dashed, log scale for a loss), on an x axis from epoch 1
-    to the most epochs any run was asked for, so a run's progress shows as its line grows to the
-    right. Each finding of the training doctor that starts at an epoch is marked there: a dotted
-    line in the run's colour, and the symptom's name beside it (with more than
+    session, training solid, validation dashed, log scale for a loss, spanning at least one
+    decade so that a fall of a few per cent looks small), on an x axis from epoch 1 to the most
+    epochs any run was asked for, so a run's progress shows as its line grows to the right.
+    Each finding of the training doctor that starts at an epoch is marked there: a dotted line
+    in the run's colour, and the symptom's name beside it (with more than
     :data:`NAMED_AT_THE_LINE` runs, in the run's entry of the legend, where names do not
-    overlap). With more than :data:`CURVES_UP_TO` runs the view is a table instead, one row a
-    run: its epochs so far, its last values and its findings. The findings come from the
-    ``doctor`` given to :meth:`callback` (its diagnosis so far), or else from
-    ``ll.doctor.diagnose`` on the run's logs so far (with a ``TrainingDoctor`` earlier in
-    ``callbacks``, those logs hold its gradient norms too).
+    overlap). The findings are the doctor's on the run's whole logs, whichever curve is drawn:
+    those of the ``doctor`` given to :meth:`callback` (its diagnosis so far, with the monitors it
+    checks), or else ``ll.doctor.diagnose`` on the logs the view received (with a
+    ``TrainingDoctor`` earlier in ``callbacks``, they hold its gradient norms too). With more
+    than :data:`CURVES_UP_TO` runs the view is a table instead, one row a run: its epochs so far,
+    its last values and its findings.
 
-    Redraws are spaced so that drawing takes at most :data:`DRAWING_SHARE` of the time, and
-    never closer than :data:`MIN_INTERVAL`; the end of every run and the end of a ``with``
-    block always redraw, so the last image shows everything.
+    In a notebook the view takes its place in the output of the cell that trains when the first
+    run begins, and is drawn there: while training (``LSTM_LESSONS_LIVE=live``, the default)
+    at most every :data:`MIN_INTERVAL` seconds and with at most :data:`DRAWING_SHARE` of the
+    time spent drawing, and at the end of each run and of a ``with`` block; and always when the
+    cell ends, whatever stopped it (an error, an interrupt), so the last image shows everything
+    the view received. With ``final`` it is drawn only then, once a cell. Used again in a later
+    cell, it takes a place in that cell's output.
 
     Args:
         title: the figure's title.
@@ -117,8 +166,9 @@ class LiveView:
         draws: how many images were sent to the notebook.
 
     Raises:
-        ValueError: ``metric`` is not a non-empty string or ``runs`` is not a mapping of
-            histories.
+        ValueError: ``metric`` is not a non-empty string, ``runs`` is not a mapping of
+            histories with per-epoch lists of one length, a value of ``levels`` is not a number,
+            or :data:`LIVE_ENV` holds something else than one of :data:`MODES`.
 
     Example::
 
@@ -133,27 +183,34 @@ class LiveView:
                  ylabel: str | None = None, validation_only: bool = False,
                  runs: Mapping[str, Any] | None = None, levels: Mapping[str, float] | None = None,
                  show: bool = True):
+        mode()
         if not isinstance(metric, str) or not metric:
             raise ValueError(f"metric must be a logged key such as 'loss'. Received: metric={metric!r}")
         if runs is not None and not isinstance(runs, Mapping):
             raise ValueError(f"runs must be a dict {{label: history}}. Received: {type(runs).__name__}")
         self.title, self.metric, self.log, self.ylabel = title, metric, log, ylabel
         self.validation_only, self.show = validation_only, show
-        self.levels = {str(label): float(value) for label, value in (levels or {}).items()}
+        self.levels: dict[str, float] = {}
+        for label, value in (levels or {}).items():
+            try:
+                self.levels[str(label)] = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"levels[{label!r}] must be a number in the y axis's units. "
+                                 f"Received: {value!r}") from None
         self._histories: dict[str, dict[str, list[float]]] = {}
         self._planned: dict[str, int] = {}
         self._doctors: dict[str, Any] = {}
+        self._diagnoses: dict[str, Any] = {}
+        self._gaps: dict[str, set[str]] = {}
         for label, history in (runs or {}).items():
-            logs = history.history if hasattr(history, "history") else history
-            if not isinstance(logs, Mapping):
-                raise ValueError(f"runs[{label!r}] must be a Keras History or a dict of per-epoch lists. "
-                                 f"Received: {type(history).__name__}")
-            self._histories[str(label)] = {key: [float(v) for v in values] for key, values in logs.items()}
-            self._planned[str(label)] = max((len(v) for v in logs.values()), default=0)
+            self._histories[str(label)] = _history_of(label, history)
+            self._planned[str(label)] = max((len(v) for v in self._histories[str(label)].values()), default=0)
         self.draws = 0
         self._layout: tuple = ((), {})
         self._handle = None
+        self._cell: int | None = None
         self._changed = False
+        self._broken = False
         self._last_draw: float | None = None
         self._draw_cost = 0.0
 
@@ -172,12 +229,19 @@ class LiveView:
     def begin(self, label: str, epochs: int) -> None:
         """A run called ``label`` starts (again, if the label was seen: its curves start over)
         and will train ``epochs`` epochs at most."""
+        label = str(label)
         self._histories[label] = {}
         self._planned[label] = int(epochs)
+        self._diagnoses.pop(label, None)
+        self._gaps.pop(label, None)
         self._changed = True
+        self._attach()
 
     def epoch(self, label: str, logs: Mapping[str, Any]) -> None:
-        """The logs of the epoch run ``label`` just finished; redraws if it is time."""
+        """The logs of the epoch run ``label`` just finished; redraws if it is time. A key
+        missing from some epochs (``fit(validation_freq=2)``) is NaN there, a gap in its curve,
+        and left out of what the doctor reads."""
+        label = str(label)
         history = self._histories.setdefault(label, {})
         n_before = max((len(v) for v in history.values()), default=0)
         for key, value in logs.items():
@@ -185,15 +249,25 @@ class LiveView:
                 number = float(value)
             except (TypeError, ValueError):
                 continue
-            values = history.setdefault(key, [math.nan] * n_before)
-            values.append(number)
+            history.setdefault(str(key), [math.nan] * n_before).append(number)
+        for key, values in history.items():
+            if len(values) == n_before:
+                values.append(math.nan)
+                self._gaps.setdefault(label, set()).add(key)
         self._planned[label] = max(self._planned.get(label, 0), n_before + 1)
         self._changed = True
-        self._redraw(force=False)
+        if self._attach() is not None and mode() == "live":
+            self._throttled_draw()
 
     def end(self, label: str) -> None:
-        """Run ``label`` finished (or stopped early): redraw now."""
-        self._redraw(force=True)
+        """Run ``label`` finished (or stopped early): redrawn now while training is watched
+        (``live``); the doctor given to :meth:`callback` for it has its diagnosis kept."""
+        label = str(label)
+        doctor = self._doctors.pop(label, None)
+        if doctor is not None:
+            self._diagnoses[label] = getattr(doctor, "diagnosis", None)
+        if self._attach() is not None and mode() == "live" and self._changed:
+            self._draw(quick=False)
 
     def receive(self, event: Mapping[str, Any]) -> None:
         """One event of a run, as :func:`report` sends it: ``{"run", "kind", ...}``."""
@@ -213,11 +287,11 @@ class LiveView:
         Args:
             label: the run's name in the legend.
             doctor: a ``TrainingDoctor`` in the same ``callbacks``, whose findings (its
-                diagnosis so far, with the monitors it checks) are marked; ``None``: the view
-                diagnoses the logs it receives.
+                diagnosis so far, with the monitors it checks; kept when the run ends) are
+                marked; ``None``: the view diagnoses the logs it receives.
         """
         if doctor is not None:
-            self._doctors[label] = doctor
+            self._doctors[str(label)] = doctor
         return _callback_class()(self.receive, str(label))
 
     # -- what the view shows ---------------------------------------------------------------
@@ -237,8 +311,13 @@ class LiveView:
         for label, history in self._histories.items():
             if not history.get("loss"):
                 continue
-            doctor = self._doctors.get(label)
-            diagnosis = getattr(doctor, "diagnosis", None) if doctor is not None else diagnose(history)
+            if label in self._diagnoses:
+                diagnosis = self._diagnoses[label]
+            elif label in self._doctors:
+                diagnosis = getattr(self._doctors[label], "diagnosis", None)
+            else:   # a key logged in some epochs only (validation_freq) is not the doctor's to read
+                gaps = self._gaps.get(label, set())
+                diagnosis = diagnose({key: values for key, values in history.items() if key not in gaps})
             for symptom in getattr(diagnosis, "symptoms", []):
                 if symptom.epoch is not None:
                     found.append((label, int(symptom.epoch), symptom.name))
@@ -258,6 +337,10 @@ class LiveView:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
+        from lstm_lessons.plots import run_color
+
+        for label in self._histories:     # colours in the order of the runs, whichever drew first
+            run_color(label)
         key = f"val_{self.metric}" if self.validation_only else self.metric
         drawn = {label: {name: np.where(np.isfinite(values), values, np.nan)   # gaps, not warnings
                          for name, values in history.items()}
@@ -268,15 +351,13 @@ class LiveView:
         notes: dict[str, list[str]] = {}
         for (label, epoch), names in at_epoch.items():
             notes.setdefault(label, []).append(f"{', '.join(names)} from epoch {epoch}")
-        if len(drawn) > CURVES_UP_TO:
+        if len(self._histories) > CURVES_UP_TO:
             figure = Figure(figsize=(9, 0.7 + 0.22 * (len(drawn) + 1)))
             FigureCanvasAgg(figure)
             self._progress_table(figure.add_subplot(), drawn, notes)
         else:
-            below = len(drawn) > NAMED_AT_THE_LINE
-            entries = len(self.levels) + sum(1 + (f"val_{self.metric}" in h and not self.validation_only)
-                                             for h in drawn.values())
-            figure = Figure(figsize=(8.5, 4.2 + 0.2 * ((entries + 1) // 2)) if below else (7.5, 3.8))
+            below = len(self._histories) > NAMED_AT_THE_LINE
+            figure = Figure(figsize=(10, 4.4) if below else (7.5, 3.8))
             FigureCanvasAgg(figure)
             self._curves(figure.add_subplot(), drawn, at_epoch, notes, below)
         layout_key = (tuple(drawn), tuple(at_epoch))
@@ -292,6 +373,10 @@ class LiveView:
     def _curves(self, ax, drawn: dict, at_epoch: dict, notes: dict, below: bool) -> None:
         """The runs' curves and the doctor's marks; with ``below``, the legend under the axes,
         two columns, holding the findings' names."""
+        import textwrap
+
+        from matplotlib.ticker import MaxNLocator
+
         from lstm_lessons.plots import plot_histories, run_color
 
         for label, value in self.levels.items():
@@ -301,12 +386,21 @@ class LiveView:
             plot_histories(drawn, self.metric, ax=ax, log=self.log, title=self.title, ylabel=self.ylabel,
                            validation_only=self.validation_only, notes=in_legend)
             if below:
-                ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                handles, labels = ax.get_legend_handles_labels()
+                ax.legend(handles, [textwrap.fill(text, 62, subsequent_indent="  ") for text in labels],
+                          fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
                           frameon=False)
+            if self.log:
+                self._at_least_a_decade(ax, drawn)
         else:
             ax.set_title(self.title or "")
             ax.set_xlabel("epoch")
-            ax.text(0.5, 0.5, "waiting for the first epoch", ha="center", va="center", transform=ax.transAxes)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            key = f"val_{self.metric}" if self.validation_only else self.metric
+            received = sorted({name for history in self._histories.values() for name in history})
+            ax.text(0.5, 0.5, f"no {key!r} in the logs received; they hold {', '.join(received)}" if received
+                    else "waiting for the first epoch", ha="center", va="center", transform=ax.transAxes,
+                    wrap=True)
         ax.set_xlim(0.5, max([*self._planned.values(), 1]) + 0.5)
         for (label, epoch), names in at_epoch.items():
             color = run_color(label)
@@ -314,7 +408,20 @@ class LiveView:
             if not below:
                 ax.annotate(", ".join(names), (epoch, 1), xycoords=("data", "axes fraction"), xytext=(2, -4),
                             textcoords="offset points", rotation=90, ha="left", va="top", fontsize="x-small",
-                            color=color)
+                            color=color, bbox=_LABEL_BOX)
+
+    def _at_least_a_decade(self, ax, drawn: dict) -> None:
+        """A log axis over less than a factor 10 widened to one decade around the data, so a
+        fall of a few per cent does not fill the height of the figure."""
+        import numpy as np
+
+        keys = [f"val_{self.metric}"] if self.validation_only else [self.metric, f"val_{self.metric}"]
+        values = np.concatenate([np.asarray(history[key], dtype=float).ravel() for history in drawn.values()
+                                 for key in keys if key in history] + [np.asarray([*self.levels.values()])])
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size and values.max() < 10 * values.min():
+            middle = float(np.sqrt(values.min() * values.max()))
+            ax.set_ylim(middle / np.sqrt(10), middle * np.sqrt(10))
 
     def _progress_table(self, ax, drawn: dict, notes: dict) -> None:
         """One row a run: epochs done of those planned, the last training and validation value
@@ -336,6 +443,8 @@ class LiveView:
         ax.axis("off")
         header = ["run", "epoch", self.metric, f"val_{self.metric}", f"best val_{self.metric}",
                   "the doctor's findings"]
+        if not rows:
+            rows = [["waiting for the first epoch", "", "", "", "", ""]]
         widths = [max(len(str(row[k])) for row in [header, *rows]) + 2 for k in range(len(header))]
         table = ax.table(cellText=rows, colLabels=header, cellLoc="left", colLoc="left", bbox=[0, 0, 1, 1],
                          colWidths=[width / sum(widths) for width in widths])
@@ -351,29 +460,65 @@ class LiveView:
         self.figure(quick=quick).savefig(buffer, format="png", dpi=100, metadata={"Software": None})
         return buffer.getvalue()
 
-    def _redraw(self, force: bool) -> None:
-        if not (self.show and self._changed) or _kernel_shell() is None:
-            return
-        if not force and os.environ.get(LIVE_ENV, "live") == "final":
-            return
-        now = time.monotonic()
-        if not force and self._last_draw is not None and \
-                now - self._last_draw < max(MIN_INTERVAL, self._draw_cost / DRAWING_SHARE):
-            return
-        from IPython.display import display
+    # -- the notebook's output -------------------------------------------------------------
+    def _alt(self) -> str:
+        return f"<live view: {self.title or 'training'}>"
 
-        data = {"image/png": base64.b64encode(self.png(quick=not force)).decode("ascii"),
-                "text/plain": f"<live view: {self.title or 'training'}>"}
-        if self._handle is None:
-            self._handle = display(data, raw=True, display_id=True)
-        else:
-            self._handle.update(data, raw=True)
+    def _attach(self):
+        """In a Jupyter kernel and with ``show``: the view's place in the output of the cell that
+        runs now (made on first use in each cell, before anything the training prints, so the
+        image sits there whether it is drawn live or only at the end), with a hook that draws
+        it when the cell ends. Returns the shell, or ``None`` where nothing is shown."""
+        shell = _kernel_shell()
+        if shell is None or not self.show or self._broken:
+            return None
+        if self._handle is None or self._cell != shell.execution_count:
+            from IPython.display import display
+
+            self._handle = display({"text/plain": self._alt()}, raw=True, display_id=True)
+            self._cell, self._last_draw = shell.execution_count, None
+            shell.events.register("post_run_cell", self._cell_ended)
+        return shell
+
+    def _cell_ended(self, result=None) -> None:
+        """IPython's ``post_run_cell``: the last image of this cell, if anything changed since
+        the last one (a run whose ``fit`` raised or was interrupted never ends)."""
+        shell = _kernel_shell()
+        if shell is not None:
+            shell.events.unregister("post_run_cell", self._cell_ended)
+        if self._changed and self._handle is not None:
+            self._draw(quick=False)
+
+    def _throttled_draw(self) -> None:
+        now = time.monotonic()
+        wait = max(MIN_INTERVAL, self._draw_cost / DRAWING_SHARE)
+        if self._last_draw is None or now - self._last_draw >= wait:
+            self._draw(quick=True)
+
+    def _draw(self, quick: bool) -> None:
+        """Send the view's image to its place in the notebook. A failure to draw never stops the
+        training: it is reported once, as a warning, and the view stops drawing."""
+        if self._handle is None or self._broken:
+            return
+        start = time.monotonic()
+        try:
+            image = base64.b64encode(self.png(quick=quick)).decode("ascii")
+        except Exception as error:  # noqa: BLE001 - a figure must not stop a training
+            import warnings
+
+            self._broken = True
+            warnings.warn(f"The live view {self.title or ''!r} stopped drawing: {error!r}", RuntimeWarning,
+                          stacklevel=2)
+            return
+        self._handle.update({"image/png": image, "text/plain": self._alt()}, raw=True)
         self.draws += 1
         self._changed = False
         self._last_draw = time.monotonic()
+        _SPENT["seconds"] += self._last_draw - start
+        _SPENT["draws"] += 1
         # A session's first figure also loads matplotlib's fonts (about half a second): not a
         # redraw's cost, which the next one measures.
-        self._draw_cost = self._last_draw - now if _DRAWN_BEFORE else 0.0
+        self._draw_cost = self._last_draw - start if _DRAWN_BEFORE else 0.0
         if not _DRAWN_BEFORE:
             _DRAWN_BEFORE.append(True)
 
@@ -383,8 +528,12 @@ class LiveView:
         return self
 
     def __exit__(self, *exc) -> None:
-        _ACTIVE.remove(self)
-        self._redraw(force=True)
+        for position in range(len(_ACTIVE) - 1, -1, -1):
+            if _ACTIVE[position] is self:
+                del _ACTIVE[position]
+                break
+        if self._changed and mode() == "live":
+            self._draw(quick=False)
 
 
 def active() -> LiveView | None:
@@ -407,9 +556,12 @@ def _route(event: dict) -> None:
     if view is not None:
         view.receive(event)
     elif _RELAY["folder"] is not None:
-        line = json.dumps(event) + "\n"
-        with open(Path(_RELAY["folder"]) / f"{os.getpid()}.jsonl", "a", encoding="utf-8") as file:
-            file.write(line)
+        folder = Path(_RELAY["folder"])
+        if not folder.is_dir():   # the notebook stopped waiting (interrupted): stop this run too
+            raise RuntimeError(f"No one watches this training any more: {folder} is gone (the cell that "
+                               f"started it was interrupted or failed)")
+        with open(folder / f"{os.getpid()}.jsonl", "a", encoding="utf-8") as file:
+            file.write(json.dumps(event) + "\n")
 
 
 def listening() -> bool:
@@ -466,9 +618,10 @@ def run_watched(work: Callable[[str | None], Any]) -> Any:
     :data:`POLL_SECONDS` and hands them to the view, so the notebook's output is updated from
     the thread that runs the cell. ``work``'s exception, if any, is raised here.
 
-    Interrupted while it waits (Kernel > Interrupt, Ctrl-C), it removes the folder and raises
-    ``KeyboardInterrupt`` at once; each worker's run then fails at its next epoch, when its
-    report finds no folder, and joblib starts none of the runs still waiting.
+    Interrupted while it waits (Kernel > Interrupt, Ctrl-C), or when the view fails, it removes
+    the folder and raises at once. Each worker's run then stops at its next epoch with a
+    ``RuntimeError`` (its report finds no folder), which nobody raises again, and joblib starts
+    none of the runs still waiting. The worker processes themselves stay for the next call.
     """
     view = active()
     if view is None:
@@ -481,7 +634,9 @@ def run_watched(work: Callable[[str | None], Any]) -> Any:
         except BaseException as error:  # noqa: BLE001 - raised again in the calling thread
             outcome["error"] = error
 
-    with tempfile.TemporaryDirectory(prefix="lstm-lessons-live-") as folder:
+    # A worker may append to its file while the folder is removed after an interrupt: the
+    # removal then leaves what it cannot remove, and the interrupt is what is raised.
+    with tempfile.TemporaryDirectory(prefix="lstm-lessons-live-", ignore_cleanup_errors=True) as folder:
         reader = _Reader(folder)
         thread = threading.Thread(target=target, name="lstm-lessons training", daemon=True)
         thread.start()

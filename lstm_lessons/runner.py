@@ -201,7 +201,9 @@ def run_lesson(path: Path, out_dir: Path, parameters: dict | None = None,
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / path.name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by the kernel
-    os.environ.setdefault(LIVE_ENV, "final")  # no one watches: each live view drawn once, at its end
+    watched = os.environ.get(LIVE_ENV)
+    if watched is None:   # no one watches: each live view is drawn once, when its cell ends
+        os.environ[LIVE_ENV] = "final"   # for the kernel only (restored below)
     error = None
     start = time.perf_counter()
     try:
@@ -214,6 +216,9 @@ def run_lesson(path: Path, out_dir: Path, parameters: dict | None = None,
         )
     except Exception as exc:  # noqa: BLE001 - any failure becomes this lesson's status
         error = execution_error(exc)
+    finally:
+        if watched is None:
+            del os.environ[LIVE_ENV]
     seconds = round(time.perf_counter() - start, 1)
     claims = read_claims(nbformat.read(output, as_version=4)) if output.exists() else {}
     if error is not None:

@@ -49,8 +49,9 @@ LESSON_SECONDS = 600
 lessons take under a minute headlessly; the browser adds little)."""
 LIVE_CELLS = {"01_learning_rate_oscillation": 'll.live.LiveView("Too-high learning rate")'}
 """The training cell of a lesson whose live view is watched while it runs (a text in its source)."""
-LIVE_SHOTS = 3
-"""Different screenshots of the live view, each taken while its cell runs, that make it live."""
+LIVE_SHOTS = 2
+"""Different screenshots of the live view, each taken while its cell runs, that make it live (a
+redraw every 2.5 s or so, during a fit of 7 s or more)."""
 CHECK_SECONDS = 300
 """How long an exercise check may take to show its feedback (they train for 3 to 25 s)."""
 SETTINGS = {
@@ -150,6 +151,8 @@ def watch_live_view(page, position: int, seconds: float) -> list[bytes]:
     deadline = time.monotonic() + seconds
     while prompt.inner_text().strip() != "[*]:" or image.count() == 0:   # running, first image shown
         assert time.monotonic() < deadline, f"cell {position} never showed its live view while running"
+        assert not re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()), \
+            f"cell {position} finished before its live view was seen while it ran"
         page.wait_for_timeout(200)
     shots: list[bytes] = []
     while time.monotonic() < deadline:

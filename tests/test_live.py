@@ -5,6 +5,7 @@ import base64
 import hashlib
 import os
 import time
+import warnings
 
 import matplotlib
 
@@ -81,7 +82,35 @@ def test_a_restarted_run_starts_its_curves_over_and_non_finite_values_leave_gaps
     feed(view, "run", {"loss": [1.0, 2.0, 3.0]})
     feed(view, "run", {"loss": [0.5, float("nan"), float("inf")]})
     assert view.histories["run"]["loss"][0] == 0.5 and len(view.histories["run"]["loss"]) == 3
-    assert view.png().startswith(b"\x89PNG")          # no warning, no error: gaps where not finite
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # no warning, no error: gaps where not finite
+        assert view.png().startswith(b"\x89PNG")
+
+
+def test_a_key_logged_only_in_some_epochs_leaves_gaps_and_the_doctor_still_reads_the_run():
+    view = live.LiveView(show=False)
+    view.begin("every other epoch", 4)
+    for epoch in range(4):            # fit(validation_freq=2): val_loss at epochs 2 and 4 only
+        validation = {"val_loss": 0.9} if epoch % 2 else {}
+        view.epoch("every other epoch", {"loss": 1.0 / (epoch + 1), **validation})
+    history = view.histories["every other epoch"]
+    assert len(history["loss"]) == len(history["val_loss"]) == 4
+    assert np.isnan(history["val_loss"][0]) and history["val_loss"][1] == 0.9
+    assert view.marks == [] and view.png().startswith(b"\x89PNG")
+
+
+def test_a_log_axis_spans_at_least_a_decade_so_a_small_fall_looks_small():
+    view = live.LiveView(show=False)
+    feed(view, "stagnant", {"loss": [1.000e5, 0.995e5, 0.990e5, 0.985e5]})
+    low, high = view.figure().axes[0].get_ylim()
+    assert high / low == pytest.approx(10)
+
+
+def test_a_metric_the_logs_lack_is_named_in_the_figure():
+    view = live.LiveView(metric="mae", show=False)
+    feed(view, "run", {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]})
+    assert [t.get_text() for t in view.figure().axes[0].texts] == [
+        "no 'mae' in the logs received; they hold loss, val_loss"]
 
 
 def test_finished_runs_and_levels_are_drawn_beside_the_new_one():
@@ -93,9 +122,17 @@ def test_finished_runs_and_levels_are_drawn_beside_the_new_one():
     assert labels == ["majority rate", "before (validation)", "after (validation)"]
 
 
-def test_bad_settings_are_refused_naming_the_value():
+def test_bad_settings_are_refused_naming_the_value(monkeypatch):
     with pytest.raises(ValueError, match="metric=''"):
         live.LiveView(metric="")
+    with pytest.raises(ValueError, match=r"levels\['majority'\] must be a number.*'high'"):
+        live.LiveView(levels={"majority": "high"})
+    with pytest.raises(ValueError, match=r"runs\['a'\] has keys of different lengths"):
+        live.LiveView(runs={"a": {"loss": [1.0, 0.5], "val_loss": [1.0]}})
+    monkeypatch.setenv(live.LIVE_ENV, "sometimes")
+    with pytest.raises(ValueError, match="LSTM_LESSONS_LIVE=.sometimes."):
+        live.LiveView()
+    monkeypatch.setenv(live.LIVE_ENV, "final")
     with pytest.raises(ValueError, match="runs must be a dict"):
         live.LiveView(runs=[1, 2])
     with pytest.raises(ValueError, match=r"runs\['a'\] must be a Keras History"):
@@ -148,6 +185,13 @@ def test_the_view_lists_and_colours_the_runs_in_the_order_of_the_calls_not_of_th
     assert [run_color(label) for label in labels] == [PALETTE[(first + i) % len(PALETTE)] for i in range(4)]
 
 
+def test_runs_of_one_view_need_labels_of_their_own_before_anything_trains():
+    calls = [{"label": "same", "epochs": 2}, {"label": "other", "epochs": 2}, {"label": "same", "epochs": 2}]
+    with pytest.raises(ValueError, match=r"\{'same': \[0, 2\]\}"), live.LiveView(show=False) as view:
+        experiments.train_many(_train, calls, jobs=1, label=lambda call: call["label"])
+    assert view.histories == {}
+
+
 def test_a_workers_error_reaches_the_notebook_and_the_view_keeps_what_came_before():
     calls = [{"label": "fine", "epochs": 2}, {"label": "broken", "epochs": 2, "fail": True}]
     with pytest.raises(RuntimeError, match="broken failed"), live.LiveView(show=False) as view:
@@ -156,7 +200,6 @@ def test_a_workers_error_reaches_the_notebook_and_the_view_keeps_what_came_befor
 
 
 LIVE_CELL = '''
-import time, lstm_lessons as ll
 view = ll.live.LiveView("kernel test")
 for label in ("a", "b"):
     view.begin(label, 16)
@@ -164,37 +207,70 @@ for epoch in range(16):
     for k, label in enumerate(("a", "b")):
         view.epoch(label, {"loss": 1 / (epoch + 1 + k), "val_loss": 1.3 / (epoch + 1 + k) + 0.01 * epoch})
     time.sleep(0.3)
-for label in ("a", "b"):
-    view.end(label)
+    if epoch == 7:
+        view.end("a")      # a run that ends before the other
+view.end("b")
 print("draws", view.draws)
+'''
+
+STOPPED_CELL = '''
+stopped = ll.live.LiveView("a fit that raised")
+stopped.begin("c", 10)
+for epoch in range(4):
+    stopped.epoch("c", {"loss": 1 / (epoch + 1)})
+print("training...")
+raise RuntimeError("the fit raised at epoch 5")    # Keras then calls no on_train_end
 '''
 
 
 @pytest.mark.slow
 def test_a_notebook_keeps_one_image_per_view_the_same_drawn_live_or_only_at_the_end(tmp_path):
-    """In a real kernel (nbclient, as papermill runs lessons): the view redraws while the
-    cell runs, and the executed notebook keeps one image, byte for byte the one drawn when the
-    view is only drawn at its end (``LSTM_LESSONS_LIVE=final``, how the runner and the grader
-    run lessons); nothing on standard error, no widget state."""
+    """In a real kernel (nbclient, as papermill runs lessons): the view redraws while its cell
+    runs, and the executed notebook keeps one image, byte for byte the one drawn when the view
+    is only drawn when the cell ends (``LSTM_LESSONS_LIVE=final``, how the runner and the grader
+    run lessons): once, though its two runs end apart. A cell whose training raised still ends
+    with the image of every epoch received; a view used again in a later cell shows there, and
+    leaves the earlier cell's image as it was. Nothing on standard error, no widget."""
     from nbclient import NotebookClient
 
+    def sha(code: str) -> str:
+        return f"print(hashlib.sha256({code}).hexdigest())"
+
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(f"import os; os.environ[{live.LIVE_ENV!r}] = 'live'"),
-                      nbformat.v4.new_code_cell(LIVE_CELL),
+    setup = f"import hashlib, os, time\nos.environ[{live.LIVE_ENV!r}] = 'live'\nimport lstm_lessons as ll"
+    notebook.cells = [nbformat.v4.new_code_cell(setup),
+                      nbformat.v4.new_code_cell(LIVE_CELL),                       # 1
+                      nbformat.v4.new_code_cell(sha("view.png()")),               # 2
                       nbformat.v4.new_code_cell(f"os.environ[{live.LIVE_ENV!r}] = 'final'"),
-                      nbformat.v4.new_code_cell(LIVE_CELL)]
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                      nbformat.v4.new_code_cell(LIVE_CELL),                       # 4
+                      nbformat.v4.new_code_cell("print(view.draws)"),             # 5
+                      nbformat.v4.new_code_cell(STOPPED_CELL),                    # 6
+                      nbformat.v4.new_code_cell(sha("stopped.png()")),            # 7
+                      nbformat.v4.new_code_cell("view.begin('d', 3); view.epoch('d', {'loss': 0.5})")]  # 8
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    images = []
-    for cell in (notebook.cells[1], notebook.cells[3]):
-        kinds = [(o.output_type, o.get("name")) for o in cell.outputs]
+    cells = notebook.cells
+
+    def image(cell) -> bytes:
+        shown = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(shown) == 1, [o.output_type for o in cell.outputs]
+        return base64.b64decode(shown[0].data["image/png"])
+
+    for k in (1, 4):
+        kinds = [(o.output_type, o.get("name")) for o in cells[k].outputs]
         assert kinds == [("display_data", None), ("stream", "stdout")], kinds
-        images.append(base64.b64decode(cell.outputs[0].data["image/png"]))
-    live_draws = int(notebook.cells[1].outputs[1].text.split()[1])
-    final_draws = int(notebook.cells[3].outputs[1].text.split()[1])
-    assert live_draws >= 2 and final_draws == 1, (live_draws, final_draws)
-    assert hashlib.sha256(images[0]).digest() == hashlib.sha256(images[1]).digest()
-    assert "widgets" not in notebook.metadata
+    live_draws = int(cells[1].outputs[1].text.split()[1])
+    during, after = int(cells[4].outputs[1].text.split()[1]), int(cells[5].outputs[0].text)
+    assert live_draws >= 3 and (during, after) == (0, 1), (live_draws, during, after)  # final: at the end
+    assert hashlib.sha256(image(cells[1])).hexdigest() == cells[2].outputs[0].text.strip()
+    assert image(cells[1]) == image(cells[4])        # and cell 8, which used cell 4's view again, left it
+    # The cell that raised: its view, before what it printed, drawn with every epoch when it ended.
+    assert [o.output_type for o in cells[6].outputs] == ["display_data", "stream", "error"]
+    assert hashlib.sha256(image(cells[6])).hexdigest() == cells[7].outputs[0].text.strip()
+    assert image(cells[8]).startswith(b"\x89PNG")
+    outputs = [o for cell in cells for o in cell.outputs]
+    assert not [o for o in outputs if o.get("name") == "stderr"]
+    assert not [o for o in outputs if any("widget" in mime for mime in o.get("data", {}))]
 
 
 def test_with_many_runs_the_findings_are_named_in_the_legend():
