@@ -36,11 +36,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-DRAWING_SHARE = 0.04
+DRAWING_SHARE = 0.03
 """The largest share of a training's wall time the view spends redrawing: after a redraw that
-took ``c`` seconds, the next waits at least ``c / DRAWING_SHARE`` seconds (a redraw of 0.1 s, as
-on the course's machines: one every 2.5 s at most). The issue that asked for the view set its
-cost below 5 % of a lesson's time; ``benchmarks/live_overhead.py`` measures it."""
+took ``c`` seconds, the next waits at least ``c / DRAWING_SHARE`` seconds (a redraw of one run's
+curves takes about 0.1 s on the course's machines: one every 3 s or more; of eight runs' while
+two worker processes train beside it, 0.2 to 0.3 s: one every 7 to 10 s). The issue that asked
+for the view set its cost below 5 % of a lesson's time; ``benchmarks/live_overhead.py``
+measures it (``benchmarks/results/live-overhead.md``)."""
 
 MIN_INTERVAL = 0.5
 """Seconds between two redraws at least, however cheap the redraw."""
@@ -143,9 +145,9 @@ class LiveView:
     In a notebook the view takes its place in the output of the cell that trains when the first
     run begins, and is drawn there: while training (``LSTM_LESSONS_LIVE=live``, the default)
     at most every :data:`MIN_INTERVAL` seconds and with at most :data:`DRAWING_SHARE` of the
-    time spent drawing, and at the end of each run and of a ``with`` block; and always when the
-    cell ends, whatever stopped it (an error, an interrupt), so the last image shows everything
-    the view received. With ``final`` it is drawn only then, once a cell. Used again in a later
+    time spent drawing, and at the end of a ``with`` block; and always when the cell ends,
+    whatever stopped it (an error, an interrupt), so the last image shows everything the view
+    received. With ``final`` it is drawn only then, once a cell. Used again in a later
     cell, it takes a place in that cell's output.
 
     Args:
@@ -260,14 +262,15 @@ class LiveView:
             self._throttled_draw()
 
     def end(self, label: str) -> None:
-        """Run ``label`` finished (or stopped early): redrawn now while training is watched
-        (``live``); the doctor given to :meth:`callback` for it has its diagnosis kept."""
+        """Run ``label`` finished (or stopped early): redrawn if it is time (the end of the
+        ``with`` block and of the cell always redraw); the doctor given to :meth:`callback` for
+        it has its diagnosis kept."""
         label = str(label)
         doctor = self._doctors.pop(label, None)
         if doctor is not None:
             self._diagnoses[label] = getattr(doctor, "diagnosis", None)
         if self._attach() is not None and mode() == "live" and self._changed:
-            self._draw(quick=False)
+            self._throttled_draw()
 
     def receive(self, event: Mapping[str, Any]) -> None:
         """One event of a run, as :func:`report` sends it: ``{"run", "kind", ...}``."""
