@@ -212,6 +212,7 @@ class LiveView:
         self._handle = None
         self._cell: int | None = None
         self._changed = False
+        self._quick = False      # the image shown was drawn with reused margins
         self._broken = False
         self._last_draw: float | None = None
         self._draw_cost = 0.0
@@ -395,6 +396,7 @@ class LiveView:
                           frameon=False)
             if self.log:
                 self._at_least_a_decade(ax, drawn)
+            ax.set_ylabel(textwrap.fill(ax.get_ylabel(), 32))   # never taller than the axes
         else:
             ax.set_title(self.title or "")
             ax.set_xlabel("epoch")
@@ -485,11 +487,12 @@ class LiveView:
 
     def _cell_ended(self, result=None) -> None:
         """IPython's ``post_run_cell``: the last image of this cell, if anything changed since
-        the last one (a run whose ``fit`` raised or was interrupted never ends)."""
+        the last one (a run whose ``fit`` raised or was interrupted never ends) or the last one
+        was drawn quickly (its margins reused), so the last image is the full one."""
         shell = _kernel_shell()
         if shell is not None:
             shell.events.unregister("post_run_cell", self._cell_ended)
-        if self._changed and self._handle is not None:
+        if (self._changed or self._quick) and self._handle is not None:
             self._draw(quick=False)
 
     def _throttled_draw(self) -> None:
@@ -515,7 +518,7 @@ class LiveView:
             return
         self._handle.update({"image/png": image, "text/plain": self._alt()}, raw=True)
         self.draws += 1
-        self._changed = False
+        self._changed, self._quick = False, quick
         self._last_draw = time.monotonic()
         _SPENT["seconds"] += self._last_draw - start
         _SPENT["draws"] += 1
@@ -535,7 +538,7 @@ class LiveView:
             if _ACTIVE[position] is self:
                 del _ACTIVE[position]
                 break
-        if self._changed and mode() == "live":
+        if (self._changed or self._quick) and mode() == "live":
             self._draw(quick=False)
 
 

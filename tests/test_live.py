@@ -223,6 +223,19 @@ raise RuntimeError("the fit raised at epoch 5")    # Keras then calls no on_trai
 '''
 
 
+QUICK_LAST_CELL = f'''
+os.environ[{live.LIVE_ENV!r}] = "live"
+ll.live.DRAWING_SHARE = 1.0          # redraw every MIN_INTERVAL
+quickly = ll.live.LiveView("last drawn quickly")
+quickly.begin("q", 2)
+quickly.epoch("q", {{"loss": 1.0}})   # drawn at once, in full
+time.sleep(ll.live.MIN_INTERVAL + 0.3)
+quickly.epoch("q", {{"loss": 1e-5}})  # drawn quickly: the first image's margins, other tick labels
+quickly.end("q")
+print(quickly.draws)
+'''
+
+
 @pytest.mark.slow
 def test_a_notebook_keeps_one_image_per_view_the_same_drawn_live_or_only_at_the_end(tmp_path):
     """In a real kernel (nbclient, as papermill runs lessons): the view redraws while its cell
@@ -247,7 +260,9 @@ def test_a_notebook_keeps_one_image_per_view_the_same_drawn_live_or_only_at_the_
                       nbformat.v4.new_code_cell("print(view.draws)"),             # 5
                       nbformat.v4.new_code_cell(STOPPED_CELL),                    # 6
                       nbformat.v4.new_code_cell(sha("stopped.png()")),            # 7
-                      nbformat.v4.new_code_cell("view.begin('d', 3); view.epoch('d', {'loss': 0.5})")]  # 8
+                      nbformat.v4.new_code_cell("view.begin('d', 3); view.epoch('d', {'loss': 0.5})"),  # 8
+                      nbformat.v4.new_code_cell(QUICK_LAST_CELL),                  # 9
+                      nbformat.v4.new_code_cell("print(quickly.draws)\n" + sha("quickly.png()"))]  # 10
     NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     cells = notebook.cells
@@ -271,6 +286,9 @@ def test_a_notebook_keeps_one_image_per_view_the_same_drawn_live_or_only_at_the_
     assert [o.output_type for o in cells[6].outputs] == ["display_data", "stream", "error"]
     assert hashlib.sha256(image(cells[6])).hexdigest() == cells[7].outputs[0].text.strip()
     assert image(cells[8]).startswith(b"\x89PNG")
+    # The last image drawn in the cell reused earlier margins: the cell's end draws it in full.
+    assert cells[9].outputs[1].text.strip() == "2" and cells[10].outputs[0].text.strip() == "3"
+    assert hashlib.sha256(image(cells[9])).hexdigest() == cells[10].outputs[1].text.strip()
     outputs = [o for cell in cells for o in cell.outputs]
     assert not [o for o in outputs if o.get("name") == "stderr"]
     assert not [o for o in outputs if any("widget" in mime for mime in o.get("data", {}))]
