@@ -17,9 +17,10 @@ Two ways to feed it:
 Headless (papermill, nbval, the grader), the executed notebook keeps one image per view, the
 last one, drawn from everything the view received: the same image an interactive run ends
 with, whatever was drawn in between. Where no one watches, the environment variable
-``LSTM_LESSONS_LIVE=final`` (:data:`LIVE_ENV`; ``lstm-lessons run`` and the grader set it) skips
-the redraws during training and draws each view once, at its end. Outside a notebook (a
-script, a test) nothing is shown; :meth:`LiveView.png` and :meth:`LiveView.figure` still draw it.
+``LSTM_LESSONS_LIVE=final`` (:data:`LIVE_ENV`; ``lstm-lessons run``, the grader and the test
+suite set it) skips the redraws during training and draws each view once, when its cell ends.
+Outside a notebook (a script, a test) nothing is shown; :meth:`LiveView.png` and
+:meth:`LiveView.figure` still draw it.
 """
 
 from __future__ import annotations

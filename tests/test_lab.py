@@ -47,7 +47,7 @@ three executions of a lesson checks its claims for another seed."""
 LESSON_SECONDS = 600
 """How long Run All may take before the cells still running count as never finishing (the
 lessons take under a minute headlessly; the browser adds little)."""
-LIVE_CELLS = {"01_learning_rate_oscillation": 'll.live.LiveView("Too-high learning rate")'}
+LIVE_CELLS = {"01_learning_rate_oscillation": 'll.live.LiveView("Too-high learning rate"'}
 """The training cell of a lesson whose live view is watched while it runs (a text in its source)."""
 LIVE_SHOTS = 2
 """Different screenshots of the live view, each taken while its cell runs, that make it live (a
