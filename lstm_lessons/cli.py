@@ -97,8 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "DIR/results.json and DIR/feedback/<id>.html. Exit status 0 when every submission got "
                     "a grade, 1 when the grader failed on one, 2 for a usage error or no usable sandbox.",
     )
-    grade.add_argument("submissions", nargs="*", metavar="SUBMISSION", help="handed-in .ipynb files")
-    grade.add_argument("--lesson", help="the lesson they are for: its name or number, e.g. 01")
+    grade.add_argument("submissions", nargs="*", metavar="SUBMISSION",
+                       help="handed-in .ipynb files; with --roster, the one folder of the class's hand-ins")
+    grade.add_argument("--lesson", action="append", metavar="LESSON",
+                       help="the lesson they are for: its name or number, e.g. 01; with --roster, a lesson "
+                            "to grade (repeat it for several; default: every lesson)")
+    grade.add_argument("--roster", type=Path, metavar="CSV",
+                       help="the class's roster (id, name, login and/or email, section): grade the folder "
+                            "SUBMISSION of every student's hand-ins for several lessons into one gradebook "
+                            "(DIR/gradebook.csv, totals.csv, canvas.csv, moodle.csv, hand-ins.csv, "
+                            "similarity.csv)")
+    grade.add_argument("--student", action="append", metavar="LOGIN",
+                       help="with --roster: grade only this student's hand-ins (repeat it for several), "
+                            "keeping everyone else's grades")
     grade.add_argument("--workers", type=int, default=None, metavar="K",
                        help="submissions graded at once (default: the number of CPU cores)")
     grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
@@ -215,9 +226,16 @@ def _grade(args) -> int:
 
     if args.check_sandbox:
         return _check_sandbox()
+    if args.roster is not None:
+        return _grade_course(args)
     if not args.submissions or not args.lesson:
         missing = "SUBMISSION" if not args.submissions else "--lesson"
         print(f"lstm-lessons grade: error: {missing} is required (or --check-sandbox)", file=sys.stderr)
+        return 2
+    if len(args.lesson) > 1 or args.student:
+        given = "--lesson more than once" if len(args.lesson) > 1 else "--student"
+        print(f"lstm-lessons grade: error: {given} needs --roster (a class's hand-ins of several lessons)",
+              file=sys.stderr)
         return 2
     if args.no_sandbox:
         print(NO_SANDBOX_WARNING, file=sys.stderr)
@@ -231,10 +249,7 @@ def _grade(args) -> int:
         with warnings.catch_warnings():
             # Printed below as a line of this command's own, not as Python's warning line.
             warnings.simplefilter("ignore", MachinesDifferWarning)
-            grader = Grader(args.lesson, args.out, workers=args.workers, timeout=args.timeout,
-                            memory_mb=args.memory_mb, progress=not args.no_progress,
-                            sandbox=not args.no_sandbox, disk_mb=args.disk_mb, scheduler=args.scheduler,
-                            max_mb=args.max_mb, insecure_cluster=args.insecure_cluster, tls=args.tls)
+            grader = Grader(args.lesson[0], args.out, **_grader_options(args))
         for notice in grader.runner.notices:
             print(f"lstm-lessons grade: warning: {notice}", file=sys.stderr)
         grades = grader.grade(args.submissions)
@@ -264,6 +279,63 @@ def _grade(args) -> int:
               f"(same lstm_lessons code, libraries and kind of machine: CPU, oneDNN setting, threads)")
     print(f"Grades: {args.out}/grades.csv, {args.out}/results.json, feedback in {args.out}/feedback/")
     return 1 if any(g.status == "grader-error" for g in grades) else 0
+
+
+def _grader_options(args) -> dict:
+    """The ``Grader`` options the command line sets."""
+    return {"workers": args.workers, "timeout": args.timeout, "memory_mb": args.memory_mb,
+            "progress": not args.no_progress, "sandbox": not args.no_sandbox, "disk_mb": args.disk_mb,
+            "scheduler": args.scheduler, "max_mb": args.max_mb, "insecure_cluster": args.insecure_cluster,
+            "tls": args.tls}
+
+
+def _grade_course(args) -> int:
+    """``lstm-lessons grade HAND_INS --roster roster.csv``
+    (:func:`~lstm_lessons.instructor.course.grade_course`)."""
+    from lstm_lessons.instructor.cluster import ClusterError
+    from lstm_lessons.instructor.course import CourseError, grade_course
+    from lstm_lessons.instructor.grader import GradingError
+    from lstm_lessons.instructor.report import ResultsFileError
+    from lstm_lessons.instructor.roster import RosterError
+    from lstm_lessons.instructor.sandbox import SandboxUnavailable
+    from lstm_lessons.instructor.submissions import SubmissionError
+
+    if len(args.submissions) != 1:
+        print(f"lstm-lessons grade: error: with --roster, give one folder of hand-ins, not "
+              f"{len(args.submissions)} paths", file=sys.stderr)
+        return 2
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        run = grade_course(args.submissions[0], args.roster, args.out, lessons=args.lesson or (),
+                           students=args.student or (), **_grader_options(args))
+    except (LessonNotFoundError, GradingError, ResultsFileError, SubmissionError, SandboxUnavailable,
+            ClusterError, RosterError, CourseError, NotADirectoryError) as exc:
+        print(f"lstm-lessons grade: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        stop = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        print(f"\nlstm-lessons grade: stopped by {stop.name}; the grades so far are in {args.out}/ "
+              f"(gradebook.csv is written from them). Run the same command again: the hand-ins graded "
+              f"are graded again, everyone else's grades are kept.", file=sys.stderr)
+        return 128 + stop.value
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for path, why in run.matching.unmatched:
+        print(f"lstm-lessons grade: warning: {one_line(path)} is not graded: {why}", file=sys.stderr)
+    for lesson, keys in run.matching.missing.items():
+        if keys:
+            print(f"Lesson {lesson[:2]}: no hand-in from {', '.join(keys)}")
+    for lesson, grades in run.graded.items():
+        print(f"Lesson {lesson[:2]}: {len(grades)} graded, "
+              f"{sum(g.status != 'graded' for g in grades)} of them did not run to the end")
+    for pair in run.similar:
+        print(f"Lesson {pair.lesson[:2]}: {pair.first} and {pair.second} share {pair.shared_characters} "
+              f"characters of own code ({pair.first_share:.0%} and {pair.second_share:.0%}); see "
+              f"{args.out}/similarity/{pair.lesson}.html")
+    print(f"Gradebook: {args.out}/gradebook.csv (every exercise), totals.csv, canvas.csv, moodle.csv; "
+          f"hand-ins not graded and students with none: {args.out}/hand-ins.csv")
+    failed = any(g.status == "grader-error" for grades in run.graded.values() for g in grades)
+    return 1 if failed else 0
 
 
 def _cluster(args) -> int:

@@ -215,43 +215,54 @@ def test_ctrl_c_stops_the_clusters_tasks_and_keeps_what_is_written(dask_cluster,
     said = tmp_path / "grading.txt"
     with said.open("w") as output:
         grading = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    with distributed.Client(dask_cluster["address"], timeout=60) as client:
-        pids = client.run(os.getpid)
+    try:
+        with distributed.Client(dask_cluster["address"], timeout=60) as client:
+            pids = client.run(os.getpid)
 
-        def running():
-            return [k for keys in client.processing().values() for k in keys
-                    if str(k).startswith("lstm-lessons-")]
+            def running():
+                return [k for keys in client.processing().values() for k in keys
+                        if str(k).startswith("lstm-lessons-")]
 
-        def children():
-            return [c for pid in pids.values() for c in psutil.Process(pid).children(recursive=True)]
+            def children():
+                return [c for pid in pids.values() for c in psutil.Process(pid).children(recursive=True)]
 
-        def what_happened() -> str:
-            """Where the running tasks are, the grading command's output if it ended, and the end
-            of the cluster's logs."""
-            stacks = client.call_stack(keys=running()) if running() else {}
-            ended = said.read_text()[-2000:] if grading.poll() is not None else "still running"
-            logs = "\n".join(f"--- {p.name}:\n" + "\n".join(p.read_text().splitlines()[-15:])
-                             for p in sorted(dask_cluster["folder"].glob("*.log")))
-            return f"the tasks' stacks: {stacks}\nthe grading command: {ended}\n{logs}"
+            def what_happened() -> str:
+                """Where the running tasks are, the grading command's output if it ended, and the end
+                of the cluster's logs."""
+                stacks = client.call_stack(keys=running()) if running() else {}
+                ended = said.read_text()[-2000:] if grading.poll() is not None else "still running"
+                logs = "\n".join(f"--- {p.name}:\n" + "\n".join(p.read_text().splitlines()[-15:])
+                                 for p in sorted(dask_cluster["folder"].glob("*.log")))
+                return f"the tasks' stacks: {stacks}\nthe grading command: {ended}\n{logs}"
 
-        # Each wait has its own deadline: a slow machine may take minutes to start the command.
-        deadline = time.monotonic() + 600
-        while not running() and grading.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert running(), f"the hand-in never started on the cluster; {what_happened()}"
-        deadline = time.monotonic() + 600
-        while len(children()) < 3 and grading.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)       # bwrap, the grader's worker, ...
-        assert len(children()) >= 3, f"{[c.cmdline()[:3] for c in children()]}; {what_happened()}"
-        time.sleep(2)
-        grading.send_signal(signal.SIGINT)
-        grading.wait(timeout=60)
-        assert grading.returncode == 130, said.read_text()
-        assert "stopped by SIGINT" in said.read_text()
-        deadline = time.monotonic() + 30
-        while (running() or children()) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert running() == [] and children() == []
+            # Each wait has its own deadline: a slow machine may take minutes to start the command.
+            deadline = time.monotonic() + 600
+            while not running() and grading.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert running(), f"the hand-in never started on the cluster; {what_happened()}"
+            deadline = time.monotonic() + 600
+            while len(children()) < 3 and grading.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)       # bwrap, the grader's worker, ...
+            assert len(children()) >= 3, f"{[c.cmdline()[:3] for c in children()]}; {what_happened()}"
+            time.sleep(2)
+            grading.send_signal(signal.SIGINT)
+            grading.wait(timeout=60)
+            assert grading.returncode == 130, said.read_text()
+            assert "stopped by SIGINT" in said.read_text()
+            deadline = time.monotonic() + 30
+            while (running() or children()) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert running() == [] and children() == []
+    finally:
+        # A failure above must not leave the loop running on the cluster for the next tests:
+        # interrupted, the command cancels its tasks.
+        if grading.poll() is None:
+            grading.send_signal(signal.SIGINT)
+            try:
+                grading.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                grading.kill()
+                grading.wait()
     # What was recorded before the interrupt (the unreadable file) is kept; the loop has no row.
     assert rows(tmp_path / "grades").keys() == {"corrupted"}
 

@@ -60,7 +60,14 @@ from lstm_lessons.instructor.report import (
     write_tables,
 )
 from lstm_lessons.instructor.sandbox import DEFAULT_DISK_MB, find_sandbox
-from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB, common_folder, prepare, submission_ids
+from lstm_lessons.instructor.submissions import (
+    DEFAULT_MAX_MB,
+    common_folder,
+    given_ids,
+    prepare,
+    submission_ids,
+    within,
+)
 from lstm_lessons.params import Rule, shown
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 
@@ -216,14 +223,23 @@ class Grader:
         return Grade(id_, self.lesson, status, message, dict.fromkeys(self.exercises, 0), 0,
                      sum(self.exercises.values()), submission=str(path), sandbox=self.sandboxed, **extra)
 
-    def grade(self, submissions) -> list[Grade]:
+    def grade(self, submissions, ids=None, root=None) -> list[Grade]:
         """Grade ``submissions`` (paths) and write the output folder; returns their grades in order.
 
+        Args:
+            submissions: the hand-ins' paths.
+            ids: their identifiers (a student's login, say: :mod:`~lstm_lessons.instructor.course`);
+                default :func:`~lstm_lessons.instructor.submissions.submission_ids`.
+            root: the folder the hand-ins were collected in (a symbolic link below it is the
+                hand-in's, and refused); default their deepest common folder.
+
         Raises:
-            SubmissionError: a path is missing or two submissions would share an identifier.
+            SubmissionError: a path is missing, two submissions would share an identifier, an
+                identifier given holds characters outside ``A-Z a-z 0-9 . _ + -``, or ``root``
+                does not hold every submission.
         """
         submissions = [Path(p) for p in submissions]
-        ids = submission_ids(submissions)
+        ids = submission_ids(submissions) if ids is None else given_ids(ids, submissions)
         self.order += [i for i in ids if i not in self.grades]
         # Before any submission runs: the trusted code the checks will import afterwards.
         self._snapshot = PackageSnapshot.take()
@@ -235,7 +251,7 @@ class Grader:
         self.last_run = {"answers_trained": 0, "answers_reused": 0}
         bar = tqdm(total=len(ids), desc=f"grading {self.lesson}", unit="notebook", disable=not self.progress)
         # Every hand-in is read before any runs: a submission cannot change another's file.
-        root = common_folder(submissions)
+        root = common_folder(submissions) if root is None else within(root, submissions)
         prepared = [self._prepare_safely(i, s, root) for i, s in zip(ids, submissions, strict=True)]
         for grade, _ in prepared:
             if grade.status != "ready":

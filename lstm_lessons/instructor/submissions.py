@@ -64,6 +64,44 @@ def submission_ids(paths) -> list[str]:
     return ids
 
 
+def given_ids(ids, paths) -> list[str]:
+    """``ids``, one a submission of ``paths``, as :meth:`Grader.grade` takes them.
+
+    Raises:
+        SubmissionError: a path is neither a file nor a symbolic link, the numbers differ, an
+            identifier is empty or holds characters outside
+            ``A-Z a-z 0-9 . _ + -``, or two are the same.
+    """
+    from lstm_lessons.safe_text import one_line
+
+    ids = [str(i) for i in ids]
+    missing = [one_line(p) for p in paths if not (Path(p).is_file() or Path(p).is_symlink())]
+    if missing:
+        raise SubmissionError(f"Submission(s) not found or not a file: {', '.join(missing)}")
+    if len(ids) != len(paths):
+        raise SubmissionError(f"{len(ids)} identifiers given for {len(paths)} submissions; give one each.")
+    wrong = [i for i in ids if not re.fullmatch(r"[A-Za-z0-9._+-]+", i)]
+    if wrong:
+        raise SubmissionError(f"Identifier(s) {wrong!r} may hold only letters A-Z a-z, digits and . _ + -.")
+    clashes = sorted({i for i in ids if ids.count(i) > 1})
+    if clashes:
+        raise SubmissionError(f"Submissions share the identifier(s) {clashes}.")
+    return ids
+
+
+def within(root, paths) -> Path:
+    """``root`` as an absolute path (links not resolved), when it holds every one of ``paths``.
+
+    Raises:
+        SubmissionError: a path lies outside ``root``.
+    """
+    root = Path(os.path.abspath(root))
+    outside = [str(p) for p in paths if not Path(os.path.abspath(p)).is_relative_to(root)]
+    if outside:
+        raise SubmissionError(f"Submission(s) {outside!r} lie outside the hand-ins folder {str(root)!r}.")
+    return root
+
+
 def common_folder(paths) -> Path:
     """The deepest folder holding all of ``paths`` (absolute, links not resolved): the folder the
     instructor collected the hand-ins in."""

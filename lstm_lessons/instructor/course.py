@@ -1,0 +1,242 @@
+"""The course gradebook: one folder of hand-ins for several lessons and a roster, graded into
+one folder (``lstm-lessons grade HAND_INS --roster roster.csv --out DIR``).
+
+What ``DIR`` holds, every file written atomically (:func:`lstm_lessons.files.write_atomically`):
+
+- ``lessons/<lesson>/``: each lesson's grades as ``lstm-lessons grade`` writes them
+  (``grades.csv``, ``results.json``, ``feedback/<login>.html``), one row a student, named by the
+  student's key (:attr:`~lstm_lessons.instructor.roster.Student.key`);
+- ``gradebook.csv``: a row a student of the roster, in its order; for each lesson a column per
+  exercise, the lesson's total and its status; the course's total and the most there is;
+- ``totals.csv``, ``canvas.csv``, ``moodle.csv``: the lesson totals as a plain table and in the
+  import formats of Canvas and Moodle (:mod:`~lstm_lessons.instructor.lms`);
+- ``hand-ins.csv``: the notebooks given to no student or lesson, the students with no hand-in of a
+  lesson, and the notebooks of lessons not graded in this run, each with the reason;
+- ``similarity.csv`` and ``similarity/<lesson>.html``: pairs of hand-ins of a lesson whose own
+  code is unusually similar (:mod:`~lstm_lessons.instructor.similarity`); they change no grade.
+
+A run grades the hand-ins it is asked for (``students``, ``lessons``; default all) and rebuilds
+the gradebook from every lesson's ``results.json``: a regrade of one student or one lesson
+changes only its cells, and the grader reuses the earlier checks of answers it has seen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from lstm_lessons.files import write_atomically
+from lstm_lessons.grading.registry import EXERCISES
+from lstm_lessons.instructor.report import Grade, read_earlier
+from lstm_lessons.instructor.roster import Matching, Student, match_hand_ins, read_roster
+from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
+from lstm_lessons.safe_text import csv_text
+
+LESSONS_FOLDER = "lessons"
+"""``DIR/lessons/<lesson>/``: where each lesson's grades are written."""
+NO_HAND_IN = "no hand-in"
+"""The status of a lesson a student handed nothing in for (its points are blank, its total 0)."""
+
+
+class CourseError(ValueError):
+    """A course run that cannot start: an unknown student, no lesson with exercises."""
+
+
+@dataclass
+class Gradebook:
+    """The course's grades (:func:`build_gradebook`).
+
+    Attributes:
+        students: the roster, in its order.
+        lessons: ``{lesson: {exercise id: points possible}}``, in lesson order.
+        grades: ``{lesson: {student key: Grade}}`` (a student with no grade is absent).
+    """
+
+    students: list[Student]
+    lessons: dict[str, dict[str, int]]
+    grades: dict[str, dict[str, Grade]]
+
+    def grade(self, lesson: str, student: Student) -> Grade | None:
+        """The student's grade of ``lesson``, or ``None``."""
+        return self.grades.get(lesson, {}).get(student.key)
+
+    def lesson_total(self, lesson: str, student: Student) -> int | None:
+        """The student's points in ``lesson``, ``None`` with no hand-in."""
+        grade = self.grade(lesson, student)
+        return None if grade is None else grade.total
+
+    def total(self, student: Student) -> int:
+        """The student's points over every lesson (a lesson with no hand-in counts 0)."""
+        return sum(self.lesson_total(lesson, student) or 0 for lesson in self.lessons)
+
+    @property
+    def max_total(self) -> int:
+        """The most points there are over :attr:`lessons`."""
+        return sum(sum(points.values()) for points in self.lessons.values())
+
+
+def lesson_exercises(lesson: str) -> dict[str, int]:
+    """``{exercise id: points}`` of ``lesson`` (its full name), in the registry's order."""
+    return {e.id: e.points for e in EXERCISES.values() if e.lesson == lesson}
+
+
+def graded_lessons(out) -> list[str]:
+    """The lessons with a grades folder in ``out/lessons/`` (each holding a ``results.json``), sorted."""
+    folder = Path(out) / LESSONS_FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "results.json").is_file())
+
+
+def build_gradebook(students: list[Student], out, lessons=()) -> Gradebook:
+    """The gradebook of ``students`` from every lesson graded into ``out`` (and ``lessons``, full
+    names, even if none of their hand-ins is graded yet).
+
+    Raises:
+        ResultsFileError: a lesson's ``results.json`` is not the grader's for that lesson.
+    """
+    names = sorted({*graded_lessons(out), *lessons})
+    grades = {lesson: {g.id: g for g in read_earlier(Path(out) / LESSONS_FOLDER / lesson, lesson)}
+              for lesson in names}
+    return Gradebook(list(students), {lesson: lesson_exercises(lesson) for lesson in names}, grades)
+
+
+def gradebook_csv(book: Gradebook) -> str:
+    """The whole gradebook as CSV: ``id, name, login, email, section``; for each lesson, its
+    exercises' points, ``<NN> total`` and ``<NN> status`` (a grade's status, or
+    :data:`NO_HAND_IN` with blank points); then ``total`` and ``max_total``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["id", "name", "login", "email", "section"]
+    for lesson, exercises in book.lessons.items():
+        header += [*exercises, f"{lesson[:2]} total", f"{lesson[:2]} status"]
+    writer.writerow([*header, "total", "max_total"])
+    for student in book.students:
+        row = [csv_text(v) for v in (student.id, student.name, student.key, student.email, student.section)]
+        for lesson, exercises in book.lessons.items():
+            grade = book.grade(lesson, student)
+            if grade is None:
+                row += [""] * len(exercises) + ["", NO_HAND_IN]
+            else:
+                row += [grade.points.get(e, 0) for e in exercises] + [grade.total, csv_text(grade.status)]
+        writer.writerow([*row, book.total(student), book.max_total])
+    return buffer.getvalue()
+
+
+def hand_ins_csv(matching: Matching, folder: Path, students: list[Student]) -> str:
+    """``hand-ins.csv``: ``what, lesson, hand-in or student, why`` for every notebook given to no
+    student or lesson, every student with no hand-in of a lesson, and every notebook of a lesson
+    not graded in this run."""
+    names = {s.key: s.name for s in students}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["what", "lesson", "hand-in or student", "why"])
+    for path, why in matching.unmatched:
+        writer.writerow(["unmatched hand-in", "", csv_text(path.relative_to(folder)), csv_text(why)])
+    for lesson, keys in matching.missing.items():
+        for key in keys:
+            why = f"{names[key]} handed in no notebook of lesson {lesson[:2]}"
+            writer.writerow(["no hand-in", lesson, csv_text(key), csv_text(why)])
+    for path, number in matching.other_lessons:
+        writer.writerow(["not graded now", number, csv_text(path.relative_to(folder)),
+                         f"lesson {number} was not asked for in this run"])
+    return buffer.getvalue()
+
+
+@dataclass
+class CourseRun:
+    """What :func:`grade_course` did: the :class:`Gradebook`, the :class:`Matching` of the
+    hand-ins, the grades it made (``{lesson: [Grade]}``) and the flagged similar pairs."""
+
+    gradebook: Gradebook
+    matching: Matching
+    graded: dict[str, list[Grade]]
+    similar: list
+
+
+def select_lessons(lessons=(), notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, str]:
+    """``{two-digit number: full name}`` of ``lessons`` (names or numbers; none: every lesson),
+    keeping those with graded exercises.
+
+    Raises:
+        LessonNotFoundError: a name matches no lesson.
+        CourseError: none of them has graded exercises.
+    """
+    paths = resolve_lessons(list(lessons), notebooks_dir)
+    chosen = {p.stem[:2]: p.stem for p in paths if lesson_exercises(p.stem)}
+    if not chosen:
+        raise CourseError(f"None of the lessons {list(lessons)!r} has graded exercises.")
+    return chosen
+
+
+def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: bool = True,
+                 notebooks_dir: Path = NOTEBOOKS_DIR, **grader_options) -> CourseRun:
+    """Grade the hand-ins below ``hand_ins`` of the students on ``roster`` into ``out`` (see the
+    module docstring), one :class:`~lstm_lessons.instructor.grader.Grader` a lesson.
+
+    Args:
+        hand_ins: the hand-ins folder (:mod:`~lstm_lessons.instructor.roster` says whose each is).
+        roster: the roster CSV file, or the students (:func:`~lstm_lessons.instructor.roster.read_roster`).
+        out: the course's output folder.
+        lessons: the lessons to grade (names or numbers); default every lesson with exercises.
+        students: the keys of the students to grade (a regrade); default every student.
+        similarity: write the similarity report of the lessons graded.
+        grader_options: passed to each lesson's ``Grader`` (``workers``, ``timeout``,
+            ``sandbox``, ``scheduler``...).
+
+    An interrupt (Ctrl-C) stops the grading as ``lstm-lessons grade`` stops; the gradebook is then
+    written from the grades recorded so far, and the interrupt raised again.
+
+    Raises:
+        RosterError: the roster cannot be read.
+        CourseError: a key of ``students`` is not on the roster, or no lesson has exercises.
+        NotADirectoryError: ``hand_ins`` is not a folder.
+        LessonNotFoundError, GradingError, SandboxUnavailable, ResultsFileError, ClusterError:
+            as :class:`~lstm_lessons.instructor.grader.Grader` raises them, before any hand-in runs.
+    """
+    from lstm_lessons.instructor.grader import Grader
+
+    hand_ins, out = Path(hand_ins), Path(out)
+    roster_students = read_roster(roster) if isinstance(roster, str | Path) else list(roster)
+    keys = {s.key.lower(): s.key for s in roster_students}
+    unknown = [k for k in students if k.lower() not in keys]
+    if unknown:
+        listed = ", ".join(s.key for s in roster_students[:10]) + ("..." if len(keys) > 10 else "")
+        raise CourseError(f"students={unknown!r}: not on the roster (its logins: {listed}).")
+    chosen = {keys[k.lower()] for k in students} or set(keys.values())
+    numbers = select_lessons(lessons, notebooks_dir)
+    matching = match_hand_ins(hand_ins, roster_students, numbers)
+    write_atomically(out / "hand-ins.csv", hand_ins_csv(matching, hand_ins, roster_students))
+    graded: dict[str, list[Grade]] = {}
+    try:
+        for lesson in numbers.values():
+            mine = {k: p for k, p in matching.hand_ins[lesson].items() if k in chosen}
+            if not mine:
+                continue
+            with Grader(lesson, out / LESSONS_FOLDER / lesson, notebooks_dir=notebooks_dir,
+                        **grader_options) as grader:
+                graded[lesson] = grader.grade(list(mine.values()), ids=list(mine), root=hand_ins)
+    finally:
+        book = write_gradebook(roster_students, out, numbers.values())
+    similar = []
+    if similarity:
+        from lstm_lessons.instructor.similarity import write_similarity
+
+        similar = write_similarity(matching.hand_ins, out, notebooks_dir)
+    return CourseRun(book, matching, graded, similar)
+
+
+def write_gradebook(students: list[Student], out, lessons=()) -> Gradebook:
+    """Build the gradebook (:func:`build_gradebook`) and write ``gradebook.csv``, ``totals.csv``,
+    ``canvas.csv`` and ``moodle.csv`` into ``out``."""
+    from lstm_lessons.instructor.lms import canvas_csv, moodle_csv, plain_csv
+
+    out = Path(out)
+    book = build_gradebook(students, out, lessons)
+    write_atomically(out / "gradebook.csv", gradebook_csv(book))
+    write_atomically(out / "totals.csv", plain_csv(book))
+    write_atomically(out / "canvas.csv", canvas_csv(book))
+    write_atomically(out / "moodle.csv", moodle_csv(book))
+    return book

@@ -1,0 +1,216 @@
+"""A class's roster, and which hand-in is whose.
+
+The roster is a CSV file with a header row; its columns, in any order (names compared without
+case, spaces, ``-`` or ``_``): ``id`` (or ``student_id``), ``name``, ``login`` (or ``username``)
+and/or ``email`` (or ``e-mail``, ``email_address``), and an optional ``section``. Each student
+needs an id and a login or an e-mail address; the **key** that finds their hand-ins is the login,
+or, without one, the part of the e-mail address before ``@``.
+
+A hand-in (a ``.ipynb`` file below the hand-ins folder) is a student's when
+
+- it lies in a folder per student: the first folder below the hand-ins folder is the key
+  (``hand-ins/alice/01_learning_rate_oscillation.ipynb``); or
+- it lies in the hand-ins folder itself and its name starts with the key and a ``_``, ``-`` or
+  ``.`` (``hand-ins/alice_01.ipynb``); the longest key that fits wins.
+
+Keys are compared without case. The lesson is the first two-digit number in the file's name that
+stands alone (``01_learning_rate_oscillation.ipynb``, ``lesson03.ipynb``; the ``2024`` of
+``2024_lesson03.ipynb`` is not one). The grader then checks that the notebook is that lesson's
+(``wrong-lesson`` otherwise). Jupyter's autosaves in ``.ipynb_checkpoints/`` folders are not
+hand-ins. Every other notebook that cannot be given to one student and one lesson is listed in
+:attr:`Matching.unmatched` with the reason, and every student with no hand-in of a lesson in
+:attr:`Matching.missing`: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lstm_lessons.safe_text import one_line
+
+KEY = re.compile(r"[A-Za-z0-9._+-]+")
+"""What a key (a login, or an e-mail address's part before ``@``) may hold: it becomes a file
+name and a grade's identifier."""
+COLUMNS = {"id": ("id", "studentid"), "name": ("name", "fullname"), "login": ("login", "username"),
+           "email": ("email", "emailaddress"), "section": ("section",)}
+"""Each roster column and the header names accepted for it (compared without case, spaces,
+``-`` and ``_``)."""
+LESSON_NUMBER = re.compile(r"(?<![0-9])([0-9]{2})(?![0-9])")
+CHECKPOINTS = ".ipynb_checkpoints"
+
+
+class RosterError(ValueError):
+    """The roster file cannot be read as a roster: the message names the file, the line and the value."""
+
+
+@dataclass(frozen=True)
+class Student:
+    """One row of the roster.
+
+    Attributes:
+        id: the institution's student id (the LMS exports identify the student by it, or by ``email``).
+        name: the student's name as the roster gives it.
+        login: the login, ``""`` when the roster has none.
+        email: the e-mail address, ``""`` when the roster has none.
+        section: the section, ``""`` when the roster has none.
+    """
+
+    id: str
+    name: str
+    login: str = ""
+    email: str = ""
+    section: str = ""
+
+    @property
+    def key(self) -> str:
+        """What finds the student's hand-ins and names their grades: the login, else the part of
+        the e-mail address before ``@``."""
+        return self.login or self.email.partition("@")[0]
+
+
+@dataclass
+class Matching:
+    """Which hand-in is whose (:func:`match_hand_ins`).
+
+    Attributes:
+        hand_ins: ``{lesson: {student key: path}}``, one hand-in a student and lesson.
+        unmatched: ``[(path, why)]``: the notebooks given to no student and lesson.
+        missing: ``{lesson: [student key]}``: the students with no hand-in of a lesson, in
+            roster order.
+        other_lessons: notebooks of lessons not asked for, ``[(path, lesson)]``: not graded
+            in this run.
+    """
+
+    hand_ins: dict[str, dict[str, Path]] = field(default_factory=dict)
+    unmatched: list[tuple[Path, str]] = field(default_factory=list)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    other_lessons: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _column(header: str) -> str | None:
+    simple = re.sub(r"[\s_-]", "", header).lower()
+    return next((name for name, accepted in COLUMNS.items() if simple in accepted), None)
+
+
+def read_roster(path) -> list[Student]:
+    """The students of the roster CSV file ``path`` (UTF-8, a BOM allowed), in its order.
+
+    Raises:
+        RosterError: the file is missing or unreadable, a required column is missing, a row has
+            no id or no key, a key holds characters outside ``A-Z a-z 0-9 . _ + -``, or two
+            students share an id or a key (keys compared without case).
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RosterError(f"roster={str(path)!r} cannot be read as a CSV file ({exc}).") from exc
+    if not rows:
+        raise RosterError(f"roster={str(path)!r} is empty; expected a header row ({', '.join(COLUMNS)}).")
+    where = {}
+    for i, header in enumerate(rows[0]):
+        if (name := _column(header)) is not None and name not in where:
+            where[name] = i
+    lacking = [c for c in ("id", "name") if c not in where]
+    if lacking or not {"login", "email"} & where.keys():
+        lacking += [] if {"login", "email"} & where.keys() else ["login or email"]
+        raise RosterError(f"roster={str(path)!r} has no column {' and no column '.join(lacking)} in its "
+                          f"header {one_line(rows[0])}; expected id, name, login and/or email, and "
+                          f"optionally section.")
+    students, ids, keys = [], {}, {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {name: row[i].strip() if i < len(row) else "" for name, i in where.items()}
+        student = Student(cells["id"], cells["name"], cells.get("login", ""), cells.get("email", ""),
+                          cells.get("section", ""))
+        place = f"roster={str(path)!r}, line {line}"
+        if not student.id:
+            raise RosterError(f"{place}: the student {one_line(student.name)!r} has no id.")
+        if not student.key:
+            raise RosterError(f"{place}: the student {student.id!r} has neither a login nor an e-mail "
+                              f"address.")
+        if not KEY.fullmatch(student.key):
+            raise RosterError(f"{place}: the key {one_line(student.key)!r} (the login, or the e-mail address "
+                              f"before '@') may hold only letters A-Z a-z, digits and . _ + -.")
+        for seen, value, what in ((ids, student.id, "id"), (keys, student.key.lower(), "login")):
+            if value in seen:
+                raise RosterError(f"{place}: the {what} {one_line(value)!r} is also on line {seen[value]}.")
+            seen[value] = line
+        students.append(student)
+    return students
+
+
+def lesson_number(name: str) -> str | None:
+    """The first two-digit number in ``name`` that no other digit touches (``"01"`` of
+    ``01_learning_rate_oscillation.ipynb``), or ``None``."""
+    found = LESSON_NUMBER.search(name)
+    return found.group(1) if found else None
+
+
+def _owner(relative: Path, keys: dict[str, str]) -> tuple[str | None, str]:
+    """(the student key a hand-in at ``relative`` belongs to or ``None``, the rest of its name to
+    read the lesson from); ``keys`` maps each key in lower case to itself."""
+    if len(relative.parts) > 1:
+        return keys.get(relative.parts[0].lower()), relative.name
+    name = relative.name.lower()
+    fitting = [k for k in keys if name.startswith(k) and name[len(k):len(k) + 1] in ("_", "-", ".")]
+    if not fitting:
+        return None, relative.name
+    key = max(fitting, key=len)
+    return keys[key], relative.name[len(key) + 1:]
+
+
+def match_hand_ins(folder, students: list[Student], lessons: dict[str, str]) -> Matching:
+    """Give each notebook below ``folder`` to a student and a lesson (see the module docstring).
+
+    Args:
+        folder: the hand-ins folder; folders that are symbolic links are not followed.
+        students: the roster (:func:`read_roster`).
+        lessons: ``{two-digit number: lesson name}`` of the lessons to grade
+            (``{"01": "01_learning_rate_oscillation"}``).
+
+    Raises:
+        NotADirectoryError: ``folder`` is not a folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"hand-ins folder {str(folder)!r} is not a folder.")
+    keys = {s.key.lower(): s.key for s in students}
+    found: dict[tuple[str, str], list[Path]] = {}
+    matching = Matching()
+    for top, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if f != CHECKPOINTS)
+        for name in sorted(files):
+            if not name.lower().endswith(".ipynb"):
+                continue
+            path = Path(top) / name
+            relative = path.relative_to(folder)
+            key, rest = _owner(relative, keys)
+            number = lesson_number(rest)
+            if key is None:
+                who = relative.parts[0] if len(relative.parts) > 1 else relative.name
+                why = f"no student on the roster has the login of {one_line(who)!r}"
+                matching.unmatched.append((path, why))
+            elif number is None:
+                matching.unmatched.append((path, "its name holds no two-digit lesson number (01 to 08)"))
+            elif number not in lessons:
+                matching.other_lessons.append((path, number))
+            else:
+                found.setdefault((lessons[number], key), []).append(path)
+    for (lesson, key), paths in sorted(found.items()):
+        if len(paths) == 1:
+            matching.hand_ins.setdefault(lesson, {})[key] = paths[0]
+        else:
+            names = ", ".join(str(p.relative_to(folder)) for p in paths)
+            matching.unmatched += [(p, f"{key} handed in {len(paths)} notebooks of lesson {lesson[:2]} "
+                                       f"({names}); keep one") for p in paths]
+    for lesson in lessons.values():
+        handed = matching.hand_ins.setdefault(lesson, {})
+        matching.missing[lesson] = [s.key for s in students if s.key not in handed]
+    return matching

@@ -1,0 +1,172 @@
+"""Hand-ins of one lesson whose own code is unusually similar: a report for the instructor to
+read, never a change to a grade.
+
+A hand-in's **own code** is its code cells that are not cells of the lesson's hand-out (compared
+without trailing spaces), so the template a whole class shares is never evidence. Pairs are then
+compared with copydetect (https://github.com/blingenf/copydetect), which implements winnowing,
+the document fingerprinting of MOSS (Schleimer, Wilkerson and Aiken, "Winnowing: local algorithms
+for document fingerprinting", SIGMOD 2003): the code is tokenised with its names of variables,
+functions and objects replaced by one letter each (so renaming changes nothing), hashed in
+overlapping runs of :data:`NOISE_CHARACTERS` characters of that token text, and a pair's
+similarity is the share of one hand-in's fingerprinted text that the other holds too, in any
+order (so reordering cells changes nothing). Runs that also occur in the hand-out are left out
+(copydetect's boilerplate), as are changed cells' template lines.
+
+A pair is **flagged** when the larger of its two shares is at least :data:`FLAG_SHARE` and the
+code they share is at least :data:`MIN_SHARED_CHARACTERS` characters of token text: two short
+hand-ins that both type the lesson's answers share too little to say anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from lstm_lessons.files import write_atomically
+from lstm_lessons.instructor.submissions import read_hand_in
+from lstm_lessons.safe_text import csv_text
+
+NOISE_CHARACTERS = 25
+"""copydetect's noise threshold ``k``: the length of the runs of token text hashed, its default
+(copydetect's ``defaults.NOISE_THRESHOLD``); shorter shared runs count as chance."""
+FLAG_SHARE = 0.6
+"""A pair is flagged when one hand-in's fingerprinted own code is at least this share of the other's."""
+MIN_SHARED_CHARACTERS = 150
+"""...and the shared token text is at least this long (a line of token text is about 10 to 30)."""
+SHOWN_SHARE = 0.3
+"""The HTML report shows every pair of which one share is above this (copydetect's display
+threshold, about its default 0.33)."""
+
+
+@dataclass
+class Pair:
+    """Two hand-ins of one lesson and how much of their own code they share.
+
+    Attributes:
+        lesson: the lesson's full name.
+        first, second: the students' keys, ``first`` before ``second``.
+        first_share, second_share: the share of each one's fingerprinted own code found in the other.
+        shared_characters: the length of the shared token text (copydetect's token overlap).
+        flagged: at or above :data:`FLAG_SHARE` and :data:`MIN_SHARED_CHARACTERS`.
+    """
+
+    lesson: str
+    first: str
+    second: str
+    first_share: float
+    second_share: float
+    shared_characters: int
+
+    @property
+    def flagged(self) -> bool:
+        return max(self.first_share, self.second_share) >= FLAG_SHARE and \
+            self.shared_characters >= MIN_SHARED_CHARACTERS
+
+
+def order(pair: Pair) -> tuple:
+    """Flagged pairs first, then by the length of the code they share, then by the larger share."""
+    return (not pair.flagged, -pair.shared_characters, -max(pair.first_share, pair.second_share),
+            pair.first, pair.second)
+
+
+def _cell_text(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def code_cells(notebook) -> list[str]:
+    """The non-empty code cells of a notebook, trailing spaces removed."""
+    return [t for c in notebook.get("cells", []) if c.get("cell_type") == "code"
+            and isinstance(c.get("source"), str) and (t := _cell_text(c["source"]))]
+
+
+def own_code(notebook, template: set[str]) -> str:
+    """The code cells of ``notebook`` that are not among the hand-out's cells ``template``
+    (:func:`code_cells`), in order, joined by blank lines."""
+    return "\n\n".join(c for c in code_cells(notebook) if c not in template)
+
+
+def _read(path: Path) -> nbformat.NotebookNode | None:
+    text, _ = read_hand_in(path)
+    try:
+        return nbformat.reads(text, as_version=4) if text is not None else None
+    except Exception:  # noqa: BLE001 - an unreadable hand-in is left out of the comparison
+        return None
+
+
+def compare(lesson: str, own: dict[str, str], template_code: str) -> tuple[list[Pair], str]:
+    """Every pair of ``own`` (``{student key: own code}``) in :func:`order`, and copydetect's
+    HTML report of them (the pairs side by side, their shared code highlighted).
+
+    ``template_code`` is the hand-out's code, whose fingerprints are left out."""
+    from copydetect import CopyDetector
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        (folder / "code").mkdir()
+        (folder / "template").mkdir()
+        (folder / "template" / "hand-out.py").write_text(template_code, encoding="utf-8")
+        for key, code in own.items():
+            (folder / "code" / f"{key}.py").write_text(code, encoding="utf-8")
+        detector = CopyDetector(test_dirs=[str(folder / "code")], ref_dirs=[str(folder / "code")],
+                                boilerplate_dirs=[str(folder / "template")], extensions=["py"],
+                                noise_t=NOISE_CHARACTERS, guarantee_t=NOISE_CHARACTERS, display_t=SHOWN_SHARE,
+                                autoopen=False, silent=True, force_language="python")
+        detector.run()
+        where = {Path(f).stem: i for i, f in enumerate(detector.test_files)}
+        refs = {Path(f).stem: j for j, f in enumerate(detector.ref_files)}
+        pairs = []
+        keys = sorted(own)
+        for a_index, a in enumerate(keys):
+            for b in keys[a_index + 1:]:
+                if a not in where or b not in refs or not len(detector.similarity_matrix):
+                    continue
+                first, second = detector.similarity_matrix[where[a], refs[b]]
+                shared = int(max(detector.token_overlap_matrix[where[a], refs[b]], 0))
+                pairs.append(Pair(lesson, a, b, float(max(first, 0)), float(max(second, 0)), shared))
+        with warnings.catch_warnings():    # copydetect 0.5 reads its template with a deprecated call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            html = detector.generate_html_report(output_mode="return") if len(own) > 1 else ""
+        html = (html or "").replace(f"{folder / 'code'}/", "")
+    pairs.sort(key=order)
+    return pairs, html
+
+
+def similarity_csv(pairs: list[Pair]) -> str:
+    """``lesson, first, second, first_share, second_share, shared_characters, flagged`` a pair."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["lesson", "first", "second", "first_share", "second_share", "shared_characters",
+                     "flagged"])
+    for p in pairs:
+        writer.writerow([p.lesson, csv_text(p.first), csv_text(p.second), f"{p.first_share:.2f}",
+                         f"{p.second_share:.2f}", p.shared_characters, "yes" if p.flagged else ""])
+    return buffer.getvalue()
+
+
+def write_similarity(hand_ins: dict[str, dict[str, Path]], out, notebooks_dir: Path) -> list[Pair]:
+    """Compare the hand-ins of each lesson (``{lesson: {student key: path}}``) and write
+    ``out/similarity.csv`` (every pair that shares any code, flagged ones marked) and
+    ``out/similarity/<lesson>.html``; returns the flagged pairs.
+
+    A hand-in that cannot be read as a notebook is left out (the grader gives it its status)."""
+    out = Path(out)
+    every, flagged = [], []
+    for lesson, paths in hand_ins.items():
+        if len(paths) < 2:
+            continue
+        template = nbformat.read(notebooks_dir / f"{lesson}.ipynb", as_version=4)
+        cells = code_cells(template)
+        notebooks = {key: nb for key, path in paths.items() if (nb := _read(path)) is not None}
+        own = {key: own_code(nb, set(cells)) for key, nb in notebooks.items()}
+        pairs, html = compare(lesson, own, "\n\n".join(cells))
+        write_atomically(out / "similarity" / f"{lesson}.html", html)
+        every += [p for p in pairs if p.shared_characters > 0]
+        flagged += [p for p in pairs if p.flagged]
+    write_atomically(out / "similarity.csv", similarity_csv(sorted(every, key=order)))
+    return flagged
