@@ -13,7 +13,12 @@
 - :mod:`~lstm_lessons.instructor.worker`: the child process that executes a hand-in or checks an answer;
 - :mod:`~lstm_lessons.instructor.integrity`: the copy of the package the grader restores;
 - :mod:`~lstm_lessons.instructor.report`: ``grades.csv``, ``results.json`` and the feedback pages;
-- :mod:`~lstm_lessons.instructor.solutions`: the reference solutions (``solutions/``).
+- :mod:`~lstm_lessons.instructor.solutions`: the reference solutions (``solutions/``);
+- :mod:`~lstm_lessons.instructor.roster`: a class's roster, and whose hand-in is which;
+- :mod:`~lstm_lessons.instructor.course`: a class's hand-ins of several lessons graded into one
+  gradebook (``lstm-lessons grade HAND_INS --roster roster.csv``);
+- :mod:`~lstm_lessons.instructor.lms`: the gradebook as Canvas and Moodle import files;
+- :mod:`~lstm_lessons.instructor.similarity`: hand-ins whose own code is unusually similar.
 
 The exercises themselves and ``ll.grading.check`` are the students' side, :mod:`lstm_lessons.grading`.
 """
