@@ -332,6 +332,9 @@ def _grade_course(args) -> int:
         print(f"Lesson {pair.lesson[:2]}: {pair.first} and {pair.second} share {pair.shared_characters} "
               f"characters of own code ({pair.first_share:.0%} and {pair.second_share:.0%}); see "
               f"{args.out}/similarity/{pair.lesson}.html")
+    for lesson, why in run.not_compared.items():
+        print(f"lstm-lessons grade: warning: lesson {lesson[:2]}'s similarity report failed "
+              f"({one_line(why)}); the grades are not affected", file=sys.stderr)
     print(f"Gradebook: {args.out}/gradebook.csv (every exercise), totals.csv, canvas.csv, moodle.csv; "
           f"hand-ins not graded and students with none: {args.out}/hand-ins.csv")
     failed = any(g.status == "grader-error" for grades in run.graded.values() for g in grades)

@@ -282,7 +282,8 @@ def test_a_name_that_looks_like_a_formula_is_text_in_every_export(tmp_path):
 def test_planted_near_copies_are_the_top_pair_and_an_honest_pair_is_not_flagged(tmp_path):
     roster, hand_ins = make_class(tmp_path)
     matching = match_hand_ins(hand_ins, read_roster(roster), LESSONS)
-    flagged = write_similarity(matching.hand_ins, tmp_path / "out", NOTEBOOKS_DIR)
+    flagged, failed = write_similarity(matching.hand_ins, tmp_path / "out", NOTEBOOKS_DIR, hand_ins)
+    assert failed == {}
     pairs = list(csv.DictReader(io.StringIO((tmp_path / "out" / "similarity.csv").read_text())))
     top = pairs[0]
     assert (top["lesson"], top["first"], top["second"], top["flagged"]) == (L01, "alan", "dora", "yes")
@@ -339,3 +340,22 @@ def test_a_class_is_graded_into_one_gradebook_and_a_regrade_changes_only_its_row
         assert changed == [carl_row], name
     carl = {r["login"]: r for r in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}["carl"]
     assert (carl["06-gap"], carl["total"]) == ("2", "2")
+
+
+def test_a_similarity_report_that_fails_costs_only_its_lesson(tmp_path, monkeypatch):
+    from lstm_lessons.instructor import similarity
+
+    roster, hand_ins = make_class(tmp_path)
+    matching = match_hand_ins(hand_ins, read_roster(roster), LESSONS)
+    real = similarity.compare
+
+    def failing(lesson, own, template):
+        if lesson == L06:
+            raise RecursionError("a hostile notebook")
+        return real(lesson, own, template)
+
+    monkeypatch.setattr(similarity, "compare", failing)
+    flagged, failed = write_similarity(matching.hand_ins, tmp_path / "out", NOTEBOOKS_DIR, hand_ins)
+    assert failed == {L06: "RecursionError: a hostile notebook"}
+    assert [(p.first, p.second) for p in flagged] == [("alan", "dora")]
+    assert not (tmp_path / "out" / "similarity" / f"{L06}.html").exists()

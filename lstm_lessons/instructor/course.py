@@ -148,12 +148,14 @@ def hand_ins_csv(matching: Matching, folder: Path, students: list[Student]) -> s
 @dataclass
 class CourseRun:
     """What :func:`grade_course` did: the :class:`Gradebook`, the :class:`Matching` of the
-    hand-ins, the grades it made (``{lesson: [Grade]}``) and the flagged similar pairs."""
+    hand-ins, the grades it made (``{lesson: [Grade]}``), the flagged similar pairs, and the
+    lessons whose similarity report failed (``{lesson: why}``)."""
 
     gradebook: Gradebook
     matching: Matching
     graded: dict[str, list[Grade]]
     similar: list
+    not_compared: dict[str, str]
 
 
 def select_lessons(lessons=(), notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, str]:
@@ -220,12 +222,12 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
                 graded[lesson] = grader.grade(list(mine.values()), ids=list(mine), root=hand_ins)
     finally:
         book = write_gradebook(roster_students, out, numbers.values())
-    similar = []
+    similar, not_compared = [], {}
     if similarity:
         from lstm_lessons.instructor.similarity import write_similarity
 
-        similar = write_similarity(matching.hand_ins, out, notebooks_dir)
-    return CourseRun(book, matching, graded, similar)
+        similar, not_compared = write_similarity(matching.hand_ins, out, notebooks_dir, hand_ins)
+    return CourseRun(book, matching, graded, similar, not_compared)
 
 
 def write_gradebook(students: list[Student], out, lessons=()) -> Gradebook:

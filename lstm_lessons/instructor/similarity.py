@@ -91,8 +91,8 @@ def own_code(notebook, template: set[str]) -> str:
     return "\n\n".join(c for c in code_cells(notebook) if c not in template)
 
 
-def _read(path: Path) -> nbformat.NotebookNode | None:
-    text, _ = read_hand_in(path)
+def _read(path: Path, root: Path) -> nbformat.NotebookNode | None:
+    text, _ = read_hand_in(path, root=root)
     try:
         return nbformat.reads(text, as_version=4) if text is not None else None
     except Exception:  # noqa: BLE001 - an unreadable hand-in is left out of the comparison
@@ -149,24 +149,34 @@ def similarity_csv(pairs: list[Pair]) -> str:
     return buffer.getvalue()
 
 
-def write_similarity(hand_ins: dict[str, dict[str, Path]], out, notebooks_dir: Path) -> list[Pair]:
-    """Compare the hand-ins of each lesson (``{lesson: {student key: path}}``) and write
-    ``out/similarity.csv`` (every pair that shares any code, flagged ones marked) and
-    ``out/similarity/<lesson>.html``; returns the flagged pairs.
+def write_similarity(hand_ins: dict[str, dict[str, Path]], out, notebooks_dir: Path,
+                     root=None) -> tuple[list[Pair], dict[str, str]]:
+    """Compare the hand-ins of each lesson (``{lesson: {student key: path}}``, collected in the
+    folder ``root``) and write ``out/similarity.csv`` (every pair that shares any code, flagged
+    ones first and marked) and ``out/similarity/<lesson>.html``.
 
-    A hand-in that cannot be read as a notebook is left out (the grader gives it its status)."""
+    A hand-in that cannot be read as a notebook is left out (the grader gives it its status). A
+    lesson whose comparison fails (copydetect raised) gets no report and does not stop the others.
+
+    Returns:
+        The flagged pairs, and ``{lesson: why its comparison failed}``.
+    """
     out = Path(out)
-    every, flagged = [], []
+    every, flagged, failed = [], [], {}
     for lesson, paths in hand_ins.items():
         if len(paths) < 2:
             continue
         template = nbformat.read(notebooks_dir / f"{lesson}.ipynb", as_version=4)
         cells = code_cells(template)
-        notebooks = {key: nb for key, path in paths.items() if (nb := _read(path)) is not None}
+        notebooks = {key: nb for key, path in paths.items() if (nb := _read(path, root)) is not None}
         own = {key: own_code(nb, set(cells)) for key, nb in notebooks.items()}
-        pairs, html = compare(lesson, own, "\n\n".join(cells))
+        try:
+            pairs, html = compare(lesson, own, "\n\n".join(cells))
+        except Exception as exc:  # noqa: BLE001 - a report that fails costs no grade and no other lesson
+            failed[lesson] = f"{type(exc).__name__}: {exc}"
+            continue
         write_atomically(out / "similarity" / f"{lesson}.html", html)
         every += [p for p in pairs if p.shared_characters > 0]
         flagged += [p for p in pairs if p.flagged]
     write_atomically(out / "similarity.csv", similarity_csv(sorted(every, key=order)))
-    return flagged
+    return flagged, failed
