@@ -191,12 +191,14 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
     An interrupt (Ctrl-C) stops the grading as ``lstm-lessons grade`` stops; the gradebook is then
     written from the grades recorded so far, and the interrupt raised again.
 
+    Before a lesson's first hand-in runs, it also raises what
+    :class:`~lstm_lessons.instructor.grader.Grader` raises (an unknown lesson, a limit that is not
+    positive, no sandbox, a results folder of another lesson, a cluster that cannot be reached).
+
     Raises:
         RosterError: the roster cannot be read.
         CourseError: a key of ``students`` is not on the roster, or no lesson has exercises.
         NotADirectoryError: ``hand_ins`` is not a folder.
-        LessonNotFoundError, GradingError, SandboxUnavailable, ResultsFileError, ClusterError:
-            as :class:`~lstm_lessons.instructor.grader.Grader` raises them, before any hand-in runs.
     """
     from lstm_lessons.instructor.grader import Grader
 
