@@ -289,6 +289,10 @@ def _grader_options(args) -> dict:
             "tls": args.tls}
 
 
+SIMILAR_PAIRS_PRINTED = 10
+"""The most flagged similar pairs the command prints (all are in ``similarity.csv``)."""
+
+
 def _grade_course(args) -> int:
     """``lstm-lessons grade HAND_INS --roster roster.csv``
     (:func:`~lstm_lessons.instructor.course.grade_course`)."""
@@ -304,6 +308,8 @@ def _grade_course(args) -> int:
         print(f"lstm-lessons grade: error: with --roster, give one folder of hand-ins, not "
               f"{len(args.submissions)} paths", file=sys.stderr)
         return 2
+    if args.no_sandbox:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         run = grade_course(args.submissions[0], args.roster, args.out, lessons=args.lesson or (),
@@ -320,18 +326,24 @@ def _grade_course(args) -> int:
         return 128 + stop.value
     finally:
         signal.signal(signal.SIGTERM, previous)
+    for notice in run.notices:
+        print(f"lstm-lessons grade: warning: {notice}", file=sys.stderr)
     for path, why in run.matching.unmatched:
-        print(f"lstm-lessons grade: warning: {one_line(path)} is not graded: {why}", file=sys.stderr)
+        print(f"lstm-lessons grade: warning: {one_line(path)} is not graded: {one_line(why)}",
+              file=sys.stderr)
     for lesson, keys in run.matching.missing.items():
         if keys:
             print(f"Lesson {lesson[:2]}: no hand-in from {', '.join(keys)}")
     for lesson, grades in run.graded.items():
         print(f"Lesson {lesson[:2]}: {len(grades)} graded, "
               f"{sum(g.status != 'graded' for g in grades)} of them did not run to the end")
-    for pair in run.similar:
+    for pair in run.similar[:SIMILAR_PAIRS_PRINTED]:
         print(f"Lesson {pair.lesson[:2]}: {pair.first} and {pair.second} share {pair.shared_characters} "
               f"characters of own code ({pair.first_share:.0%} and {pair.second_share:.0%}); see "
               f"{args.out}/similarity/{pair.lesson}.html")
+    if len(run.similar) > SIMILAR_PAIRS_PRINTED:
+        print(f"... and {len(run.similar) - SIMILAR_PAIRS_PRINTED} more flagged pairs in "
+              f"{args.out}/similarity.csv")
     for lesson, why in run.not_compared.items():
         print(f"lstm-lessons grade: warning: lesson {lesson[:2]}'s similarity report failed "
               f"({one_line(why)}); the grades are not affected", file=sys.stderr)

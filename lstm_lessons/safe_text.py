@@ -24,8 +24,10 @@ def one_line(text, limit: int = MESSAGE_CHARACTERS) -> str:
     of a table, a page or a terminal: every character of :data:`_UNSAFE` becomes a space (a bare
     CR can split a CSV record, ESC sequences retitle a terminal or rewrite what it shows, a
     direction override reorders what a reader sees), and the text is cut at ``limit`` characters
-    (the cut ends in ``...``)."""
-    return cut(_UNSAFE.sub(" ", str(text)), limit)
+    (the cut ends in ``...``). A lone surrogate (a file name's byte that is not UTF-8, as Python
+    decodes it) becomes its escape, ``\\udcff``, so that the text can be written as UTF-8."""
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return cut(_UNSAFE.sub(" ", text), limit)
 
 
 def csv_text(text) -> str:

@@ -5,6 +5,7 @@ record answers as data (no lesson is executed; one answer in the class trains a 
 import csv
 import io
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -175,6 +176,8 @@ def test_the_roster_reads_its_columns_by_any_usual_header(tmp_path):
     ("id,name,login\n1,A,a\n2,B,A\n", "line 3: the login 'a' is also on line 2"),
     ("id,name,login\n1,A,a\n1,B,b\n", "line 3: the id '1' is also on line 2"),
     ("id,name,login\n1,A,a b\n", "line 2: the key 'a b'"),
+    ("id,name,login\n1,A,-a\n", "line 2: the key '-a'"),
+    ("id,name,login\n=1+1,A,a\n", "line 2: the id '=1+1' starts with '='"),
     ("id,name,login\n,A,a\n", "line 2: the student 'A' has no id"),
     ("id,name,login,email\n1,A,,\n", "line 2: the student '1' has neither a login nor an e-mail"),
     ("", "is empty"),
@@ -203,16 +206,41 @@ def test_every_hand_in_goes_to_one_student_and_lesson_or_is_listed_with_the_reas
     assert matching.missing == {L01: ["joan"], L06: ["emmy"]}
     unmatched = {p.relative_to(hand_ins).as_posix(): why for p, why in matching.unmatched}
     assert unmatched == {f"zed/{L01}.ipynb": "no student on the roster has the login of 'zed'",
-                         "ada/scratch.ipynb": "its name holds no two-digit lesson number (01 to 08)"}
-    # A second notebook of the same lesson: neither is graded, both are named.
+                         "ada/scratch.ipynb": "its name holds the number of no lesson with exercises "
+                                              "(01, 06)"}
+    # A second notebook of the same lesson: neither is graded, both are named, and the student is
+    # not said to have handed in nothing.
     nbformat.write(hand_in(L06, PASS_06), hand_ins / "ada" / "lesson06_final.ipynb")
+    # What macOS's archives add, and a stranger whose name starts with a student's login.
+    (hand_ins / "__MACOSX" / "ada").mkdir(parents=True)
+    nbformat.write(hand_in(L06, PASS_06), hand_ins / "__MACOSX" / "ada" / f"{L06}.ipynb")
+    nbformat.write(hand_in(L06, PASS_06), hand_ins / "ada" / f"._{L06}.ipynb")
+    nbformat.write(hand_in(L06, PASS_06), hand_ins / f"ida_wells_{L06}.ipynb")
+    # A student's folder that is a link elsewhere.
+    (tmp_path / "elsewhere").mkdir()
+    nbformat.write(hand_in(L01, PASS_01), tmp_path / "elsewhere" / f"{L01}.ipynb")
+    (hand_ins / "Joan").symlink_to(tmp_path / "elsewhere")
     matching = match_hand_ins(hand_ins, students, LESSONS)
-    assert "ada" not in matching.hand_ins[L06] and "ada" in matching.missing[L06]
+    assert "ada" not in matching.hand_ins[L06] and "ada" not in matching.missing[L06]
     twice = [why for p, why in matching.unmatched if "ada handed in 2 notebooks of lesson 06" in why]
-    assert len(twice) == 2
-    # A lesson not asked for is not graded now, and says so.
-    only_01 = match_hand_ins(hand_ins, students, {"01": L01})
-    assert len(only_01.other_lessons) == 12 and {n for _, n in only_01.other_lessons} == {"06"}
+    assert len(twice) == 2 and "neither is graded" in twice[0]
+    unmatched = {p.relative_to(hand_ins).as_posix(): why for p, why in matching.unmatched}
+    assert unmatched[f"ida_wells_{L06}.ipynb"] == \
+        f"its name is no roster login, '_', then a lesson number ('ida_wells_{L06}.ipynb')"
+    assert unmatched["Joan"].startswith("a symbolic link to a folder, not followed")
+    assert not any("MACOSX" in name or "._" in name for name in unmatched)
+    assert matching.hand_ins[L06]["ida"] == hand_ins / f"ida_{L06}.ipynb"
+
+
+def test_a_login_is_found_whatever_its_case_and_names_the_grade_in_lower_case(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,login\n1,Ann,Ann.Lee\n")
+    (student,) = read_roster(roster)
+    assert student.key == "ann.lee" and student.login == "Ann.Lee"
+    nbformat.write(hand_in(L01, PASS_01), tmp_path / "ANN.LEE-lesson01.ipynb")
+    matching = match_hand_ins(tmp_path, [student], LESSONS)
+    assert matching.hand_ins[L01] == {"ann.lee": tmp_path / "ANN.LEE-lesson01.ipynb"}
+
 
 
 # --- the gradebook and its exports (grades as data) ---------------------------------------------
@@ -267,6 +295,47 @@ def test_canvas_and_moodle_files_have_their_documented_columns(tmp_path):
 
 def table_of(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
+
+
+SAMPLES = Path(__file__).parent / "lms_samples"
+
+
+def canvas_student_columns(header: list[str]) -> list[str]:
+    """The student columns of a Canvas gradebook file, found as Canvas's importer finds them
+    (``GradebookImporter``): the first cell holds ``Student``, the second ``ID``, and they end at
+    the column holding ``Section``."""
+    assert len(header) > 3 and "Student" in header[0] and "ID" in header[1], header
+    return header[:next(i for i, h in enumerate(header) if "Section" in h) + 1]
+
+
+def test_our_canvas_file_has_the_layout_of_canvass_own_export(tmp_path):
+    roster, _ = make_class(tmp_path)
+    ours = table_of(canvas_csv(_book(read_roster(roster))))
+    sample = table(SAMPLES / "canvas_gradebook_export.csv")
+    assert canvas_student_columns(ours[0]) == canvas_student_columns(sample[0])
+    assert ours[1][0] == sample[1][0] == "Points Possible" and ours[1][1:5] == sample[1][1:5] == [""] * 4
+    assert all(len(row) == len(ours[0]) for row in ours)
+    assert all(cell == "" or float(cell) >= 0 for row in ours[1:] for cell in row[5:])
+
+
+def test_our_moodle_file_has_the_user_columns_of_moodles_own_export(tmp_path):
+    roster, _ = make_class(tmp_path)
+    ours = table_of(moodle_csv(_book(read_roster(roster))))
+    sample = table(SAMPLES / "moodle_grades_export.csv")
+    # The columns "Map from" can find a user by, spelled as Moodle's export spells them.
+    for column in ("ID number", "Email address"):
+        assert column in sample[0] and column in ours[0]
+    # Moodle refuses a file whose rows differ in length from its header (csvweirdcolumns).
+    assert all(len(row) == len(ours[0]) for row in ours)
+    assert all(cell == "" or float(cell) >= 0 for row in ours[1:] for cell in row[4:])
+
+
+def test_a_grader_error_is_no_grade_in_the_lms_files(tmp_path):
+    roster, _ = make_class(tmp_path)
+    book = _book(read_roster(roster))
+    book.grades[L01]["alan"].status = "grader-error"
+    assert table_of(canvas_csv(book))[3][5] == "" and table_of(moodle_csv(book))[2][4] == ""
+    assert table_of(gradebook_csv(book))[2][8] == "grader-error"
 
 
 def test_a_name_that_looks_like_a_formula_is_text_in_every_export(tmp_path):
@@ -330,9 +399,16 @@ def test_a_class_is_graded_into_one_gradebook_and_a_regrade_changes_only_its_row
     assert ["no hand-in", L01, "joan", "Joan Clarke handed in no notebook of lesson 01"] in hand_in_rows
     before = {name: table(out / name) for name in ("gradebook.csv", "canvas.csv", "moodle.csv", "totals.csv")}
 
-    # carl corrects his lesson 06 answer; only he is graded again.
+    reports = {name: (out / name).read_text() for name in ("hand-ins.csv", "similarity.csv")}
+
+    # carl corrects his lesson 06 answer; only he and only that lesson are graded again.
     nbformat.write(hand_in(L06, PASS_06), hand_ins / "carl" / f"{L06}.ipynb")
-    assert main([*arguments, "--student", "carl"]) == 0
+    assert main([*arguments[:4], "--lesson", "06", *arguments[8:], "--student", "CARL"]) == 0
+    # The lists of the other lesson and of the other students stay (carl's new notebook is compared anew).
+    assert (out / "hand-ins.csv").read_text() == reports["hand-ins.csv"]
+    def without_carl(text):
+        return [row for row in table_of(text) if "carl" not in row]
+    assert without_carl((out / "similarity.csv").read_text()) == without_carl(reports["similarity.csv"])
     for name, old in before.items():
         new = table(out / name)
         changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
@@ -340,6 +416,30 @@ def test_a_class_is_graded_into_one_gradebook_and_a_regrade_changes_only_its_row
         assert changed == [carl_row], name
     carl = {r["login"]: r for r in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}["carl"]
     assert (carl["06-gap"], carl["total"]) == ("2", "2")
+
+
+def test_code_that_more_than_ten_hand_ins_share_is_no_evidence(tmp_path):
+    # MOSS's -m 10: a short, constrained answer that a whole class writes alike (each with its own
+    # names) flags nobody; the planted copy among them still does.
+    hand_ins = tmp_path / "hand-ins"
+    constrained = """model = keras.Sequential([keras.Input((12, 1)), keras.layers.LSTM(16),
+                           keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.Adam({rate}), loss="mse")
+history = model.fit(x_train, y_train, epochs=20, batch_size=32, validation_data=(x_val, y_val))
+plt.plot(history.history["loss"], label="training")
+plt.plot(history.history["val_loss"], label="validation")
+plt.legend()"""
+    students, paths = [], {}
+    for i in range(14):
+        key = f"s{i:02d}"
+        code = constrained.format(rate=[0.01, 0.003, 0.001][i % 3]).replace("model", f"net{i}")
+        own = [code] + (ORIGINAL if i == 0 else COPY if i == 1 else [])
+        paths[key] = hand_ins / key / f"{L01}.ipynb"
+        paths[key].parent.mkdir(parents=True)
+        nbformat.write(hand_in(L01, PASS_01, own), paths[key])
+        students.append(Student(str(i), key, key))
+    flagged, _ = write_similarity({L01: paths}, tmp_path / "out", NOTEBOOKS_DIR, hand_ins)
+    assert [(p.first, p.second) for p in flagged] == [("s00", "s01")]
 
 
 def test_a_similarity_report_that_fails_costs_only_its_lesson(tmp_path, monkeypatch):

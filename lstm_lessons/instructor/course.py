@@ -11,7 +11,7 @@ What ``DIR`` holds, every file written atomically (:func:`lstm_lessons.files.wri
 - ``totals.csv``, ``canvas.csv``, ``moodle.csv``: the lesson totals as a plain table and in the
   import formats of Canvas and Moodle (:mod:`~lstm_lessons.instructor.lms`);
 - ``hand-ins.csv``: the notebooks given to no student or lesson, the students with no hand-in of a
-  lesson, and the notebooks of lessons not graded in this run, each with the reason;
+  lesson, and the grades of students no longer on the roster, each with the reason;
 - ``similarity.csv`` and ``similarity/<lesson>.html``: pairs of hand-ins of a lesson whose own
   code is unusually similar (:mod:`~lstm_lessons.instructor.similarity`); they change no grade.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from lstm_lessons.files import write_atomically
 from lstm_lessons.grading.registry import EXERCISES
 from lstm_lessons.instructor.report import Grade, read_earlier
 from lstm_lessons.instructor.roster import Matching, Student, match_hand_ins, read_roster
+from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
 from lstm_lessons.safe_text import csv_text
 
@@ -66,6 +68,12 @@ class Gradebook:
         """The student's points in ``lesson``, ``None`` with no hand-in."""
         grade = self.grade(lesson, student)
         return None if grade is None else grade.total
+
+    def exported_total(self, lesson: str, student: Student) -> int | None:
+        """What the LMS files carry: :meth:`lesson_total`, but ``None`` for a ``grader-error`` too
+        (a failure of the grader, not a grade: regrade it)."""
+        grade = self.grade(lesson, student)
+        return None if grade is None or grade.status == "grader-error" else grade.total
 
     def total(self, student: Student) -> int:
         """The student's points over every lesson (a lesson with no hand-in counts 0)."""
@@ -125,11 +133,11 @@ def gradebook_csv(book: Gradebook) -> str:
     return buffer.getvalue()
 
 
-def hand_ins_csv(matching: Matching, folder: Path, students: list[Student]) -> str:
+def hand_ins_csv(matching: Matching, folder: Path, book: Gradebook) -> str:
     """``hand-ins.csv``: ``what, lesson, hand-in or student, why`` for every notebook given to no
-    student or lesson, every student with no hand-in of a lesson, and every notebook of a lesson
-    not graded in this run."""
-    names = {s.key: s.name for s in students}
+    student or lesson, every student with no hand-in of a lesson (saying whether an earlier
+    run's grade of it is kept), and every grade of a student no longer on the roster."""
+    names = {s.key: s.name for s in book.students}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["what", "lesson", "hand-in or student", "why"])
@@ -138,22 +146,29 @@ def hand_ins_csv(matching: Matching, folder: Path, students: list[Student]) -> s
     for lesson, keys in matching.missing.items():
         for key in keys:
             why = f"{names[key]} handed in no notebook of lesson {lesson[:2]}"
+            if key in book.grades.get(lesson, {}):
+                why += "; the grade of an earlier run is kept"
             writer.writerow(["no hand-in", lesson, csv_text(key), csv_text(why)])
-    for path, number in matching.other_lessons:
-        writer.writerow(["not graded now", number, csv_text(path.relative_to(folder)),
-                         f"lesson {number} was not asked for in this run"])
+    for lesson, grades in book.grades.items():
+        for key in grades:
+            if key not in names:
+                writer.writerow(["grade of no student", lesson, csv_text(key),
+                                 "graded earlier, but no student on the roster has this login; not in "
+                                 "the gradebook"])
     return buffer.getvalue()
 
 
 @dataclass
 class CourseRun:
     """What :func:`grade_course` did: the :class:`Gradebook`, the :class:`Matching` of the
-    hand-ins, the grades it made (``{lesson: [Grade]}``), the flagged similar pairs, and the
-    lessons whose similarity report failed (``{lesson: why}``)."""
+    hand-ins, the grades it made (``{lesson: [Grade]}``), what each lesson's grader had to say
+    (``notices``: workers left out, machines that differ, a package changed and restored), the
+    flagged similar pairs, and the lessons whose similarity report failed (``{lesson: why}``)."""
 
     gradebook: Gradebook
     matching: Matching
     graded: dict[str, list[Grade]]
+    notices: list[str]
     similar: list
     not_compared: dict[str, str]
 
@@ -183,53 +198,73 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
         roster: the roster CSV file, or the students (:func:`~lstm_lessons.instructor.roster.read_roster`).
         out: the course's output folder.
         lessons: the lessons to grade (names or numbers); default every lesson with exercises.
+            ``hand-ins.csv`` and the similarity report always cover every lesson.
         students: the keys of the students to grade (a regrade); default every student.
-        similarity: write the similarity report of the lessons graded.
+        similarity: write the similarity report.
         grader_options: passed to each lesson's ``Grader`` (``workers``, ``timeout``,
-            ``sandbox``, ``scheduler``...).
+            ``sandbox``, ``scheduler``, ``max_mb``...).
 
-    An interrupt (Ctrl-C) stops the grading as ``lstm-lessons grade`` stops; the gradebook is then
-    written from the grades recorded so far, and the interrupt raised again.
-
-    Before a lesson's first hand-in runs, it also raises what
+    An interrupt (Ctrl-C) stops the grading as ``lstm-lessons grade`` stops; the gradebook and
+    ``hand-ins.csv`` are then written from the grades recorded so far, and the interrupt raised
+    again. Before a lesson's first hand-in runs, it also raises what
     :class:`~lstm_lessons.instructor.grader.Grader` raises (an unknown lesson, a limit that is not
-    positive, no sandbox, a results folder of another lesson, a cluster that cannot be reached).
+    positive, no sandbox, a cluster that cannot be reached).
 
     Raises:
         RosterError: the roster cannot be read.
         CourseError: a key of ``students`` is not on the roster, or no lesson has exercises.
         NotADirectoryError: ``hand_ins`` is not a folder.
+        ResultsFileError: a lesson's ``results.json`` in ``out`` is not the grader's (before
+            anything runs).
     """
+    from lstm_lessons.instructor.cluster import MachinesDifferWarning
     from lstm_lessons.instructor.grader import Grader
 
     hand_ins, out = Path(hand_ins), Path(out)
     roster_students = read_roster(roster) if isinstance(roster, str | Path) else list(roster)
-    keys = {s.key.lower(): s.key for s in roster_students}
+    keys = [s.key for s in roster_students]
     unknown = [k for k in students if k.lower() not in keys]
     if unknown:
-        listed = ", ".join(s.key for s in roster_students[:10]) + ("..." if len(keys) > 10 else "")
-        raise CourseError(f"students={unknown!r}: not on the roster (its logins: {listed}).")
-    chosen = {keys[k.lower()] for k in students} or set(keys.values())
+        listed = ", ".join(keys[:10]) + ("..." if len(keys) > 10 else "")
+        raise CourseError(f"student(s) {unknown!r} (--student): not on the roster (its logins: {listed}).")
+    chosen = {k.lower() for k in students} or set(keys)
+    every_lesson = select_lessons((), notebooks_dir)
     numbers = select_lessons(lessons, notebooks_dir)
-    matching = match_hand_ins(hand_ins, roster_students, numbers)
-    write_atomically(out / "hand-ins.csv", hand_ins_csv(matching, hand_ins, roster_students))
+    matching = match_hand_ins(hand_ins, roster_students, every_lesson)
+    # The course's lessons: those asked for, graded before, or handed in.
+    handed = [lesson for lesson, paths in matching.hand_ins.items() if paths]
+    course = {*numbers.values(), *graded_lessons(out), *handed}
+    matching.hand_ins = {lesson: h for lesson, h in matching.hand_ins.items() if lesson in course}
+    matching.missing = {lesson: k for lesson, k in matching.missing.items() if lesson in course}
+    # Before anything runs: every lesson's earlier results must be readable.
+    book = build_gradebook(roster_students, out, numbers.values())
     graded: dict[str, list[Grade]] = {}
+    notices: list[str] = []
     try:
         for lesson in numbers.values():
             mine = {k: p for k, p in matching.hand_ins[lesson].items() if k in chosen}
             if not mine:
                 continue
-            with Grader(lesson, out / LESSONS_FOLDER / lesson, notebooks_dir=notebooks_dir,
-                        **grader_options) as grader:
+            with warnings.catch_warnings():      # its text is the first of the runner's notices
+                warnings.simplefilter("ignore", MachinesDifferWarning)
+                grader = Grader(lesson, out / LESSONS_FOLDER / lesson, notebooks_dir=notebooks_dir,
+                                **grader_options)
+            with grader:
+                notices += [f"lesson {lesson[:2]}: {n}" for n in grader.runner.notices]
                 graded[lesson] = grader.grade(list(mine.values()), ids=list(mine), root=hand_ins)
+                notices += [f"lesson {lesson[:2]}: the lstm_lessons package was changed while "
+                            f"{', '.join(r['running']) or 'hand-ins'} ran ({'; '.join(r['changes'])}); "
+                            f"restored before the checks" for r in grader.repairs]
     finally:
         book = write_gradebook(roster_students, out, numbers.values())
+        write_atomically(out / "hand-ins.csv", hand_ins_csv(matching, hand_ins, book))
     similar, not_compared = [], {}
     if similarity:
         from lstm_lessons.instructor.similarity import write_similarity
 
-        similar, not_compared = write_similarity(matching.hand_ins, out, notebooks_dir, hand_ins)
-    return CourseRun(book, matching, graded, similar, not_compared)
+        max_mb = grader_options.get("max_mb", DEFAULT_MAX_MB)
+        similar, not_compared = write_similarity(matching.hand_ins, out, notebooks_dir, hand_ins, max_mb)
+    return CourseRun(book, matching, graded, notices, similar, not_compared)
 
 
 def write_gradebook(students: list[Student], out, lessons=()) -> Gradebook:

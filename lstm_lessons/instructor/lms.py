@@ -51,7 +51,7 @@ def _table(rows) -> str:
 
 
 def _points(book, lesson, student) -> str | int:
-    total = book.lesson_total(lesson, student)
+    total = book.exported_total(lesson, student)
     return "" if total is None else total
 
 
@@ -86,5 +86,6 @@ def plain_csv(book) -> str:
     rows = [["id", "name", "login", "email", "section", *map(assignment_name, lessons), "total", "max_total"]]
     for s in book.students:
         rows.append([csv_text(v) for v in (s.id, s.name, s.key, s.email, s.section)]
-                    + [_points(book, lesson, s) for lesson in lessons] + [book.total(s), book.max_total])
+                    + [_points(book, lesson, s) for lesson in lessons]
+                    + [sum(book.exported_total(lesson, s) or 0 for lesson in lessons), book.max_total])
     return _table(rows)

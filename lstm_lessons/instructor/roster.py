@@ -3,23 +3,25 @@
 The roster is a CSV file with a header row; its columns, in any order (names compared without
 case, spaces, ``-`` or ``_``): ``id`` (or ``student_id``), ``name``, ``login`` (or ``username``)
 and/or ``email`` (or ``e-mail``, ``email_address``), and an optional ``section``. Each student
-needs an id and a login or an e-mail address; the **key** that finds their hand-ins is the login,
-or, without one, the part of the e-mail address before ``@``.
+needs an id and a login or an e-mail address; the **key** that finds their hand-ins and names their
+grades is the login, or, without one, the part of the e-mail address before ``@``, in lower case.
 
 A hand-in (a ``.ipynb`` file below the hand-ins folder) is a student's when
 
 - it lies in a folder per student: the first folder below the hand-ins folder is the key
   (``hand-ins/alice/01_learning_rate_oscillation.ipynb``); or
-- it lies in the hand-ins folder itself and its name starts with the key and a ``_``, ``-`` or
-  ``.`` (``hand-ins/alice_01.ipynb``); the longest key that fits wins.
+- it lies in the hand-ins folder itself and its name is the key, a ``_``, ``-`` or ``.``, then the
+  lesson's number, with or without ``lesson`` before it (``hand-ins/alice_01_leakage.ipynb``,
+  ``hand-ins/alice-lesson01.ipynb``): a stranger's ``li_wei_01.ipynb`` is not the student ``li``'s.
 
-Keys are compared without case. The lesson is the first two-digit number in the file's name that
+Names are compared without case. The lesson is the first two-digit number in the file's name that
 stands alone (``01_learning_rate_oscillation.ipynb``, ``lesson03.ipynb``; the ``2024`` of
 ``2024_lesson03.ipynb`` is not one). The grader then checks that the notebook is that lesson's
-(``wrong-lesson`` otherwise). Jupyter's autosaves in ``.ipynb_checkpoints/`` folders are not
-hand-ins. Every other notebook that cannot be given to one student and one lesson is listed in
-:attr:`Matching.unmatched` with the reason, and every student with no hand-in of a lesson in
-:attr:`Matching.missing`: nothing is dropped silently.
+(``wrong-lesson`` otherwise). Jupyter's autosaves in ``.ipynb_checkpoints/`` folders, and the
+``__MACOSX/`` folders and ``._*`` files that macOS's archives add, are not hand-ins. Every other
+notebook that cannot be given to one student and one lesson is listed in :attr:`Matching.unmatched`
+with the reason (a folder that is a symbolic link too), and every student with no hand-in of a
+lesson in :attr:`Matching.missing`: nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -32,15 +34,22 @@ from pathlib import Path
 
 from lstm_lessons.safe_text import one_line
 
-KEY = re.compile(r"[A-Za-z0-9._+-]+")
+KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 """What a key (a login, or an e-mail address's part before ``@``) may hold: it becomes a file
-name and a grade's identifier."""
+name and a grade's identifier, and an LMS matches it as it is (a leading ``-``, ``+``, ``=`` or
+``@`` would make a spreadsheet read it as a formula)."""
+FORMULA_START = ("=", "+", "-", "@")
+"""What an id may not start with: a spreadsheet reads such a cell as a formula, and the exports
+make it text by a leading ``'`` (:func:`lstm_lessons.safe_text.csv_text`), which no LMS matches."""
 COLUMNS = {"id": ("id", "studentid"), "name": ("name", "fullname"), "login": ("login", "username"),
            "email": ("email", "emailaddress"), "section": ("section",)}
 """Each roster column and the header names accepted for it (compared without case, spaces,
 ``-`` and ``_``)."""
 LESSON_NUMBER = re.compile(r"(?<![0-9])([0-9]{2})(?![0-9])")
-CHECKPOINTS = ".ipynb_checkpoints"
+FLAT_NAME = re.compile(r"(?:lesson[ _-]?)?[0-9]{2}(?![0-9])", re.IGNORECASE)
+"""What follows the key and its separator in the name of a hand-in in the hand-ins folder itself."""
+NOT_HAND_INS = (".ipynb_checkpoints", "__MACOSX")
+"""Folders whose notebooks are not hand-ins: Jupyter's autosaves, macOS's archive metadata."""
 
 
 class RosterError(ValueError):
@@ -68,8 +77,8 @@ class Student:
     @property
     def key(self) -> str:
         """What finds the student's hand-ins and names their grades: the login, else the part of
-        the e-mail address before ``@``."""
-        return self.login or self.email.partition("@")[0]
+        the e-mail address before ``@``, in lower case."""
+        return (self.login or self.email.partition("@")[0]).lower()
 
 
 @dataclass
@@ -78,17 +87,15 @@ class Matching:
 
     Attributes:
         hand_ins: ``{lesson: {student key: path}}``, one hand-in a student and lesson.
-        unmatched: ``[(path, why)]``: the notebooks given to no student and lesson.
-        missing: ``{lesson: [student key]}``: the students with no hand-in of a lesson, in
-            roster order.
-        other_lessons: notebooks of lessons not asked for, ``[(path, lesson)]``: not graded
-            in this run.
+        unmatched: ``[(path, why)]``: the notebooks (and linked folders) given to no student and
+            lesson.
+        missing: ``{lesson: [student key]}``: the students who handed in no notebook of a lesson,
+            in roster order (one who handed in two is in ``unmatched``, not here).
     """
 
     hand_ins: dict[str, dict[str, Path]] = field(default_factory=dict)
     unmatched: list[tuple[Path, str]] = field(default_factory=list)
     missing: dict[str, list[str]] = field(default_factory=dict)
-    other_lessons: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def _column(header: str) -> str | None:
@@ -101,7 +108,8 @@ def read_roster(path) -> list[Student]:
 
     Raises:
         RosterError: the file is missing or unreadable, a required column is missing, a row has
-            no id or no key, a key holds characters outside ``A-Z a-z 0-9 . _ + -``, or two
+            no id or no key, an id starts with one of :data:`FORMULA_START`, a key holds characters
+            outside ``A-Z a-z 0-9 . _ + -`` or does not start with a letter or digit, or two
             students share an id or a key (keys compared without case).
     """
     path = Path(path)
@@ -135,10 +143,14 @@ def read_roster(path) -> list[Student]:
         if not student.key:
             raise RosterError(f"{place}: the student {student.id!r} has neither a login nor an e-mail "
                               f"address.")
+        if student.id.startswith(FORMULA_START):
+            raise RosterError(f"{place}: the id {one_line(student.id)!r} starts with "
+                              f"{student.id[0]!r}, which a spreadsheet reads as a formula.")
         if not KEY.fullmatch(student.key):
             raise RosterError(f"{place}: the key {one_line(student.key)!r} (the login, or the e-mail address "
-                              f"before '@') may hold only letters A-Z a-z, digits and . _ + -.")
-        for seen, value, what in ((ids, student.id, "id"), (keys, student.key.lower(), "login")):
+                              f"before '@') may hold only letters A-Z a-z, digits and . _ + -, and "
+                              f"starts with a letter or digit.")
+        for seen, value, what in ((ids, student.id, "id"), (keys, student.key, "login")):
             if value in seen:
                 raise RosterError(f"{place}: the {what} {one_line(value)!r} is also on line {seen[value]}.")
             seen[value] = line
@@ -153,26 +165,29 @@ def lesson_number(name: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _owner(relative: Path, keys: dict[str, str]) -> tuple[str | None, str]:
+def _owner(relative: Path, keys: set[str]) -> tuple[str | None, str]:
     """(the student key a hand-in at ``relative`` belongs to or ``None``, the rest of its name to
-    read the lesson from); ``keys`` maps each key in lower case to itself."""
+    read the lesson from)."""
     if len(relative.parts) > 1:
-        return keys.get(relative.parts[0].lower()), relative.name
+        key = relative.parts[0].lower()
+        return (key if key in keys else None), relative.name
     name = relative.name.lower()
-    fitting = [k for k in keys if name.startswith(k) and name[len(k):len(k) + 1] in ("_", "-", ".")]
+    fitting = [k for k in keys if name.startswith(k) and name[len(k):len(k) + 1] in ("_", "-", ".")
+               and FLAT_NAME.match(name, len(k) + 1)]
     if not fitting:
         return None, relative.name
     key = max(fitting, key=len)
-    return keys[key], relative.name[len(key) + 1:]
+    return key, relative.name[len(key) + 1:]
 
 
 def match_hand_ins(folder, students: list[Student], lessons: dict[str, str]) -> Matching:
     """Give each notebook below ``folder`` to a student and a lesson (see the module docstring).
 
     Args:
-        folder: the hand-ins folder; folders that are symbolic links are not followed.
+        folder: the hand-ins folder; a folder below it that is a symbolic link is not followed,
+            and is listed.
         students: the roster (:func:`read_roster`).
-        lessons: ``{two-digit number: lesson name}`` of the lessons to grade
+        lessons: ``{two-digit number: lesson name}`` of the course's lessons
             (``{"01": "01_learning_rate_oscillation"}``).
 
     Raises:
@@ -181,13 +196,17 @@ def match_hand_ins(folder, students: list[Student], lessons: dict[str, str]) -> 
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"hand-ins folder {str(folder)!r} is not a folder.")
-    keys = {s.key.lower(): s.key for s in students}
+    keys = {s.key for s in students}
     found: dict[tuple[str, str], list[Path]] = {}
     matching = Matching()
     for top, folders, files in os.walk(folder):
-        folders[:] = sorted(f for f in folders if f != CHECKPOINTS)
+        for name in sorted(folders):
+            if (Path(top) / name).is_symlink():
+                matching.unmatched.append((Path(top) / name, "a symbolic link to a folder, not followed: "
+                                                              "hand in the notebooks themselves"))
+        folders[:] = sorted(f for f in folders if f not in NOT_HAND_INS)
         for name in sorted(files):
-            if not name.lower().endswith(".ipynb"):
+            if not name.lower().endswith(".ipynb") or name.startswith("._"):
                 continue
             path = Path(top) / name
             relative = path.relative_to(folder)
@@ -196,21 +215,25 @@ def match_hand_ins(folder, students: list[Student], lessons: dict[str, str]) -> 
             if key is None:
                 who = relative.parts[0] if len(relative.parts) > 1 else relative.name
                 why = f"no student on the roster has the login of {one_line(who)!r}"
+                if len(relative.parts) == 1:
+                    why = f"its name is no roster login, '_', then a lesson number ({one_line(who)!r})"
                 matching.unmatched.append((path, why))
-            elif number is None:
-                matching.unmatched.append((path, "its name holds no two-digit lesson number (01 to 08)"))
-            elif number not in lessons:
-                matching.other_lessons.append((path, number))
+            elif number is None or number not in lessons:
+                matching.unmatched.append((path, "its name holds the number of no lesson with exercises "
+                                                 f"({', '.join(lessons)})"))
             else:
                 found.setdefault((lessons[number], key), []).append(path)
+    twice = set()
     for (lesson, key), paths in sorted(found.items()):
         if len(paths) == 1:
             matching.hand_ins.setdefault(lesson, {})[key] = paths[0]
         else:
-            names = ", ".join(str(p.relative_to(folder)) for p in paths)
+            twice.add((lesson, key))
+            names = ", ".join(one_line(p.relative_to(folder)) for p in paths)
             matching.unmatched += [(p, f"{key} handed in {len(paths)} notebooks of lesson {lesson[:2]} "
-                                       f"({names}); keep one") for p in paths]
+                                       f"({names}): neither is graded; keep one") for p in paths]
     for lesson in lessons.values():
         handed = matching.hand_ins.setdefault(lesson, {})
-        matching.missing[lesson] = [s.key for s in students if s.key not in handed]
+        matching.missing[lesson] = [s.key for s in students
+                                    if s.key not in handed and (lesson, s.key) not in twice]
     return matching

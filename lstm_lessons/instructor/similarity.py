@@ -9,12 +9,16 @@ for document fingerprinting", SIGMOD 2003): the code is tokenised with its names
 functions and objects replaced by one letter each (so renaming changes nothing), hashed in
 overlapping runs of :data:`NOISE_CHARACTERS` characters of that token text, and a pair's
 similarity is the share of one hand-in's fingerprinted text that the other holds too, in any
-order (so reordering cells changes nothing). Runs that also occur in the hand-out are left out
-(copydetect's boilerplate), as are changed cells' template lines.
+order (so reordering cells changes nothing). Two kinds of run are left out, as MOSS leaves them
+out: those of the hand-out (MOSS's base file, copydetect's boilerplate: changed cells' template
+lines included), and those that more than :data:`COMMON_IN` hand-ins hold (MOSS's ``-m``, whose
+default is 10: "a passage of code that appears in many programs is probably legitimate sharing",
+as when a whole class writes the same short, constrained answer).
 
 A pair is **flagged** when the larger of its two shares is at least :data:`FLAG_SHARE` and the
-code they share is at least :data:`MIN_SHARED_CHARACTERS` characters of token text: two short
-hand-ins that both type the lesson's answers share too little to say anything.
+code they share is at least :data:`MIN_SHARED_CHARACTERS` characters of token text. Both are this
+project's choices, not a published rule: two hand-ins that both type the lesson's answers share a
+line's worth and are not flagged; a copy with every name changed shares all of it.
 """
 
 from __future__ import annotations
@@ -29,19 +33,23 @@ from pathlib import Path
 import nbformat
 
 from lstm_lessons.files import write_atomically
-from lstm_lessons.instructor.submissions import read_hand_in
+from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB, read_hand_in
 from lstm_lessons.safe_text import csv_text
 
 NOISE_CHARACTERS = 25
 """copydetect's noise threshold ``k``: the length of the runs of token text hashed, its default
 (copydetect's ``defaults.NOISE_THRESHOLD``); shorter shared runs count as chance."""
+COMMON_IN = 10
+"""Runs that more than this many hand-ins of a lesson hold are left out: MOSS's ``-m`` and its
+default (http://theory.stanford.edu/~aiken/moss/, the submission script's options)."""
 FLAG_SHARE = 0.6
 """A pair is flagged when one hand-in's fingerprinted own code is at least this share of the other's."""
 MIN_SHARED_CHARACTERS = 150
 """...and the shared token text is at least this long (a line of token text is about 10 to 30)."""
 SHOWN_SHARE = 0.3
-"""The HTML report shows every pair of which one share is above this (copydetect's display
-threshold, about its default 0.33)."""
+"""The HTML report shows the pairs of which one share is above this (copydetect's display
+threshold, about its default 0.33), at most :data:`SHOWN_PAIRS` of them, most similar first."""
+SHOWN_PAIRS = 50
 
 
 @dataclass
@@ -91,20 +99,40 @@ def own_code(notebook, template: set[str]) -> str:
     return "\n\n".join(c for c in code_cells(notebook) if c not in template)
 
 
-def _read(path: Path, root: Path) -> nbformat.NotebookNode | None:
-    text, _ = read_hand_in(path, root=root)
+def _read(path: Path, root: Path, max_mb: float) -> nbformat.NotebookNode | None:
+    text, _ = read_hand_in(path, max_mb, root=root)
     try:
         return nbformat.reads(text, as_version=4) if text is not None else None
     except Exception:  # noqa: BLE001 - an unreadable hand-in is left out of the comparison
         return None
 
 
+def _fingerprints(path: Path, boilerplate) -> set[int]:
+    from copydetect import CodeFingerprint
+
+    return set(CodeFingerprint(str(path), NOISE_CHARACTERS, 1, boilerplate, language="python").hashes)
+
+
 def compare(lesson: str, own: dict[str, str], template_code: str) -> tuple[list[Pair], str]:
     """Every pair of ``own`` (``{student key: own code}``) in :func:`order`, and copydetect's
     HTML report of them (the pairs side by side, their shared code highlighted).
 
-    ``template_code`` is the hand-out's code, whose fingerprints are left out."""
+    ``template_code`` is the hand-out's code, whose runs are left out, as are those of more than
+    :data:`COMMON_IN` hand-ins."""
+    import numpy as np
     from copydetect import CopyDetector
+
+    class Detector(CopyDetector):
+        """copydetect's detector, whose boilerplate also holds the runs common to many hand-ins,
+        and whose report shows at most :data:`SHOWN_PAIRS` pairs."""
+
+        common = np.array([], dtype=np.int64)
+
+        def _get_boilerplate_hashes(self):
+            return np.union1d(super()._get_boilerplate_hashes(), self.common)
+
+        def get_copied_code_list(self):
+            return super().get_copied_code_list()[:SHOWN_PAIRS]
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -113,10 +141,16 @@ def compare(lesson: str, own: dict[str, str], template_code: str) -> tuple[list[
         (folder / "template" / "hand-out.py").write_text(template_code, encoding="utf-8")
         for key, code in own.items():
             (folder / "code" / f"{key}.py").write_text(code, encoding="utf-8")
-        detector = CopyDetector(test_dirs=[str(folder / "code")], ref_dirs=[str(folder / "code")],
-                                boilerplate_dirs=[str(folder / "template")], extensions=["py"],
-                                noise_t=NOISE_CHARACTERS, guarantee_t=NOISE_CHARACTERS, display_t=SHOWN_SHARE,
-                                autoopen=False, silent=True, force_language="python")
+        detector = Detector(test_dirs=[str(folder / "code")], ref_dirs=[str(folder / "code")],
+                            boilerplate_dirs=[str(folder / "template")], extensions=["py"],
+                            noise_t=NOISE_CHARACTERS, guarantee_t=NOISE_CHARACTERS, display_t=SHOWN_SHARE,
+                            autoopen=False, silent=True, force_language="python")
+        template = CopyDetector._get_boilerplate_hashes(detector)
+        counts: dict[int, int] = {}
+        for key in own:
+            for fingerprint in _fingerprints(folder / "code" / f"{key}.py", template):
+                counts[fingerprint] = counts.get(fingerprint, 0) + 1
+        Detector.common = np.array(sorted(h for h, n in counts.items() if n > COMMON_IN), dtype=np.int64)
         detector.run()
         where = {Path(f).stem: i for i, f in enumerate(detector.test_files)}
         refs = {Path(f).stem: j for j, f in enumerate(detector.ref_files)}
@@ -150,10 +184,11 @@ def similarity_csv(pairs: list[Pair]) -> str:
 
 
 def write_similarity(hand_ins: dict[str, dict[str, Path]], out, notebooks_dir: Path,
-                     root=None) -> tuple[list[Pair], dict[str, str]]:
+                     root=None, max_mb: float = DEFAULT_MAX_MB) -> tuple[list[Pair], dict[str, str]]:
     """Compare the hand-ins of each lesson (``{lesson: {student key: path}}``, collected in the
-    folder ``root``) and write ``out/similarity.csv`` (every pair that shares any code, flagged
-    ones first and marked) and ``out/similarity/<lesson>.html``.
+    folder ``root``; none larger than ``max_mb`` MiB is read) and write ``out/similarity.csv``
+    (every pair that shares any code, flagged ones first and marked) and
+    ``out/similarity/<lesson>.html``.
 
     A hand-in that cannot be read as a notebook is left out (the grader gives it its status). A
     lesson whose comparison fails (copydetect raised) gets no report and does not stop the others.
@@ -168,12 +203,13 @@ def write_similarity(hand_ins: dict[str, dict[str, Path]], out, notebooks_dir: P
             continue
         template = nbformat.read(notebooks_dir / f"{lesson}.ipynb", as_version=4)
         cells = code_cells(template)
-        notebooks = {key: nb for key, path in paths.items() if (nb := _read(path, root)) is not None}
+        notebooks = {key: nb for key, path in paths.items() if (nb := _read(path, root, max_mb)) is not None}
         own = {key: own_code(nb, set(cells)) for key, nb in notebooks.items()}
         try:
             pairs, html = compare(lesson, own, "\n\n".join(cells))
         except Exception as exc:  # noqa: BLE001 - a report that fails costs no grade and no other lesson
             failed[lesson] = f"{type(exc).__name__}: {exc}"
+            (out / "similarity" / f"{lesson}.html").unlink(missing_ok=True)    # an earlier run's
             continue
         write_atomically(out / "similarity" / f"{lesson}.html", html)
         every += [p for p in pairs if p.shared_characters > 0]
