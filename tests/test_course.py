@@ -14,6 +14,7 @@ from lstm_lessons.cli import main
 from lstm_lessons.instructor.course import (
     NO_HAND_IN,
     Gradebook,
+    grade_course,
     gradebook_csv,
 )
 from lstm_lessons.instructor.lms import (
@@ -459,3 +460,26 @@ def test_a_similarity_report_that_fails_costs_only_its_lesson(tmp_path, monkeypa
     assert failed == {L06: "RecursionError: a hostile notebook"}
     assert [(p.first, p.second) for p in flagged] == [("alan", "dora")]
     assert not (tmp_path / "out" / "similarity" / f"{L06}.html").exists()
+
+
+def test_ctrl_c_keeps_the_gradebook_of_what_was_graded(tmp_path, monkeypatch):
+    # Lesson 01 was graded before (its grades as data); lesson 06 is interrupted as it starts.
+    from lstm_lessons.instructor.grader import Grader
+    from lstm_lessons.instructor.report import write_tables
+
+    roster, hand_ins = make_class(tmp_path)
+    out = tmp_path / "course"
+    exercises = {"01-stable-learning-rate": 2, "01-plateau-schedule": 2}
+    ada = Grade("ada", L01, "graded", "", {"01-stable-learning-rate": 2, "01-plateau-schedule": 0}, 2, 4)
+    write_tables(out / "lessons" / L01, L01, exercises, [ada], limits={})
+
+    def interrupted(self, submissions, ids=None, root=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Grader, "grade", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        grade_course(hand_ins, roster, out, lessons=["06"], sandbox=False, progress=False)
+    rows = {r["login"]: r for r in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    assert (rows["ada"]["01 total"], rows["ada"]["06 status"], rows["ada"]["total"]) == ("2", NO_HAND_IN, "2")
+    listed = table(out / "hand-ins.csv")
+    assert ["no hand-in", L06, "emmy", "Emmy Noether handed in no notebook of lesson 06"] in listed
