@@ -5,6 +5,7 @@ record answers as data (no lesson is executed; one answer in the class trains a 
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,6 +14,7 @@ import pytest
 from lstm_lessons.cli import main
 from lstm_lessons.instructor.course import (
     NO_HAND_IN,
+    NOT_GRADED_YET,
     Gradebook,
     grade_course,
     gradebook_csv,
@@ -405,6 +407,8 @@ def test_a_class_is_graded_into_one_gradebook_and_a_regrade_changes_only_its_row
     # carl corrects his lesson 06 answer; only he and only that lesson are graded again.
     nbformat.write(hand_in(L06, PASS_06), hand_ins / "carl" / f"{L06}.ipynb")
     assert main([*arguments[:4], "--lesson", "06", *arguments[8:], "--student", "CARL"]) == 0
+    said = capsys.readouterr().out
+    assert "Lesson 06: 1 graded" in said and "Lesson 01: 1 graded" not in said, said
     # The lists of the other lesson and of the other students stay (carl's new notebook is compared anew).
     assert (out / "hand-ins.csv").read_text() == reports["hand-ins.csv"]
     def without_carl(text):
@@ -480,6 +484,58 @@ def test_ctrl_c_keeps_the_gradebook_of_what_was_graded(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         grade_course(hand_ins, roster, out, lessons=["06"], sandbox=False, progress=False)
     rows = {r["login"]: r for r in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
-    assert (rows["ada"]["01 total"], rows["ada"]["06 status"], rows["ada"]["total"]) == ("2", NO_HAND_IN, "2")
+    assert (rows["ada"]["01 total"], rows["ada"]["total"]) == ("2", "2")
+    assert rows["ada"]["06 status"] == NOT_GRADED_YET
+    assert rows["emmy"]["06 status"] == NO_HAND_IN
+    # The LMS files carry the lesson graded, not the one stopped before any grade.
+    assert table(out / "canvas.csv")[0][5:] == [assignment_name(L01)]
     listed = table(out / "hand-ins.csv")
     assert ["no hand-in", L06, "emmy", "Emmy Noether handed in no notebook of lesson 06"] in listed
+
+
+def test_a_grader_that_cannot_start_leaves_every_hand_in_not_graded_yet(tmp_path):
+    from lstm_lessons.instructor.grader import GradingError
+
+    roster, hand_ins = make_class(tmp_path)
+    out = tmp_path / "course"
+    with pytest.raises(GradingError, match="timeout"):
+        grade_course(hand_ins, roster, out, timeout=0, sandbox=False, progress=False)
+    rows = {r["login"]: r for r in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    # No --lesson: the lessons handed in, not every lesson of the course.
+    assert [c for c in rows["ada"] if c.endswith("status")] == ["01 status", "06 status"]
+    assert (rows["ada"]["01 status"], rows["joan"]["01 status"]) == (NOT_GRADED_YET, NO_HAND_IN)
+    assert table(out / "canvas.csv")[0] == CANVAS_STUDENT_COLUMNS     # no grade: no lesson column
+    assert ["not graded yet", L01, "ada", "Ada Lovelace's notebook of lesson 01 has no grade yet: grade it "
+            "(--student ada --lesson 01)"] in table(out / "hand-ins.csv")
+
+
+def test_a_hand_in_that_is_no_file_is_its_students_refusal_and_a_student_without_one_is_named(tmp_path):
+    import os
+
+    roster, hand_ins = make_class(tmp_path)
+    os.mkfifo(hand_ins / "joan" / f"{L01}.ipynb")    # would block a reader for ever
+    out = tmp_path / "course"
+    run = grade_course(hand_ins, roster, out, lessons=["01"], students=["joan"], sandbox=False,
+                       progress=False, similarity=False)
+    (joan,) = run.graded[L01]
+    assert (joan.id, joan.status, joan.total) == ("joan", "refused", 0)
+    assert "not a regular file" in joan.message
+    run = grade_course(hand_ins, roster, out, lessons=["06"], students=["emmy"], sandbox=False,
+                       progress=False, similarity=False)
+    assert run.graded == {} and run.notices == ["lesson 06: emmy handed in no notebook of it"]
+
+
+def test_the_hand_outs_cells_in_every_hand_in_are_no_evidence(tmp_path):
+    # Every student keeps the hand-out's code cells, one of them edited; only the copy is flagged.
+    template = nbformat.read(NOTEBOOKS_DIR / f"{L01}.ipynb", as_version=4)
+    cells = [c.source for c in template.cells if c.cell_type == "code"]
+    hand_ins, paths = tmp_path / "hand-ins", {}
+    for key, own in [("alan", ORIGINAL), ("dora", COPY), *OWN.items(), ("ada", []), ("bea", [])]:
+        edited = [cells[0] + f"\nprint('{key}')", *cells[1:]]
+        paths[key] = hand_ins / key / f"{L01}.ipynb"
+        paths[key].parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(hand_in(L01, PASS_01, [*edited, *own]), paths[key])
+    flagged, _ = write_similarity({L01: paths}, tmp_path / "out", NOTEBOOKS_DIR, hand_ins)
+    assert [(p.first, p.second) for p in flagged] == [("alan", "dora")]
+    report = (tmp_path / "out" / "similarity" / f"{L01}.html").read_text()
+    assert re.search(r"/tmp/tmp\w+", report) is None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstm_lessons.files import write_atomically
@@ -40,6 +40,8 @@ LESSONS_FOLDER = "lessons"
 """``DIR/lessons/<lesson>/``: where each lesson's grades are written."""
 NO_HAND_IN = "no hand-in"
 """The status of a lesson a student handed nothing in for (its points are blank, its total 0)."""
+NOT_GRADED_YET = "not graded yet"
+"""The status of a hand-in found but not graded (a run stopped before it, or not asked for)."""
 
 
 class CourseError(ValueError):
@@ -54,11 +56,25 @@ class Gradebook:
         students: the roster, in its order.
         lessons: ``{lesson: {exercise id: points possible}}``, in lesson order.
         grades: ``{lesson: {student key: Grade}}`` (a student with no grade is absent).
+        handed: ``{lesson: {student key}}``: who has a hand-in of the lesson now.
     """
 
     students: list[Student]
     lessons: dict[str, dict[str, int]]
     grades: dict[str, dict[str, Grade]]
+    handed: dict[str, set[str]] = field(default_factory=dict)
+
+    def status(self, lesson: str, student: Student) -> str:
+        """The grade's status, else :data:`NOT_GRADED_YET` or :data:`NO_HAND_IN`."""
+        grade = self.grade(lesson, student)
+        if grade is not None:
+            return grade.status
+        return NOT_GRADED_YET if student.key in self.handed.get(lesson, ()) else NO_HAND_IN
+
+    @property
+    def graded_lessons(self) -> list[str]:
+        """The lessons of :attr:`lessons` with at least one grade: the LMS files' columns."""
+        return [lesson for lesson in self.lessons if self.grades.get(lesson)]
 
     def grade(self, lesson: str, student: Student) -> Grade | None:
         """The student's grade of ``lesson``, or ``None``."""
@@ -98,9 +114,10 @@ def graded_lessons(out) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / "results.json").is_file())
 
 
-def build_gradebook(students: list[Student], out, lessons=()) -> Gradebook:
+def build_gradebook(students: list[Student], out, lessons=(), handed=None) -> Gradebook:
     """The gradebook of ``students`` from every lesson graded into ``out`` (and ``lessons``, full
-    names, even if none of their hand-ins is graded yet).
+    names, even if none of their hand-ins is graded yet); ``handed``: ``{lesson: {student key}}``
+    with a hand-in now.
 
     Raises:
         ResultsFileError: a lesson's ``results.json`` is not the grader's for that lesson.
@@ -108,13 +125,15 @@ def build_gradebook(students: list[Student], out, lessons=()) -> Gradebook:
     names = sorted({*graded_lessons(out), *lessons})
     grades = {lesson: {g.id: g for g in read_earlier(Path(out) / LESSONS_FOLDER / lesson, lesson)}
               for lesson in names}
-    return Gradebook(list(students), {lesson: lesson_exercises(lesson) for lesson in names}, grades)
+    return Gradebook(list(students), {lesson: lesson_exercises(lesson) for lesson in names}, grades,
+                     {lesson: set(keys) for lesson, keys in (handed or {}).items()})
 
 
 def gradebook_csv(book: Gradebook) -> str:
     """The whole gradebook as CSV: ``id, name, login, email, section``; for each lesson, its
     exercises' points, ``<NN> total`` and ``<NN> status`` (a grade's status, or
-    :data:`NO_HAND_IN` with blank points); then ``total`` and ``max_total``."""
+    :data:`NO_HAND_IN` or :data:`NOT_GRADED_YET` with blank points); then ``total`` and
+    ``max_total``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     header = ["id", "name", "login", "email", "section"]
@@ -126,7 +145,7 @@ def gradebook_csv(book: Gradebook) -> str:
         for lesson, exercises in book.lessons.items():
             grade = book.grade(lesson, student)
             if grade is None:
-                row += [""] * len(exercises) + ["", NO_HAND_IN]
+                row += [""] * len(exercises) + ["", book.status(lesson, student)]
             else:
                 row += [grade.points.get(e, 0) for e in exercises] + [grade.total, csv_text(grade.status)]
         writer.writerow([*row, book.total(student), book.max_total])
@@ -149,6 +168,12 @@ def hand_ins_csv(matching: Matching, folder: Path, book: Gradebook) -> str:
             if key in book.grades.get(lesson, {}):
                 why += "; the grade of an earlier run is kept"
             writer.writerow(["no hand-in", lesson, csv_text(key), csv_text(why)])
+    for lesson in book.lessons:
+        for student in book.students:
+            if book.status(lesson, student) == NOT_GRADED_YET:
+                writer.writerow([NOT_GRADED_YET, lesson, csv_text(student.key),
+                                 csv_text(f"{student.name}'s notebook of lesson {lesson[:2]} has no grade "
+                                          f"yet: grade it (--student {student.key} --lesson {lesson[:2]})")])
     for lesson, grades in book.grades.items():
         for key in grades:
             if key not in names:
@@ -197,8 +222,9 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
         hand_ins: the hand-ins folder (:mod:`~lstm_lessons.instructor.roster` says whose each is).
         roster: the roster CSV file, or the students (:func:`~lstm_lessons.instructor.roster.read_roster`).
         out: the course's output folder.
-        lessons: the lessons to grade (names or numbers); default every lesson with exercises.
-            ``hand-ins.csv`` and the similarity report always cover every lesson.
+        lessons: the lessons to grade (names or numbers); default every lesson graded into
+            ``out`` before or handed in. The gradebook, ``hand-ins.csv`` and the similarity
+            report cover these and every lesson graded before.
         students: the keys of the students to grade (a regrade); default every student.
         similarity: write the similarity report.
         grader_options: passed to each lesson's ``Grader`` (``workers``, ``timeout``,
@@ -212,7 +238,8 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
 
     Raises:
         RosterError: the roster cannot be read.
-        CourseError: a key of ``students`` is not on the roster, or no lesson has exercises.
+        CourseError: a key of ``students`` is not on the roster, a lesson asked for has no
+            exercises, or no lesson is asked for and none is handed in or graded before.
         NotADirectoryError: ``hand_ins`` is not a folder.
         ResultsFileError: a lesson's ``results.json`` in ``out`` is not the grader's (before
             anything runs).
@@ -228,21 +255,30 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
         listed = ", ".join(keys[:10]) + ("..." if len(keys) > 10 else "")
         raise CourseError(f"student(s) {unknown!r} (--student): not on the roster (its logins: {listed}).")
     chosen = {k.lower() for k in students} or set(keys)
-    every_lesson = select_lessons((), notebooks_dir)
-    numbers = select_lessons(lessons, notebooks_dir)
-    matching = match_hand_ins(hand_ins, roster_students, every_lesson)
-    # The course's lessons: those asked for, graded before, or handed in.
+    matching = match_hand_ins(hand_ins, roster_students, select_lessons((), notebooks_dir))
     handed = [lesson for lesson, paths in matching.hand_ins.items() if paths]
-    course = {*numbers.values(), *graded_lessons(out), *handed}
+    # The lessons to grade: those asked for, else every lesson graded before or handed in; the
+    # course's lessons (the gradebook's, the lists'): those and every lesson graded before.
+    asked = list(select_lessons(lessons, notebooks_dir).values()) if lessons else \
+        sorted({*graded_lessons(out), *handed})
+    course = sorted({*asked, *graded_lessons(out)})
     matching.hand_ins = {lesson: h for lesson, h in matching.hand_ins.items() if lesson in course}
     matching.missing = {lesson: k for lesson, k in matching.missing.items() if lesson in course}
+    handed_keys = {lesson: set(h) for lesson, h in matching.hand_ins.items()}
     # Before anything runs: every lesson's earlier results must be readable.
-    book = build_gradebook(roster_students, out, numbers.values())
+    book = build_gradebook(roster_students, out, course, handed_keys)
+    if not asked:
+        write_atomically(out / "hand-ins.csv", hand_ins_csv(matching, hand_ins, book))
+        raise CourseError(f"no notebook below {str(hand_ins)!r} is a roster student's hand-in of a lesson; "
+                          f"{out / 'hand-ins.csv'} lists the notebooks found and why.")
     graded: dict[str, list[Grade]] = {}
     notices: list[str] = []
     try:
-        for lesson in numbers.values():
+        for lesson in asked:
             mine = {k: p for k, p in matching.hand_ins[lesson].items() if k in chosen}
+            if students:
+                notices += [f"lesson {lesson[:2]}: {k} handed in no notebook of it" for k in
+                            sorted({k.lower() for k in students} - set(mine))]
             if not mine:
                 continue
             with warnings.catch_warnings():      # its text is the first of the runner's notices
@@ -256,7 +292,7 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
                             f"{', '.join(r['running']) or 'hand-ins'} ran ({'; '.join(r['changes'])}); "
                             f"restored before the checks" for r in grader.repairs]
     finally:
-        book = write_gradebook(roster_students, out, numbers.values())
+        book = write_gradebook(roster_students, out, course, handed_keys)
         write_atomically(out / "hand-ins.csv", hand_ins_csv(matching, hand_ins, book))
     similar, not_compared = [], {}
     if similarity:
@@ -267,13 +303,13 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
     return CourseRun(book, matching, graded, notices, similar, not_compared)
 
 
-def write_gradebook(students: list[Student], out, lessons=()) -> Gradebook:
+def write_gradebook(students: list[Student], out, lessons=(), handed=None) -> Gradebook:
     """Build the gradebook (:func:`build_gradebook`) and write ``gradebook.csv``, ``totals.csv``,
     ``canvas.csv`` and ``moodle.csv`` into ``out``."""
     from lstm_lessons.instructor.lms import canvas_csv, moodle_csv, plain_csv
 
     out = Path(out)
-    book = build_gradebook(students, out, lessons)
+    book = build_gradebook(students, out, lessons, handed)
     write_atomically(out / "gradebook.csv", gradebook_csv(book))
     write_atomically(out / "totals.csv", plain_csv(book))
     write_atomically(out / "canvas.csv", canvas_csv(book))

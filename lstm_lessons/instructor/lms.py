@@ -2,9 +2,11 @@
 lesson, its total points (the plain ``gradebook.csv`` of :mod:`~lstm_lessons.instructor.course`
 has every exercise).
 
-A student with no hand-in of a lesson gets a blank cell in both: an empty grade, which both
-systems import as no grade (enter 0 or excuse the student there). Text cells are made safe for a
-spreadsheet (:func:`lstm_lessons.safe_text.csv_text`).
+A column a lesson with at least one grade. A student with no grade of it (no hand-in, one not
+graded yet, or a ``grader-error``) gets a blank cell in both files, which both systems import as no
+grade, replacing a grade entered there by hand (Canvas's importer counts a blank against a score
+as a change; Moodle stores an empty value as no grade). Text cells are made safe for a spreadsheet
+(:func:`lstm_lessons.safe_text.csv_text`).
 
 **Canvas** (Gradebook > Import; Instructure's guide "How do I import grades in the Gradebook?",
 https://community.canvaslms.com/t5/Instructor-Guide/How-do-I-import-grades-in-the-Gradebook/ta-p/807).
@@ -59,7 +61,7 @@ def canvas_csv(book) -> str:
     """The gradebook (:class:`~lstm_lessons.instructor.course.Gradebook`) as a Canvas gradebook
     import: :data:`CANVAS_STUDENT_COLUMNS`, a column a lesson (:func:`assignment_name`), the
     ``Points Possible`` row, then a row a student with its lesson totals."""
-    lessons = list(book.lessons)
+    lessons = book.graded_lessons
     rows = [[*CANVAS_STUDENT_COLUMNS, *map(assignment_name, lessons)],
             ["Points Possible", "", "", "", "", *(sum(book.lessons[lesson].values()) for lesson in lessons)]]
     for s in book.students:
@@ -71,7 +73,7 @@ def canvas_csv(book) -> str:
 def moodle_csv(book) -> str:
     """The gradebook as a Moodle grade import: :data:`MOODLE_STUDENT_COLUMNS`, then a column a
     lesson (:func:`assignment_name`) with its totals."""
-    lessons = list(book.lessons)
+    lessons = book.graded_lessons
     rows = [[*MOODLE_STUDENT_COLUMNS, *map(assignment_name, lessons)]]
     for s in book.students:
         rows.append([csv_text(s.id), csv_text(s.email), csv_text(s.login), csv_text(s.name),
@@ -81,11 +83,12 @@ def moodle_csv(book) -> str:
 
 def plain_csv(book) -> str:
     """The lesson totals with the roster's columns: ``id, name, login, email, section``, a
-    column a lesson (:func:`assignment_name`), ``total``, ``max_total``."""
-    lessons = list(book.lessons)
+    column a lesson (:func:`assignment_name`), ``total`` (a blank counts 0) and ``max_total``."""
+    lessons = book.graded_lessons
     rows = [["id", "name", "login", "email", "section", *map(assignment_name, lessons), "total", "max_total"]]
     for s in book.students:
         rows.append([csv_text(v) for v in (s.id, s.name, s.key, s.email, s.section)]
                     + [_points(book, lesson, s) for lesson in lessons]
-                    + [sum(book.exported_total(lesson, s) or 0 for lesson in lessons), book.max_total])
+                    + [sum(book.exported_total(lesson, s) or 0 for lesson in lessons),
+                       sum(sum(book.lessons[lesson].values()) for lesson in lessons)])
     return _table(rows)

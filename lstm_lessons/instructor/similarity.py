@@ -50,6 +50,9 @@ SHOWN_SHARE = 0.3
 """The HTML report shows the pairs of which one share is above this (copydetect's display
 threshold, about its default 0.33), at most :data:`SHOWN_PAIRS` of them, most similar first."""
 SHOWN_PAIRS = 50
+MAX_OWN_CHARACTERS = 200_000
+"""The most characters of a hand-in's own code compared (the rest is left out): a lesson's own
+code is a few thousand; copydetect takes about 10 s a million characters, in memory a few hundred MB."""
 
 
 @dataclass
@@ -132,15 +135,22 @@ def compare(lesson: str, own: dict[str, str], template_code: str) -> tuple[list[
             return np.union1d(super()._get_boilerplate_hashes(), self.common)
 
         def get_copied_code_list(self):
-            return super().get_copied_code_list()[:SHOWN_PAIRS]
+            listed = super().get_copied_code_list()
+            # In this module's order (flagged first), not copydetect's (the first file's share).
+            listed.sort(key=lambda c: order(Pair(lesson, Path(c[2]).stem, Path(c[3]).stem, c[0], c[1], c[6])))
+            return listed[:SHOWN_PAIRS]
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / "code").mkdir()
         (folder / "template").mkdir()
-        (folder / "template" / "hand-out.py").write_text(template_code, encoding="utf-8")
+        # A lone surrogate (a JSON escape in a cell) is written as its escape: copydetect would
+        # skip a file that is not UTF-8, and a hand-in could leave the comparison that way.
+        (folder / "template" / "hand-out.py").write_text(template_code, encoding="utf-8",
+                                                          errors="backslashreplace")
         for key, code in own.items():
-            (folder / "code" / f"{key}.py").write_text(code, encoding="utf-8")
+            (folder / "code" / f"{key}.py").write_text(code[:MAX_OWN_CHARACTERS], encoding="utf-8",
+                                                      errors="backslashreplace")
         detector = Detector(test_dirs=[str(folder / "code")], ref_dirs=[str(folder / "code")],
                             boilerplate_dirs=[str(folder / "template")], extensions=["py"],
                             noise_t=NOISE_CHARACTERS, guarantee_t=NOISE_CHARACTERS, display_t=SHOWN_SHARE,
@@ -166,7 +176,7 @@ def compare(lesson: str, own: dict[str, str], template_code: str) -> tuple[list[
         with warnings.catch_warnings():    # copydetect 0.5 reads its template with a deprecated call
             warnings.simplefilter("ignore", DeprecationWarning)
             html = detector.generate_html_report(output_mode="return") if len(own) > 1 else ""
-        html = (html or "").replace(f"{folder / 'code'}/", "")
+        html = (html or "").replace(f"{folder / 'code'}/", "").replace(str(folder), "")
     pairs.sort(key=order)
     return pairs, html
 

@@ -65,19 +65,15 @@ def submission_ids(paths) -> list[str]:
 
 
 def given_ids(ids, paths) -> list[str]:
-    """``ids``, one a submission of ``paths``, as :meth:`Grader.grade` takes them.
+    """``ids``, one a submission of ``paths``, as :meth:`Grader.grade` takes them. A path that is
+    missing or not a regular file is not refused here: it is that hand-in's ``refused`` status
+    (:func:`read_hand_in`), so that it costs no other hand-in its grade.
 
     Raises:
-        SubmissionError: a path is neither a file nor a symbolic link, the numbers differ, an
-            identifier is empty or holds characters outside
+        SubmissionError: the numbers differ, an identifier is empty or holds characters outside
             ``A-Z a-z 0-9 . _ + -``, or two are the same.
     """
-    from lstm_lessons.safe_text import one_line
-
     ids = [str(i) for i in ids]
-    missing = [one_line(p) for p in paths if not (Path(p).is_file() or Path(p).is_symlink())]
-    if missing:
-        raise SubmissionError(f"Submission(s) not found or not a file: {', '.join(missing)}")
     if len(ids) != len(paths):
         raise SubmissionError(f"{len(ids)} identifiers given for {len(paths)} submissions; give one each.")
     wrong = [i for i in ids if not re.fullmatch(r"[A-Za-z0-9._+-]+", i)]
