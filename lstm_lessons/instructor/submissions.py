@@ -65,8 +65,9 @@ def submission_ids(paths) -> list[str]:
 
 
 def given_ids(ids, paths) -> list[str]:
-    """``ids``, one a submission of ``paths``, as :meth:`~lstm_lessons.instructor.grader.Grader.grade` takes them. A path that is
-    missing or not a regular file is not refused here: it is that hand-in's ``refused`` status
+    """``ids``, one a submission of ``paths``, as
+    :meth:`~lstm_lessons.instructor.grader.Grader.grade` takes them. A path that is missing or not
+    a regular file is not refused here: it is that hand-in's ``refused`` status
     (:func:`read_hand_in`), so that it costs no other hand-in its grade.
 
     Raises:
