@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="handed-in .ipynb files; with --roster, the one folder of the class's hand-ins")
     grade.add_argument("--lesson", action="append", metavar="LESSON",
                        help="the lesson they are for: its name or number, e.g. 01; with --roster, a lesson "
-                            "to grade (repeat it for several; default: every lesson)")
+                            "to grade (repeat it for several; default: every lesson handed in or graded "
+                            "into DIR before)")
     grade.add_argument("--roster", type=Path, metavar="CSV",
                        help="the class's roster (id, name, login and/or email, section): grade the folder "
                             "SUBMISSION of every student's hand-ins for several lessons into one gradebook "
