@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the class's roster (id, name, login and/or email, section): grade the folder "
                             "SUBMISSION of every student's hand-ins for several lessons into one gradebook "
                             "(DIR/gradebook.csv, totals.csv, canvas.csv, moodle.csv, hand-ins.csv, "
-                            "similarity.csv)")
+                            "similarity.csv; feedback in DIR/lessons/<lesson>/feedback/)")
     grade.add_argument("--student", action="append", metavar="LOGIN",
                        help="with --roster: grade only this student's hand-ins (repeat it for several), "
                             "keeping everyone else's grades")
@@ -335,13 +335,15 @@ def _grade_course(args) -> int:
     for lesson, keys in run.matching.missing.items():
         if keys:
             print(f"Lesson {lesson[:2]}: no hand-in from {', '.join(keys)}")
-    for lesson, grades in run.graded.items():
+    for lesson in run.asked:
+        grades = run.graded.get(lesson, [])
         print(f"Lesson {lesson[:2]}: {len(grades)} graded, "
-              f"{sum(g.status != 'graded' for g in grades)} of them did not run to the end")
+              f"{sum(g.status != 'graded' for g in grades)} of them did not run to the end"
+              + ("" if grades else f" (no hand-in to grade: see {args.out}/hand-ins.csv)"))
     for pair in run.similar[:SIMILAR_PAIRS_PRINTED]:
         print(f"Lesson {pair.lesson[:2]}: {pair.first} and {pair.second} share {pair.shared_characters} "
-              f"characters of own code ({pair.first_share:.0%} and {pair.second_share:.0%}); see "
-              f"{args.out}/similarity/{pair.lesson}.html")
+              f"characters of token text of their own code ({pair.first_share:.0%} and "
+              f"{pair.second_share:.0%}); see {args.out}/similarity/{pair.lesson}.html")
     if len(run.similar) > SIMILAR_PAIRS_PRINTED:
         print(f"... and {len(run.similar) - SIMILAR_PAIRS_PRINTED} more flagged pairs in "
               f"{args.out}/similarity.csv")
@@ -349,7 +351,8 @@ def _grade_course(args) -> int:
         print(f"lstm-lessons grade: warning: lesson {lesson[:2]}'s similarity report failed "
               f"({one_line(why)}); the grades are not affected", file=sys.stderr)
     print(f"Gradebook: {args.out}/gradebook.csv (every exercise), totals.csv, canvas.csv, moodle.csv; "
-          f"hand-ins not graded and students with none: {args.out}/hand-ins.csv")
+          f"hand-ins not graded and students with none: {args.out}/hand-ins.csv; feedback pages: "
+          f"{args.out}/lessons/<lesson>/feedback/<login>.html")
     failed = any(g.status == "grader-error" for grades in run.graded.values() for g in grades)
     return 1 if failed else 0
 

@@ -539,3 +539,12 @@ def test_the_hand_outs_cells_in_every_hand_in_are_no_evidence(tmp_path):
     assert [(p.first, p.second) for p in flagged] == [("alan", "dora")]
     report = (tmp_path / "out" / "similarity" / f"{L01}.html").read_text()
     assert re.search(r"/tmp/tmp\w+", report) is None
+
+
+def test_a_gradebook_exported_from_canvas_or_moodle_reads_as_a_roster():
+    canvas = read_roster(SAMPLES / "canvas_gradebook_export.csv")     # its Points Possible row skipped
+    assert canvas == [Student("s100", "Lovelace, Ada", "ada", "", "Section A"),
+                      Student("s101", "Turing, Alan", "alan", "", "Section A")]   # SIS User ID, not ID
+    moodle = read_roster(SAMPLES / "moodle_grades_export.csv")
+    assert [(s.id, s.name, s.key) for s in moodle] == [("s100", "Ada Lovelace", "ada"),
+                                                      ("s101", "Alan Turing", "alan")]

@@ -186,12 +186,14 @@ def hand_ins_csv(matching: Matching, folder: Path, book: Gradebook) -> str:
 @dataclass
 class CourseRun:
     """What :func:`grade_course` did: the :class:`Gradebook`, the :class:`Matching` of the
-    hand-ins, the grades it made (``{lesson: [Grade]}``), what each lesson's grader had to say
-    (``notices``: workers left out, machines that differ, a package changed and restored), the
-    flagged similar pairs, and the lessons whose similarity report failed (``{lesson: why}``)."""
+    hand-ins, the lessons it was to grade (``asked``), the grades it made (``{lesson: [Grade]}``),
+    what each lesson's grader had to say (``notices``: workers left out, machines that differ, a
+    package changed and restored), the flagged similar pairs, and the lessons whose similarity
+    report failed (``{lesson: why}``)."""
 
     gradebook: Gradebook
     matching: Matching
+    asked: list[str]
     graded: dict[str, list[Grade]]
     notices: list[str]
     similar: list
@@ -300,7 +302,7 @@ def grade_course(hand_ins, roster, out, lessons=(), students=(), similarity: boo
 
         max_mb = grader_options.get("max_mb", DEFAULT_MAX_MB)
         similar, not_compared = write_similarity(matching.hand_ins, out, notebooks_dir, hand_ins, max_mb)
-    return CourseRun(book, matching, graded, notices, similar, not_compared)
+    return CourseRun(book, matching, asked, graded, notices, similar, not_compared)
 
 
 def write_gradebook(students: list[Student], out, lessons=(), handed=None) -> Gradebook:

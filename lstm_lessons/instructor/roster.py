@@ -1,10 +1,13 @@
 """A class's roster, and which hand-in is whose.
 
 The roster is a CSV file with a header row; its columns, in any order (names compared without
-case, spaces, ``-`` or ``_``): ``id`` (or ``student_id``), ``name``, ``login`` (or ``username``)
-and/or ``email`` (or ``e-mail``, ``email_address``), and an optional ``section``. Each student
-needs an id and a login or an e-mail address; the **key** that finds their hand-ins and names their
-grades is the login, or, without one, the part of the e-mail address before ``@``, in lower case.
+case, spaces, ``-`` or ``_``; where several are given, the first listed in :data:`COLUMNS` is
+used): ``id``, ``name`` (or ``first name`` and ``last name``), ``login`` and/or ``email``, and an
+optional ``section``. A gradebook exported from Canvas (``SIS User ID``, ``Student``,
+``SIS Login ID``, ``Section``; its ``Points Possible`` row is skipped) or Moodle (``ID number``,
+``First name``, ``Last name``, ``Email address``) reads as one. Each student needs an id and a
+login or an e-mail address; the **key** that finds their hand-ins and names their grades is the
+login, or, without one, the e-mail address, up to any ``@``, in lower case.
 
 A hand-in (a ``.ipynb`` file below the hand-ins folder) is a student's when
 
@@ -41,10 +44,14 @@ name and a grade's identifier, and an LMS matches it as it is (a leading ``-``, 
 FORMULA_START = ("=", "+", "-", "@")
 """What an id may not start with: a spreadsheet reads such a cell as a formula, and the exports
 make it text by a leading ``'`` (:func:`lstm_lessons.safe_text.csv_text`), which no LMS matches."""
-COLUMNS = {"id": ("id", "studentid"), "name": ("name", "fullname"), "login": ("login", "username"),
-           "email": ("email", "emailaddress"), "section": ("section",)}
-"""Each roster column and the header names accepted for it (compared without case, spaces,
-``-`` and ``_``)."""
+COLUMNS = {"id": ("sisuserid", "studentid", "idnumber", "id"), "name": ("name", "fullname", "student"),
+           "login": ("login", "username", "sisloginid"), "email": ("email", "emailaddress"),
+           "section": ("section",), "first": ("firstname",), "last": ("lastname", "surname")}
+"""Each roster column and the header names accepted for it, in order of preference (compared
+without case, spaces, ``-`` and ``_``): Canvas's export has both ``ID`` (its own user id) and
+``SIS User ID`` (the institution's), and the second is the student id."""
+SKIPPED_ROWS = ("Points Possible",)
+"""Rows whose name is one of these are not students (Canvas's gradebook export has one)."""
 LESSON_NUMBER = re.compile(r"(?<![0-9])([0-9]{2})(?![0-9])")
 FLAT_NAME = re.compile(r"(?:lesson[ _-]?)?[0-9]{2}(?![0-9])", re.IGNORECASE)
 """What follows the key and its separator in the name of a hand-in in the hand-ins folder itself."""
@@ -76,9 +83,9 @@ class Student:
 
     @property
     def key(self) -> str:
-        """What finds the student's hand-ins and names their grades: the login, else the part of
-        the e-mail address before ``@``, in lower case."""
-        return (self.login or self.email.partition("@")[0]).lower()
+        """What finds the student's hand-ins and names their grades: the login, else the e-mail
+        address, up to any ``@``, in lower case."""
+        return (self.login or self.email).partition("@")[0].lower()
 
 
 @dataclass
@@ -98,9 +105,11 @@ class Matching:
     missing: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _column(header: str) -> str | None:
-    simple = re.sub(r"[\s_-]", "", header).lower()
-    return next((name for name, accepted in COLUMNS.items() if simple in accepted), None)
+def _columns(header: list[str]) -> dict[str, int]:
+    """``{column: index}`` of the roster columns in ``header``, the most preferred name of each."""
+    simple = [re.sub(r"[\s_-]", "", h).lower() for h in header]
+    return {name: simple.index(found) for name, accepted in COLUMNS.items()
+            if (found := next((a for a in accepted if a in simple), None)) is not None}
 
 
 def read_roster(path) -> list[Student]:
@@ -120,11 +129,8 @@ def read_roster(path) -> list[Student]:
         raise RosterError(f"roster={str(path)!r} cannot be read as a CSV file ({exc}).") from exc
     if not rows:
         raise RosterError(f"roster={str(path)!r} is empty; expected a header row ({', '.join(COLUMNS)}).")
-    where = {}
-    for i, header in enumerate(rows[0]):
-        if (name := _column(header)) is not None and name not in where:
-            where[name] = i
-    lacking = [c for c in ("id", "name") if c not in where]
+    where = _columns(rows[0])
+    lacking = [c for c in ("id", "name") if c not in where and (c != "name" or "first" not in where)]
     if lacking or not {"login", "email"} & where.keys():
         lacking += [] if {"login", "email"} & where.keys() else ["login or email"]
         raise RosterError(f"roster={str(path)!r} has no column {' and no column '.join(lacking)} in its "
@@ -135,7 +141,10 @@ def read_roster(path) -> list[Student]:
         if not any(cell.strip() for cell in row):
             continue
         cells = {name: row[i].strip() if i < len(row) else "" for name, i in where.items()}
-        student = Student(cells["id"], cells["name"], cells.get("login", ""), cells.get("email", ""),
+        name = cells.get("name") or " ".join(filter(None, (cells.get("first"), cells.get("last"))))
+        if name in SKIPPED_ROWS:
+            continue
+        student = Student(cells["id"], name, cells.get("login", ""), cells.get("email", ""),
                           cells.get("section", ""))
         place = f"roster={str(path)!r}, line {line}"
         if not student.id:
@@ -147,9 +156,9 @@ def read_roster(path) -> list[Student]:
             raise RosterError(f"{place}: the id {one_line(student.id)!r} starts with "
                               f"{student.id[0]!r}, which a spreadsheet reads as a formula.")
         if not KEY.fullmatch(student.key):
-            raise RosterError(f"{place}: the key {one_line(student.key)!r} (the login, or the e-mail address "
-                              f"before '@') may hold only letters A-Z a-z, digits and . _ + -, and "
-                              f"starts with a letter or digit.")
+            raise RosterError(f"{place}: the key {one_line(student.key)!r} (the login, or the e-mail "
+                              f"address, up to any '@') may hold only letters A-Z a-z, digits and "
+                              f". _ + -, and starts with a letter or digit.")
         for seen, value, what in ((ids, student.id, "id"), (keys, student.key, "login")):
             if value in seen:
                 raise RosterError(f"{place}: the {what} {one_line(value)!r} is also on line {seen[value]}.")
