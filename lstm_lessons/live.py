@@ -111,19 +111,14 @@ def _kernel_shell():
 
 
 def _history_of(label, history) -> dict[str, list[float]]:
-    """A finished run's logs as lists of floats of one length, or ``ValueError`` naming ``label``."""
-    logs = history.history if hasattr(history, "history") else history
-    if not isinstance(logs, Mapping):
-        raise ValueError(f"runs[{label!r}] must be a Keras History or a dict of per-epoch lists. "
-                         f"Received: {type(history).__name__}")
+    """A finished run's logs (read by :func:`lstm_lessons.doctor.load_history`, no ``loss`` key
+    needed) as lists of floats; a ``ValueError`` names ``label``."""
+    from lstm_lessons.doctor.history import HistoryError, load_history
+
     try:
-        lists = {str(key): [float(v) for v in values] for key, values in logs.items()}
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"runs[{label!r}] must hold per-epoch numbers: {error}") from None
-    if len({len(values) for values in lists.values()}) > 1:
-        raise ValueError(f"runs[{label!r}] has keys of different lengths: "
-                         f"{ {key: len(values) for key, values in lists.items()} }")
-    return lists
+        return {key: values.tolist() for key, values in load_history(history, require_loss=False).items()}
+    except HistoryError as error:
+        raise ValueError(f"runs[{label!r}]: {error}") from None
 
 
 class LiveView:

@@ -104,6 +104,14 @@ def test_bad_histories_get_clear_errors(source, message):
         diagnose(source)
 
 
+def test_a_history_without_loss_is_read_when_no_loss_is_needed():
+    # A plot of accuracies (LiveView's runs=) needs no loss; the doctor does.
+    history = load_history({"accuracy": [0.5, 0.6]}, require_loss=False)
+    np.testing.assert_array_equal(history["accuracy"], [0.5, 0.6])
+    with pytest.raises(HistoryError, match="no 'loss' key"):
+        load_history({"accuracy": [0.5, 0.6]})
+
+
 def test_bad_files_get_clear_errors(tmp_path):
     with pytest.raises(HistoryError, match="is a directory"):
         load_history(tmp_path)

@@ -127,7 +127,7 @@ def test_bad_settings_are_refused_naming_the_value(monkeypatch):
         live.LiveView(metric="")
     with pytest.raises(ValueError, match=r"levels\['majority'\] must be a number.*'high'"):
         live.LiveView(levels={"majority": "high"})
-    with pytest.raises(ValueError, match=r"runs\['a'\] has keys of different lengths"):
+    with pytest.raises(ValueError, match=r"runs\['a'\]: Every key needs one value an epoch"):
         live.LiveView(runs={"a": {"loss": [1.0, 0.5], "val_loss": [1.0]}})
     monkeypatch.setenv(live.LIVE_ENV, "sometimes")
     with pytest.raises(ValueError, match="LSTM_LESSONS_LIVE=.sometimes."):
@@ -135,7 +135,7 @@ def test_bad_settings_are_refused_naming_the_value(monkeypatch):
     monkeypatch.setenv(live.LIVE_ENV, "final")
     with pytest.raises(ValueError, match="runs must be a dict"):
         live.LiveView(runs=[1, 2])
-    with pytest.raises(ValueError, match=r"runs\['a'\] must be a Keras History"):
+    with pytest.raises(ValueError, match=r"runs\['a'\]: Expected a Keras History"):
         live.LiveView(runs={"a": [1.0]})
 
 

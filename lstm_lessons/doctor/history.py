@@ -53,7 +53,7 @@ def _as_number(key: str, epoch: int, value) -> float:
         raise HistoryError(f"{key!r} holds a non-numeric value at epoch {epoch + 1}: {value!r}") from None
 
 
-def load_history(source) -> dict[str, np.ndarray]:
+def load_history(source, require_loss: bool = True) -> dict[str, np.ndarray]:
     """Turn a training history into ``{key: float array of shape (n_epochs,)}``.
 
     Args:
@@ -61,14 +61,18 @@ def load_history(source) -> dict[str, np.ndarray]:
             path of a Keras ``CSVLogger`` file (``.csv``; its ``epoch`` column is dropped) or of a
             JSON object of per-epoch lists (``.json``). ``NaN``, ``inf`` and empty cells are kept
             as non-finite numbers (they are evidence, not errors).
+        require_loss: refuse a history without a ``loss`` key (the doctor reads the loss; a
+            plot of accuracies, :class:`lstm_lessons.live.LiveView`'s ``runs``, does not).
 
     Returns:
-        The history; every array has the same length, ``n_epochs >= 1``, and ``loss`` is present.
+        The history; every array has the same length, ``n_epochs >= 1``, and ``loss`` is present
+        when ``require_loss``.
 
     Raises:
         HistoryError: the file is missing, a directory, unreadable or of another kind; the
             history is empty; a key has another length than the others; a value is not a
-            number; or there is no ``loss`` key (the message lists the keys found).
+            number; or ``require_loss`` and there is no ``loss`` key (the message lists the keys
+            found).
     """
     if hasattr(source, "history") and isinstance(source.history, Mapping):
         raw = source.history
@@ -91,7 +95,7 @@ def load_history(source) -> dict[str, np.ndarray]:
         raise HistoryError(f"Every key needs one value an epoch, but the lengths differ: {lengths}")
     if next(iter(lengths.values())) == 0:
         raise HistoryError(f"The history is empty: its keys {sorted(history)} hold no epochs.")
-    if "loss" not in history:
+    if require_loss and "loss" not in history:
         raise HistoryError(f"The history has no 'loss' key, so it is not a Keras training history. "
                            f"Keys found: {sorted(history)}")
     return history
