@@ -22,15 +22,13 @@ changes only its cells, and the grader reuses the earlier checks of answers it h
 
 from __future__ import annotations
 
-import csv
-import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstm_lessons.files import write_atomically
 from lstm_lessons.grading.registry import EXERCISES
-from lstm_lessons.instructor.report import Grade, read_earlier
+from lstm_lessons.instructor.report import Grade, csv_table, read_earlier
 from lstm_lessons.instructor.roster import Matching, Student, match_hand_ins, read_roster
 from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB
 from lstm_lessons.runner import NOTEBOOKS_DIR, resolve_lessons
@@ -134,12 +132,11 @@ def gradebook_csv(book: Gradebook) -> str:
     exercises' points, ``<NN> total`` and ``<NN> status`` (a grade's status, or
     :data:`NO_HAND_IN` or :data:`NOT_GRADED_YET` with blank points); then ``total`` and
     ``max_total``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    rows = []
     header = ["id", "name", "login", "email", "section"]
     for lesson, exercises in book.lessons.items():
         header += [*exercises, f"{lesson[:2]} total", f"{lesson[:2]} status"]
-    writer.writerow([*header, "total", "max_total"])
+    rows.append([*header, "total", "max_total"])
     for student in book.students:
         row = [csv_text(v) for v in (student.id, student.name, student.key, student.email, student.section)]
         for lesson, exercises in book.lessons.items():
@@ -148,8 +145,8 @@ def gradebook_csv(book: Gradebook) -> str:
                 row += [""] * len(exercises) + ["", book.status(lesson, student)]
             else:
                 row += [grade.points.get(e, 0) for e in exercises] + [grade.total, csv_text(grade.status)]
-        writer.writerow([*row, book.total(student), book.max_total])
-    return buffer.getvalue()
+        rows.append([*row, book.total(student), book.max_total])
+    return csv_table(rows)
 
 
 def hand_ins_csv(matching: Matching, folder: Path, book: Gradebook) -> str:
@@ -157,30 +154,28 @@ def hand_ins_csv(matching: Matching, folder: Path, book: Gradebook) -> str:
     student or lesson, every student with no hand-in of a lesson (saying whether an earlier
     run's grade of it is kept), and every grade of a student no longer on the roster."""
     names = {s.key: s.name for s in book.students}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["what", "lesson", "hand-in or student", "why"])
+    rows = [["what", "lesson", "hand-in or student", "why"]]
     for path, why in matching.unmatched:
-        writer.writerow(["unmatched hand-in", "", csv_text(path.relative_to(folder)), csv_text(why)])
+        rows.append(["unmatched hand-in", "", csv_text(path.relative_to(folder)), csv_text(why)])
     for lesson, keys in matching.missing.items():
         for key in keys:
             why = f"{names[key]} handed in no notebook of lesson {lesson[:2]}"
             if key in book.grades.get(lesson, {}):
                 why += "; the grade of an earlier run is kept"
-            writer.writerow(["no hand-in", lesson, csv_text(key), csv_text(why)])
+            rows.append(["no hand-in", lesson, csv_text(key), csv_text(why)])
     for lesson in book.lessons:
         for student in book.students:
             if book.status(lesson, student) == NOT_GRADED_YET:
-                writer.writerow([NOT_GRADED_YET, lesson, csv_text(student.key),
-                                 csv_text(f"{student.name}'s notebook of lesson {lesson[:2]} has no grade "
-                                          f"yet: grade it (--student {student.key} --lesson {lesson[:2]})")])
+                rows.append([NOT_GRADED_YET, lesson, csv_text(student.key),
+                             csv_text(f"{student.name}'s notebook of lesson {lesson[:2]} has no grade "
+                                      f"yet: grade it (--student {student.key} --lesson {lesson[:2]})")])
     for lesson, grades in book.grades.items():
         for key in grades:
             if key not in names:
-                writer.writerow(["grade of no student", lesson, csv_text(key),
-                                 "graded earlier, but no student on the roster has this login; not in "
-                                 "the gradebook"])
-    return buffer.getvalue()
+                rows.append(["grade of no student", lesson, csv_text(key),
+                             "graded earlier, but no student on the roster has this login; not in "
+                             "the gradebook"])
+    return csv_table(rows)
 
 
 @dataclass

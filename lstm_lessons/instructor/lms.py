@@ -28,9 +28,7 @@ an existing one. A blank cell imports as no grade.
 
 from __future__ import annotations
 
-import csv
-import io
-
+from lstm_lessons.instructor.report import csv_table
 from lstm_lessons.safe_text import csv_text
 
 CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -44,12 +42,6 @@ def assignment_name(lesson: str) -> str:
     ``Lesson 01: learning rate oscillation``."""
     number, _, slug = lesson.partition("_")
     return f"Lesson {number}: {slug.replace('_', ' ')}"
-
-
-def _table(rows) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
 
 
 def _points(book, lesson, student) -> str | int:
@@ -67,7 +59,7 @@ def canvas_csv(book) -> str:
     for s in book.students:
         rows.append([csv_text(s.name), "", csv_text(s.id), csv_text(s.login), csv_text(s.section),
                      *(_points(book, lesson, s) for lesson in lessons)])
-    return _table(rows)
+    return csv_table(rows)
 
 
 def moodle_csv(book) -> str:
@@ -78,7 +70,7 @@ def moodle_csv(book) -> str:
     for s in book.students:
         rows.append([csv_text(s.id), csv_text(s.email), csv_text(s.login), csv_text(s.name),
                      *(_points(book, lesson, s) for lesson in lessons)])
-    return _table(rows)
+    return csv_table(rows)
 
 
 def plain_csv(book) -> str:
@@ -91,4 +83,4 @@ def plain_csv(book) -> str:
                     + [_points(book, lesson, s) for lesson in lessons]
                     + [sum(book.exported_total(lesson, s) or 0 for lesson in lessons),
                        sum(sum(book.lessons[lesson].values()) for lesson in lessons)])
-    return _table(rows)
+    return csv_table(rows)

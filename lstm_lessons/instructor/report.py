@@ -84,19 +84,25 @@ class Grade:
     check_environment: dict = field(default_factory=dict)
 
 
+def csv_table(rows) -> str:
+    """``rows`` (lists of cells, already made safe) as CSV text with ``\\n`` line ends: every
+    table the grader writes."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
 def grades_csv(grades: list[Grade], exercises: list[str]) -> str:
     """The CSV table of grades, its text cells made safe by :func:`csv_text`.
 
     Its columns: ``id, lesson, status, <one column an exercise>, total, max_total, seconds,
     message``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", "lesson", "status", *exercises, "total", "max_total", "seconds", "message"])
+    rows = [["id", "lesson", "status", *exercises, "total", "max_total", "seconds", "message"]]
     for g in grades:
         points = (g.points.get(e, 0) for e in exercises)
-        writer.writerow([csv_text(g.id), g.lesson, csv_text(g.status), *points, g.total, g.max_total,
-                         f"{g.seconds:.1f}", csv_text(g.message)])
-    return buffer.getvalue()
+        rows.append([csv_text(g.id), g.lesson, csv_text(g.status), *points, g.total, g.max_total,
+                     f"{g.seconds:.1f}", csv_text(g.message)])
+    return csv_table(rows)
 
 
 def read_earlier(out: Path, lesson: str) -> list[Grade]:

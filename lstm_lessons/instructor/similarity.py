@@ -23,8 +23,6 @@ line's worth and are not flagged; a copy with every name changed shares all of i
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from pathlib import Path
 import nbformat
 
 from lstm_lessons.files import write_atomically
+from lstm_lessons.instructor.report import csv_table
 from lstm_lessons.instructor.submissions import DEFAULT_MAX_MB, read_hand_in
 from lstm_lessons.safe_text import csv_text
 
@@ -160,7 +159,7 @@ def compare(lesson: str, own: dict[str, str], template_code: str) -> tuple[list[
         for key in own:
             for fingerprint in _fingerprints(folder / "code" / f"{key}.py", template):
                 counts[fingerprint] = counts.get(fingerprint, 0) + 1
-        Detector.common = np.array(sorted(h for h, n in counts.items() if n > COMMON_IN), dtype=np.int64)
+        detector.common = np.array(sorted(h for h, n in counts.items() if n > COMMON_IN), dtype=np.int64)
         detector.run()
         where = {Path(f).stem: i for i, f in enumerate(detector.test_files)}
         refs = {Path(f).stem: j for j, f in enumerate(detector.ref_files)}
@@ -183,14 +182,11 @@ def compare(lesson: str, own: dict[str, str], template_code: str) -> tuple[list[
 
 def similarity_csv(pairs: list[Pair]) -> str:
     """``lesson, first, second, first_share, second_share, shared_characters, flagged`` a pair."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["lesson", "first", "second", "first_share", "second_share", "shared_characters",
-                     "flagged"])
+    rows = [["lesson", "first", "second", "first_share", "second_share", "shared_characters", "flagged"]]
     for p in pairs:
-        writer.writerow([p.lesson, csv_text(p.first), csv_text(p.second), f"{p.first_share:.2f}",
-                         f"{p.second_share:.2f}", p.shared_characters, "yes" if p.flagged else ""])
-    return buffer.getvalue()
+        rows.append([p.lesson, csv_text(p.first), csv_text(p.second), f"{p.first_share:.2f}",
+                     f"{p.second_share:.2f}", p.shared_characters, "yes" if p.flagged else ""])
+    return csv_table(rows)
 
 
 def write_similarity(hand_ins: dict[str, dict[str, Path]], out, notebooks_dir: Path,
